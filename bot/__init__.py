@@ -1,0 +1,1 @@
+"""Wiring: config, the Application factory, the CLI, and everything the bot sends unprompted."""

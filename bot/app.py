@@ -1,0 +1,109 @@
+"""The one place that builds the Application: the CLI, the sandbox, tests and benchmarks all
+call `build_application`; only the request layer (real Telegram or the stand-in) differs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, ApplicationBuilder, BaseHandler, Defaults
+from telegram.request import BaseRequest
+
+from bot.clock import Clock, SystemClock
+from bot.commands import bot_commands
+from bot.config import Config
+from bot.sender import Sender
+from bot.services import SERVICES_KEY, Services
+from handlers import account, browse, exchanges, listings, start
+from handlers.errors import on_error
+from storage import members, outbox
+from storage.db import Database
+
+OFFLINE_TOKEN = "123456:offline-stand-in"
+MENU_GROUP = 1
+NO_PREVIEWS = LinkPreviewOptions(is_disabled=True)
+
+
+def build_application(
+    config: Config,
+    *,
+    request: BaseRequest | None = None,
+    clock: Clock | None = None,
+    token: str | None = None,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """An Application wired with every handler; storage opens in post_init."""
+    builder = (
+        ApplicationBuilder()
+        .token(token or config.token() or OFFLINE_TOKEN)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+            )
+        )
+        .post_init(_open_services(config, clock or SystemClock()))
+        .post_shutdown(_close_services)
+    )
+    if config.bot.api_base_url:
+        builder = builder.base_url(config.bot.api_base_url)
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    app = builder.build()
+    for group, group_handlers in handler_groups():
+        app.add_handlers(group_handlers, group=group)
+    app.add_error_handler(on_error)
+    return app
+
+
+def handler_groups() -> list[tuple[int, list[BaseHandler[Update, Any, Any]]]]:
+    """Every handler, in the order they are tried.
+
+    Group 0 holds the conversations first (a member mid-conversation is answered by it), then
+    commands and buttons, then the catch-all that shows the menu. Group 1 holds the main-menu
+    taps, apart, so that a tap both ends any conversation (its fallback, group 0) and acts.
+    """
+    conversations_and_buttons = [
+        *start.handlers(),
+        *listings.handlers(),
+        *browse.handlers(),
+        *exchanges.handlers(),
+        *account.handlers(),
+        *account.fallback_handlers(),
+    ]
+    menu = [*listings.menu_handlers(), *browse.menu_handlers(), *account.menu_handlers()]
+    return [(0, conversations_and_buttons), (MENU_GROUP, menu)]
+
+
+def _open_services(config: Config, clock: Clock) -> Any:
+    async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        db = await Database.open(config.bot.database)
+        await members.ensure_coordinators(db, config.timebank.coordinators)
+        await outbox.recover_in_flight(db)
+        app.bot_data[SERVICES_KEY] = Services(config, db, clock, Sender(app.bot, db, clock))
+        await app.bot.set_my_commands(bot_commands())
+
+    return post_init
+
+
+async def _close_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    services = app.bot_data.pop(SERVICES_KEY, None)
+    if isinstance(services, Services):
+        await services.db.close()
+
+
+@asynccontextmanager
+async def running(
+    app: Application[Any, Any, Any, Any, Any, Any],
+) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
+    """Initialise the app and its services without polling, for process_update callers."""
+    await app.initialize()
+    assert app.post_init is not None
+    await app.post_init(app)
+    try:
+        yield app
+    finally:
+        assert app.post_shutdown is not None
+        await app.post_shutdown(app)
+        await app.shutdown()

@@ -1,0 +1,38 @@
+"""The one table of commands: it feeds /help and Telegram's command menu (set_my_commands)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import BotCommand
+
+from bot.i18n import t
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help_key: str
+    coordinator_only: bool = False
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", "commands.start"),
+    Command("offer", "commands.offer"),
+    Command("need", "commands.need"),
+    Command("search", "commands.search"),
+    Command("balance", "commands.balance"),
+    Command("history", "commands.history"),
+    Command("help", "commands.help"),
+    Command("cancel", "commands.cancel"),
+)
+
+
+def bot_commands() -> list[BotCommand]:
+    return [BotCommand(c.name, t(c.help_key)) for c in COMMANDS if not c.coordinator_only]
+
+
+def help_lines(*, coordinator: bool) -> list[str]:
+    return [
+        f"/{c.name} – {t(c.help_key)}" for c in COMMANDS if coordinator or not c.coordinator_only
+    ]

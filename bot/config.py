@@ -1,0 +1,106 @@
+"""Typed configuration, read once from TOML and validated before anything starts.
+
+Unknown keys and wrong types are refused with one line naming the key, so a typo in a
+coordinator's config never turns into a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
+
+
+class ConfigError(Exception):
+    """A config problem, worded as the one line a person needs to fix it."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class BotSection(_Strict):
+    """How the bot reaches Telegram and where it keeps its data."""
+
+    token_env: str = "TIMEBANK_BOT_TOKEN"
+    api_base_url: str | None = None
+    database: str = "timebank.sqlite3"
+    timezone: str = "Europe/London"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+
+class TimebankSection(_Strict):
+    """The network's own choices: places, kinds of help, and the ledger's limits."""
+
+    name: str = "our timebank"
+    neighbourhoods: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(
+        default_factory=lambda: ["Shopping", "Company", "Garden", "Repairs", "Lifts", "Other"]
+    )
+    overdraft_limit_hours: int = Field(default=10, ge=0)
+    join: Literal["open", "approval"] = "open"
+    coordinators: list[int] = Field(default_factory=list)
+
+    @field_validator("categories")
+    @classmethod
+    def _at_least_one_category(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("needs at least one category")
+        return value
+
+    @property
+    def overdraft_limit_minutes(self) -> int:
+        return self.overdraft_limit_hours * 60
+
+
+class Config(_Strict):
+    bot: BotSection = Field(default_factory=BotSection)
+    timebank: TimebankSection = Field(default_factory=TimebankSection)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.bot.timezone)
+
+    def token(self) -> str | None:
+        """The bot token, from the environment only: a file with a token gets committed."""
+        return os.environ.get(self.bot.token_env) or None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a TOML config file, or raise ConfigError with one clear line."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    return parse_config(raw, source=str(path))
+
+
+def parse_config(raw: dict[str, object], *, source: str = "config") -> Config:
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{source}: {key}: {_describe(first)}") from exc
+
+
+def _describe(error: ErrorDetails) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key"
+    return error["msg"].removeprefix("Value error, ")

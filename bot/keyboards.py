@@ -1,0 +1,154 @@
+"""Keyboards as pure functions of ids and the catalogue, testable without Telegram."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup
+
+from bot.callbacks import Callback
+from bot.i18n import hours, t
+from storage.models import MAX_MINUTES, MIN_MINUTES, Exchange, Listing
+
+QUICK_MINUTES = (30, 60, 90, 120, 180)
+
+
+def button(text: str, callback: Callback) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=callback.pack())
+
+
+def main_menu() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [
+            [t("menu.offer"), t("menu.need")],
+            [t("menu.browse"), t("menu.hours")],
+            [t("menu.help")],
+        ],
+        resize_keyboard=True,
+    )
+
+
+def choices(labels: Sequence[str], columns: int = 2) -> ReplyKeyboardMarkup:
+    """A one-time reply keyboard of plain choices, for steps that expect a typed answer."""
+    rows = [list(labels[i : i + columns]) for i in range(0, len(labels), columns)]
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
+
+
+def grid(buttons: Sequence[InlineKeyboardButton], columns: int = 2) -> InlineKeyboardMarkup:
+    rows = [list(buttons[i : i + columns]) for i in range(0, len(buttons), columns)]
+    return InlineKeyboardMarkup(rows)
+
+
+def categories(area: str, names: Sequence[str], *, with_all: bool = False) -> InlineKeyboardMarkup:
+    """One button per category; the id is the category's place in config."""
+    buttons = [button(name, Callback(area, "cat", index)) for index, name in enumerate(names)]
+    if with_all:
+        buttons.append(button(t("browse.all_categories"), Callback(area, "cat", len(names))))
+    return grid(buttons)
+
+
+def listing_actions(listing: Listing, viewer_id: int) -> InlineKeyboardMarkup | None:
+    """What the viewer may do with a listing: answer it, or manage it if it is theirs."""
+    if listing.owner_id == viewer_id:
+        if not listing.is_open:
+            return InlineKeyboardMarkup(
+                [[button(t("listing.reopen"), Callback("ls", "reopen", listing.id))]]
+            )
+        return InlineKeyboardMarkup(
+            [
+                [
+                    button(t("listing.edit"), Callback("ls", "edit", listing.id)),
+                    button(t("listing.close"), Callback("ls", "close", listing.id)),
+                ]
+            ]
+        )
+    if not listing.is_open:
+        return None
+    label = t("listing.can_help") if listing.kind == "need" else t("listing.would_like")
+    return InlineKeyboardMarkup([[button(label, Callback("ls", "respond", listing.id))]])
+
+
+def response_choice(response_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                button(t("response.accept"), Callback("rs", "accept", response_id)),
+                button(t("response.decline"), Callback("rs", "decline", response_id)),
+            ]
+        ]
+    )
+
+
+def exchange_next_step(exchange: Exchange) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [button(t("exchange.it_happened"), Callback("ex", "done", exchange.id))],
+            [button(t("exchange.didnt_happen"), Callback("ex", "cancel", exchange.id))],
+        ]
+    )
+
+
+def hours_picker(exchange_id: int) -> InlineKeyboardMarkup:
+    buttons = [
+        button(hours(minutes), Callback("ex", "hours", exchange_id, str(minutes)))
+        for minutes in QUICK_MINUTES
+    ]
+    buttons.append(button(t("exchange.other_hours"), Callback("ex", "more", exchange_id, "240")))
+    return grid(buttons, columns=3)
+
+
+def hours_stepper(exchange_id: int, minutes: int) -> InlineKeyboardMarkup:
+    """Pick any quarter hour up to 12 by tapping − and +, with no typing."""
+    steps = [
+        (t("exchange.step_down_hour"), -60),
+        (t("exchange.step_down_quarter"), -15),
+        (t("exchange.step_up_quarter"), 15),
+        (t("exchange.step_up_hour"), 60),
+    ]
+    row = [
+        button(label, Callback("ex", "more", exchange_id, str(minutes + delta)))
+        for label, delta in steps
+        if MIN_MINUTES <= minutes + delta <= MAX_MINUTES
+    ]
+    use = button(
+        t("exchange.use_hours", hours=hours(minutes)),
+        Callback("ex", "hours", exchange_id, str(minutes)),
+    )
+    return InlineKeyboardMarkup([row, [use]])
+
+
+def confirm_choice(exchange_id: int, minutes: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                button(t("exchange.yes"), Callback("ex", "yes", exchange_id, str(minutes))),
+                button(t("exchange.not_quite"), Callback("ex", "no", exchange_id)),
+            ]
+        ]
+    )
+
+
+def not_quite_choice(exchange_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [button(t("exchange.fix_hours"), Callback("ex", "done", exchange_id))],
+            [button(t("exchange.ask_coordinator"), Callback("ex", "flag", exchange_id))],
+        ]
+    )
+
+
+def approve_held(exchange_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[button(t("coordinator.approve"), Callback("co", "allow", exchange_id))]]
+    )
+
+
+def pager(
+    area: str, offset: int, arg: str, *, has_prev: bool, has_next: bool, size: int
+) -> list[InlineKeyboardButton]:
+    row = []
+    if has_prev:
+        row.append(button(t("browse.previous"), Callback(area, "page", max(0, offset - size), arg)))
+    if has_next:
+        row.append(button(t("browse.next"), Callback(area, "page", offset + size, arg)))
+    return row

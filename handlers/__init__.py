@@ -1,0 +1,1 @@
+"""Conversations, one module per flow: parse the update, check who asks, call storage, reply."""

@@ -1,0 +1,83 @@
+"""A member's own view: balance and open exchanges, history, help, and the menu as fallback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot import keyboards
+from bot.callbacks import Callback, pattern
+from bot.commands import help_lines
+from bot.i18n import Html, hours, t
+from bot.render import history_line
+from bot.services import services
+from handlers.common import Context, for_members, member_of, menu_filter, reply, show_menu
+from storage import exchanges, ledger
+from storage.models import Member
+
+
+@for_members
+async def cmd_balance(update: Update, context: Context, member: Member) -> None:
+    """ "My hours": the balance, and any exchange waiting for this member's tap."""
+    db = services(context).db
+    balance = await ledger.balance(db, member.id)
+    waiting = await exchanges.open_for(db, member.id)
+    rows = [
+        [keyboards.button(t("account.finish_exchange", number=e.id), Callback("ex", "done", e.id))]
+        for e in waiting
+    ]
+    rows.append(
+        [
+            keyboards.button(t("account.my_posts"), Callback("ls", "mine")),
+            keyboards.button(t("account.history"), Callback("ac", "history")),
+        ]
+    )
+    await reply(update, t("account.balance", balance=hours(balance)), InlineKeyboardMarkup(rows))
+
+
+@for_members
+async def cmd_history(update: Update, context: Context, member: Member) -> None:
+    """The last ten exchanges, newest first."""
+    items = await exchanges.history(services(context).db, member.id)
+    if not items:
+        await reply(update, t("history.empty"))
+        return
+    lines = [t("history.title"), *(history_line(item) for item in items)]
+    await reply(update, Html("\n".join(lines)))
+
+
+async def cmd_help(update: Update, context: Context) -> None:
+    """What the bot does, in plain words, and the commands for those who like typing."""
+    member = await member_of(update, context)
+    lines = help_lines(coordinator=bool(member and member.is_coordinator))
+    await show_menu(update, Html("\n".join([t("help.intro"), "", *lines])))
+
+
+async def unknown_text(update: Update, context: Context) -> None:
+    """Words we don't understand outside a conversation: show the menu, kindly."""
+    await show_menu(update, t("menu.not_understood"))
+
+
+def handlers() -> list[BaseHandler[Update, Context, Any]]:
+    return [
+        CommandHandler("balance", cmd_balance),
+        CommandHandler("history", cmd_history),
+        CommandHandler("help", cmd_help),
+        CallbackQueryHandler(cmd_history, pattern=pattern("ac", "history")),
+    ]
+
+
+def fallback_handlers() -> list[BaseHandler[Update, Context, Any]]:
+    """Registered last: anything no other handler took."""
+    return [
+        MessageHandler(filters.TEXT & ~menu_filter(), unknown_text),
+    ]
+
+
+def menu_handlers() -> list[BaseHandler[Update, Context, Any]]:
+    return [
+        MessageHandler(filters.Text([t("menu.hours")]), cmd_balance),
+        MessageHandler(filters.Text([t("menu.help")]), cmd_help),
+    ]

@@ -1,0 +1,180 @@
+"""Browsing and searching listings, five a page, newest first.
+
+    "Browse" ─▶ offers / needs / search ─▶ category (or all) ─▶ page ◀─▶ page
+    "Search by words" or /search WORDS ─▶ WORDS ─▶ results page ◀─▶ page
+The page and the filter travel in the callback data (`br:page:OFFSET:KIND.CAT`,
+`sr:page:OFFSET:WORDS`), so the buttons keep working after a restart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import keyboards
+from bot.callbacks import MAX_BYTES, Callback, pattern
+from bot.i18n import Html, t
+from bot.render import snippet
+from bot.services import services
+from handlers.common import Context, conversation, for_members, on_button, reply, text_input
+from storage import listings
+from storage.models import Listing, ListingKind, Page
+
+PAGE_SIZE = 5
+WORDS = 0
+KINDS: tuple[ListingKind, ...] = ("offer", "need")
+
+
+@for_members
+async def menu_browse(update: Update, context: Context, member: Any) -> None:
+    """Ask what to look at: offers, needs, or a word search."""
+    await reply(
+        update,
+        t("browse.what"),
+        InlineKeyboardMarkup(
+            [
+                [keyboards.button(t("browse.offers"), Callback("br", "kind", 0, "offer"))],
+                [keyboards.button(t("browse.needs"), Callback("br", "kind", 0, "need"))],
+                [keyboards.button(t("browse.search"), Callback("sr", "ask"))],
+            ]
+        ),
+    )
+
+
+@on_button
+async def cb_kind(update: Update, context: Context, member: Any, callback: Callback) -> None:
+    kind = callback.arg if callback.arg in KINDS else "need"
+    names = services(context).config.timebank.categories
+    buttons = [
+        keyboards.button(name, Callback("br", "page", 0, f"{kind}.{index}"))
+        for index, name in enumerate(names)
+    ]
+    buttons.append(keyboards.button(t("browse.all_categories"), Callback("br", "page", 0, kind)))
+    await reply(update, t(f"browse.which_category_{kind}"), keyboards.grid(buttons))
+
+
+@on_button
+async def cb_page(update: Update, context: Context, member: Any, callback: Callback) -> None:
+    """One page of listings for a kind and (optionally) a category."""
+    kind_text, _, category_text = callback.arg.partition(".")
+    kind: ListingKind = "offer" if kind_text == "offer" else "need"
+    names = services(context).config.timebank.categories
+    index = int(category_text) if category_text.isdigit() else None
+    category = names[index] if index is not None and index < len(names) else None
+    page = await listings.browse(
+        services(context).db, kind=kind, category=category, offset=callback.id, limit=PAGE_SIZE
+    )
+    title = t(
+        f"browse.title_{kind}",
+        category=category or t("browse.all_categories"),
+        page=page.offset // PAGE_SIZE + 1,
+    )
+    await _show_page(update, title, page, "br", callback.arg)
+
+
+@on_button
+async def cb_ask_words(update: Update, context: Context, member: Any, callback: Callback) -> int:
+    await reply(update, t("browse.ask_words"))
+    return WORDS
+
+
+async def got_words(update: Update, context: Context) -> int:
+    assert update.message
+    assert update.message.text
+    await _search(update, context, update.message.text)
+    return ConversationHandler.END
+
+
+@for_members
+async def cmd_search(update: Update, context: Context, member: Any) -> int | None:
+    """/search WORDS searches at once; bare /search asks for the words."""
+    words = " ".join(context.args or [])
+    if not words.strip():
+        await reply(update, t("browse.ask_words"))
+        return WORDS
+    await _search(update, context, words)
+    return ConversationHandler.END
+
+
+@on_button
+async def cb_search_page(update: Update, context: Context, member: Any, callback: Callback) -> None:
+    await _search(update, context, callback.arg, offset=callback.id)
+
+
+async def _search(update: Update, context: Context, words: str, offset: int = 0) -> None:
+    words = fit_words(words)
+    page = await listings.search(services(context).db, words=words, offset=offset, limit=PAGE_SIZE)
+    title = t("browse.title_search", words=words, page=page.offset // PAGE_SIZE + 1)
+    await _show_page(update, title, page, "sr", words)
+
+
+def fit_words(words: str) -> str:
+    """Keep the first words that fit in callback data, so paging repeats the same search."""
+    room = MAX_BYTES - len("sr:page:999999:")
+    kept: list[str] = []
+    for word in words.split():
+        if len(" ".join([*kept, word]).encode()) > room:
+            break
+        kept.append(word)
+    return " ".join(kept)
+
+
+async def _show_page(update: Update, title: str, page: Page[Listing], area: str, arg: str) -> None:
+    if not page.items:
+        await reply(update, t("browse.nothing", title=title))
+        return
+    start = page.offset + 1
+    lines = [title] + [
+        t(
+            "browse.line",
+            number=start + i,
+            kind=t(f"browse.kind_{item.kind}"),
+            body=snippet(item),
+            name=item.owner_name,
+        )
+        for i, item in enumerate(page.items)
+    ]
+    rows = [
+        [keyboards.button(snippet(item, start + i), Callback("ls", "view", item.id))]
+        for i, item in enumerate(page.items)
+    ]
+    pager = keyboards.pager(
+        area, page.offset, arg, has_prev=page.has_prev, has_next=page.has_next, size=PAGE_SIZE
+    )
+    if pager:
+        rows.append(pager)
+    text = Html("\n".join(lines))
+    query = update.callback_query
+    if query and query.data and query.data.startswith(f"{area}:page:") and query.message:
+        await query.edit_message_text(text, reply_markup=InlineKeyboardMarkup(rows))
+        return
+    await reply(update, text, InlineKeyboardMarkup(rows))
+
+
+def handlers() -> list[BaseHandler[Update, Context, Any]]:
+    return [
+        conversation(
+            "search",
+            [
+                CallbackQueryHandler(cb_ask_words, pattern=pattern("sr", "ask")),
+                CommandHandler("search", cmd_search),
+            ],
+            {WORDS: [MessageHandler(text_input(), got_words)]},
+        ),
+        CallbackQueryHandler(cb_kind, pattern=pattern("br", "kind")),
+        CallbackQueryHandler(cb_page, pattern=pattern("br", "page")),
+        CallbackQueryHandler(cb_search_page, pattern=pattern("sr", "page")),
+    ]
+
+
+def menu_handlers() -> list[BaseHandler[Update, Context, Any]]:
+    return [MessageHandler(filters.Text([t("menu.browse")]), menu_browse)]

@@ -1,0 +1,197 @@
+"""From "I can help" to credits: respond, accept, say it happened, confirm.
+
+    "I can help" ─▶ owner: Accept / Decline ─Accept─▶ both introduced, exchange agreed
+    "It happened" ─▶ hours ─▶ other party: "Yes" ─▶ credits move, both thanked
+                                          "Not quite" ─▶ change the hours / ask a coordinator
+Every press is re-checked in storage: only the parties may move an exchange, only the owner
+may accept, and only the party who did not propose the hours may confirm them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler
+
+from bot import keyboards
+from bot.callbacks import Callback, pattern
+from bot.i18n import hours, link, t
+from bot.services import services
+from handlers.common import Context, on_button, reply
+from storage import exchanges, members
+from storage.errors import InvalidMinutes, NotFound, NotYours, OverdraftLimit
+from storage.models import Exchange, Member, valid_minutes
+
+
+@on_button
+async def cb_respond(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    """ "I can help" / "I'd like this": the owner is asked to accept."""
+    svc = services(context)
+    await exchanges.respond(
+        svc.db, listing_id=callback.id, member_id=member.id, now=svc.clock.now()
+    )
+    await reply(update, t("response.sent"))
+    await svc.sender.flush()
+
+
+@on_button
+async def cb_accept(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    svc = services(context)
+    exchange = await exchanges.accept(
+        svc.db, response_id=callback.id, member_id=member.id, now=svc.clock.now()
+    )
+    other = await members.get(svc.db, exchange.other_party(member.id))
+    assert other is not None
+    await reply(
+        update,
+        t(
+            "response.accepted_owner",
+            who=link(other.display_name, other.telegram_id, other.username),
+        ),
+        keyboards.exchange_next_step(exchange),
+    )
+    await svc.sender.flush()
+
+
+@on_button
+async def cb_decline(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    svc = services(context)
+    await exchanges.decline(
+        svc.db, response_id=callback.id, member_id=member.id, now=svc.clock.now()
+    )
+    await reply(update, t("response.declined_owner"))
+    await svc.sender.flush()
+
+
+@on_button
+async def cb_done(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    """ "It happened" (or "Change the hours"): ask how long it took."""
+    await _party_exchange(context, callback.id, member)
+    await reply(update, t("exchange.how_long"), keyboards.hours_picker(callback.id))
+
+
+@on_button
+async def cb_more(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    """The − / + stepper for hours the quick buttons don't cover."""
+    await _party_exchange(context, callback.id, member)
+    minutes = callback.arg_int
+    if minutes is None or not valid_minutes(minutes):
+        raise InvalidMinutes(minutes)
+    query = update.callback_query
+    assert query is not None
+    text = t("exchange.pick_hours", hours=hours(minutes))
+    await query.edit_message_text(text, reply_markup=keyboards.hours_stepper(callback.id, minutes))
+
+
+@on_button
+async def cb_hours(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    """Hours chosen: propose them and ask the other party to confirm."""
+    minutes = callback.arg_int
+    if minutes is None:
+        raise InvalidMinutes(callback.arg)
+    svc = services(context)
+    exchange = await exchanges.propose(
+        svc.db, exchange_id=callback.id, member_id=member.id, minutes=minutes, now=svc.clock.now()
+    )
+    other = await members.get(svc.db, exchange.other_party(member.id))
+    assert other is not None
+    await reply(update, t("exchange.asked_other", name=other.display_name, hours=hours(minutes)))
+    await svc.sender.flush()
+
+
+@on_button
+async def cb_yes(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    """The other party agrees: credits move once, whoever taps twice."""
+    minutes = callback.arg_int
+    if minutes is None:
+        raise InvalidMinutes(callback.arg)
+    svc = services(context)
+    try:
+        done = await exchanges.confirm(
+            svc.db,
+            exchange_id=callback.id,
+            member_id=member.id,
+            minutes=minutes,
+            overdraft_limit=svc.config.timebank.overdraft_limit_minutes,
+            now=svc.clock.now(),
+        )
+    except OverdraftLimit as limit:
+        await reply(update, t("exchange.over_limit", limit=hours(limit.limit)))
+        await svc.sender.flush()
+        return
+    mine = done.giver_balance if done.exchange.giver_id == member.id else done.receiver_balance
+    await reply(update, t("exchange.thanks", hours=hours(done.minutes), balance=hours(mine)))
+    await svc.sender.flush()
+
+
+@on_button
+async def cb_not_quite(
+    update: Update, context: Context, member: Member, callback: Callback
+) -> None:
+    exchange = await _party_exchange(context, callback.id, member)
+    if exchange.state != "proposed":
+        raise NotFound(callback.id)
+    await reply(update, t("exchange.not_quite_prompt"), keyboards.not_quite_choice(callback.id))
+
+
+@on_button
+async def cb_flag(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    svc = services(context)
+    await exchanges.dispute(
+        svc.db, exchange_id=callback.id, member_id=member.id, now=svc.clock.now()
+    )
+    await reply(update, t("exchange.flagged"))
+    await svc.sender.flush()
+
+
+@on_button
+async def cb_cancel(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    svc = services(context)
+    await exchanges.cancel(
+        svc.db, exchange_id=callback.id, member_id=member.id, now=svc.clock.now()
+    )
+    await reply(update, t("exchange.cancelled"))
+    await svc.sender.flush()
+
+
+@on_button
+async def cb_approve_held(
+    update: Update, context: Context, member: Member, callback: Callback
+) -> None:
+    """A coordinator lets a held exchange pass the overdraft limit (role checked in storage)."""
+    svc = services(context)
+    done = await exchanges.approve_held(
+        svc.db, exchange_id=callback.id, coordinator_id=member.id, now=svc.clock.now()
+    )
+    await reply(update, t("coordinator.approved", hours=hours(done.minutes)))
+    await svc.sender.flush()
+
+
+async def _party_exchange(context: Context, exchange_id: int, member: Member) -> Exchange:
+    exchange = await exchanges.get(services(context).db, exchange_id)
+    if exchange is None or exchange.state not in ("agreed", "proposed"):
+        raise NotFound(exchange_id)
+    if not exchange.involves(member.id):
+        raise NotYours(exchange_id)
+    return exchange
+
+
+def handlers() -> list[BaseHandler[Update, Context, Any]]:
+    routes = {
+        ("ls", "respond"): cb_respond,
+        ("rs", "accept"): cb_accept,
+        ("rs", "decline"): cb_decline,
+        ("ex", "done"): cb_done,
+        ("ex", "more"): cb_more,
+        ("ex", "hours"): cb_hours,
+        ("ex", "yes"): cb_yes,
+        ("ex", "no"): cb_not_quite,
+        ("ex", "flag"): cb_flag,
+        ("ex", "cancel"): cb_cancel,
+        ("co", "allow"): cb_approve_held,
+    }
+    return [
+        CallbackQueryHandler(callback, pattern=pattern(area, action))
+        for (area, action), callback in routes.items()
+    ]

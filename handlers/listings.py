@@ -1,0 +1,321 @@
+"""Posting an offer or a need, and owners editing, closing and reopening their own.
+
+    "I can offer" / "I need" ─▶ category buttons ─tap─▶ TEXT ─▶ WHEN (or Skip) ─▶ PREVIEW
+    PREVIEW ─"Publish"─▶ listed   ─"Change text"─▶ TEXT   ─"Don't post"─▶ nothing kept
+    /offer TEXT and /need TEXT publish at once, in the last category of the config.
+Edit: "Edit" on an own listing ─▶ EDIT_TEXT ─▶ saved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import keyboards
+from bot.callbacks import Callback, parse, pattern
+from bot.i18n import t
+from bot.render import card, listing_card, snippet
+from bot.services import services
+from handlers.common import Context, conversation, for_members, on_button, reply, text_input
+from storage import listings
+from storage.listings import MAX_BODY, MAX_WHEN_WHERE
+from storage.models import ListingKind, Member
+
+TEXT, WHEN, PREVIEW, EDIT_TEXT = range(4)
+DRAFT = "draft"
+KIND_AREAS: dict[ListingKind, str] = {"offer": "po", "need": "pn"}
+
+
+async def ask_category(update: Update, context: Context, member: Member, kind: ListingKind) -> None:
+    names = services(context).config.timebank.categories
+    await reply(
+        update, t(f"post.ask_category_{kind}"), keyboards.categories(KIND_AREAS[kind], names)
+    )
+
+
+@for_members
+async def menu_offer(update: Update, context: Context, member: Member) -> None:
+    """Start posting an offer: first, which kind of help."""
+    await ask_category(update, context, member, "offer")
+
+
+@for_members
+async def menu_need(update: Update, context: Context, member: Member) -> None:
+    """Start posting a need: first, which kind of help."""
+    await ask_category(update, context, member, "need")
+
+
+@for_members
+async def cmd_offer(update: Update, context: Context, member: Member) -> None:
+    """/offer TEXT posts at once; bare /offer starts the step-by-step way."""
+    await _quick_post(update, context, member, "offer")
+
+
+@for_members
+async def cmd_need(update: Update, context: Context, member: Member) -> None:
+    """/need TEXT posts at once; bare /need starts the step-by-step way."""
+    await _quick_post(update, context, member, "need")
+
+
+async def _quick_post(update: Update, context: Context, member: Member, kind: ListingKind) -> None:
+    body = " ".join(context.args or []).strip()
+    if not body:
+        await ask_category(update, context, member, kind)
+        return
+    if len(body) > MAX_BODY:
+        await reply(update, t("post.too_long", count=len(body), limit=MAX_BODY))
+        return
+    svc = services(context)
+    listing = await listings.create(
+        svc.db,
+        owner_id=member.id,
+        kind=kind,
+        category=svc.config.timebank.categories[-1],
+        body=body,
+        when_where=None,
+        now=svc.clock.now(),
+    )
+    await reply(
+        update,
+        t("post.published", card=listing_card(listing)),
+        keyboards.listing_actions(listing, member.id),
+    )
+
+
+@for_members
+async def cb_category(update: Update, context: Context, member: Member) -> int | None:
+    """A category was tapped: the draft begins, and we ask for the words."""
+    query = update.callback_query
+    callback = parse(query.data if query else None)
+    names = services(context).config.timebank.categories
+    if callback is None or callback.id >= len(names) or context.user_data is None:
+        await reply(update, t("errors.gone"))
+        return ConversationHandler.END
+    kind: ListingKind = "offer" if callback.area == KIND_AREAS["offer"] else "need"
+    context.user_data[DRAFT] = {"kind": kind, "category": names[callback.id]}
+    await reply(update, t(f"post.ask_text_{kind}", category=names[callback.id], limit=MAX_BODY))
+    return TEXT
+
+
+async def got_text(update: Update, context: Context) -> int:
+    assert update.message
+    assert update.message.text
+    assert context.user_data is not None
+    body = update.message.text.strip()
+    if len(body) > MAX_BODY:
+        await reply(update, t("post.too_long", count=len(body), limit=MAX_BODY))
+        return TEXT
+    draft = context.user_data.get(DRAFT)
+    if draft is None:
+        await reply(update, t("post.draft_lost"))
+        return ConversationHandler.END
+    draft["body"] = body
+    if "when_where" in draft:
+        return await show_preview(update, context)
+    skip = InlineKeyboardMarkup([[keyboards.button(t("post.skip"), Callback("pv", "skip"))]])
+    await reply(update, t("post.ask_when"), skip)
+    return WHEN
+
+
+async def got_when(update: Update, context: Context) -> int:
+    assert update.message
+    assert update.message.text
+    assert context.user_data is not None
+    text = update.message.text.strip()
+    if len(text) > MAX_WHEN_WHERE:
+        await reply(update, t("post.too_long", count=len(text), limit=MAX_WHEN_WHERE))
+        return WHEN
+    context.user_data.get(DRAFT, {})["when_where"] = text
+    return await show_preview(update, context)
+
+
+async def cb_skip_when(update: Update, context: Context) -> int:
+    assert update.callback_query
+    assert context.user_data is not None
+    await update.callback_query.answer()
+    context.user_data.get(DRAFT, {})["when_where"] = None
+    return await show_preview(update, context)
+
+
+async def show_preview(update: Update, context: Context) -> int:
+    assert context.user_data is not None
+    draft = context.user_data.get(DRAFT)
+    if not draft or "body" not in draft:
+        await reply(update, t("post.draft_lost"))
+        return ConversationHandler.END
+    preview = card(draft["kind"], draft["category"], draft["body"], draft.get("when_where"))
+    buttons = InlineKeyboardMarkup(
+        [
+            [keyboards.button(t("post.publish"), Callback("pv", "publish"))],
+            [
+                keyboards.button(t("post.change_text"), Callback("pv", "retext")),
+                keyboards.button(t("post.dont_post"), Callback("pv", "drop")),
+            ],
+        ]
+    )
+    await reply(update, t("post.preview", card=preview), buttons)
+    return PREVIEW
+
+
+@for_members
+async def cb_preview(update: Update, context: Context, member: Member) -> int:
+    """Publish, change the words, or drop the draft."""
+    query = update.callback_query
+    callback = parse(query.data if query else None)
+    assert context.user_data is not None
+    assert query is not None
+    draft = context.user_data.get(DRAFT)
+    await query.edit_message_reply_markup(None)
+    if callback is None or draft is None or "body" not in draft:
+        await reply(update, t("post.draft_lost"))
+        return ConversationHandler.END
+    if callback.action == "retext":
+        await reply(
+            update, t(f"post.ask_text_{draft['kind']}", category=draft["category"], limit=MAX_BODY)
+        )
+        return TEXT
+    context.user_data.pop(DRAFT, None)
+    if callback.action != "publish":
+        await reply(update, t("post.dropped"), keyboards.main_menu())
+        return ConversationHandler.END
+    svc = services(context)
+    listing = await listings.create(
+        svc.db,
+        owner_id=member.id,
+        kind=draft["kind"],
+        category=draft["category"],
+        body=draft["body"],
+        when_where=draft.get("when_where"),
+        now=svc.clock.now(),
+    )
+    await reply(
+        update,
+        t("post.published", card=listing_card(listing)),
+        keyboards.listing_actions(listing, member.id),
+    )
+    return ConversationHandler.END
+
+
+@on_button
+async def cb_view(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    """Show one listing with what this member may do with it."""
+    listing = await listings.get(services(context).db, callback.id)
+    if listing is None or (not listing.is_open and listing.owner_id != member.id):
+        await reply(update, t("errors.gone"))
+        return
+    await reply(update, listing_card(listing), keyboards.listing_actions(listing, member.id))
+
+
+@on_button
+async def cb_close(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    """Close an own listing; the reply carries "Reopen" as the undo."""
+    await _set_status(update, context, member, callback, "closed", "listing.closed")
+
+
+@on_button
+async def cb_reopen(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    await _set_status(update, context, member, callback, "open", "listing.reopened")
+
+
+async def _set_status(
+    update: Update, context: Context, member: Member, callback: Callback, status: str, key: str
+) -> None:
+    svc = services(context)
+    listing = await listings.set_status(
+        svc.db, listing_id=callback.id, member_id=member.id, status=status, now=svc.clock.now()
+    )
+    await reply(
+        update, t(key, card=listing_card(listing)), keyboards.listing_actions(listing, member.id)
+    )
+
+
+@on_button
+async def cb_edit(update: Update, context: Context, member: Member, callback: Callback) -> int:
+    """Owners only: ask for the new words of their listing."""
+    listing = await listings.owned(services(context).db, callback.id, member.id)
+    assert context.user_data is not None
+    context.user_data["editing"] = listing.id
+    await reply(update, t("listing.ask_new_text", body=listing.body, limit=MAX_BODY))
+    return EDIT_TEXT
+
+
+@for_members
+async def got_new_text(update: Update, context: Context, member: Member) -> int:
+    assert update.message
+    assert update.message.text
+    assert context.user_data is not None
+    body = update.message.text.strip()
+    if len(body) > MAX_BODY:
+        await reply(update, t("post.too_long", count=len(body), limit=MAX_BODY))
+        return EDIT_TEXT
+    listing_id = context.user_data.pop("editing", None)
+    if listing_id is None:
+        await reply(update, t("post.draft_lost"))
+        return ConversationHandler.END
+    svc = services(context)
+    listing = await listings.edit_body(
+        svc.db, listing_id=listing_id, member_id=member.id, body=body, now=svc.clock.now()
+    )
+    await reply(
+        update,
+        t("listing.updated", card=listing_card(listing)),
+        keyboards.listing_actions(listing, member.id),
+    )
+    return ConversationHandler.END
+
+
+@on_button
+async def cb_mine(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    """The member's own open listings, each a button to manage it."""
+    own = await listings.open_by_owner(services(context).db, member.id)
+    if not own:
+        await reply(update, t("listing.none_of_yours"))
+        return
+    buttons = [
+        [keyboards.button(snippet(listing), Callback("ls", "view", listing.id))] for listing in own
+    ]
+    await reply(update, t("listing.yours"), InlineKeyboardMarkup(buttons))
+
+
+def handlers() -> list[BaseHandler[Update, Context, Any]]:
+    return [
+        conversation(
+            "post",
+            [CallbackQueryHandler(cb_category, pattern=r"^p[on]:cat:\d")],
+            {
+                TEXT: [MessageHandler(text_input(), got_text)],
+                WHEN: [
+                    MessageHandler(text_input(), got_when),
+                    CallbackQueryHandler(cb_skip_when, pattern=pattern("pv", "skip")),
+                ],
+                PREVIEW: [CallbackQueryHandler(cb_preview, pattern=pattern("pv"))],
+            },
+        ),
+        conversation(
+            "edit_listing",
+            [CallbackQueryHandler(cb_edit, pattern=pattern("ls", "edit"))],
+            {EDIT_TEXT: [MessageHandler(text_input(), got_new_text)]},
+        ),
+        CommandHandler("offer", cmd_offer),
+        CommandHandler("need", cmd_need),
+        CallbackQueryHandler(cb_view, pattern=pattern("ls", "view")),
+        CallbackQueryHandler(cb_close, pattern=pattern("ls", "close")),
+        CallbackQueryHandler(cb_reopen, pattern=pattern("ls", "reopen")),
+        CallbackQueryHandler(cb_mine, pattern=pattern("ls", "mine")),
+    ]
+
+
+def menu_handlers() -> list[BaseHandler[Update, Context, Any]]:
+    return [
+        MessageHandler(filters.Text([t("menu.offer")]), menu_offer),
+        MessageHandler(filters.Text([t("menu.need")]), menu_need),
+    ]

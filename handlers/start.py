@@ -1,0 +1,144 @@
+"""Joining: welcome, name, neighbourhood, then consent before anything is stored.
+
+    /start [CODE] ─▶ NAME ─(typed or tapped)─▶ PLACE ─▶ CONSENT ─"I agree"─▶ member, menu
+                                                             └─"No thanks"─▶ nothing kept
+Until "I agree", what the person typed lives only in memory (user_data).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+)
+
+from bot import keyboards
+from bot.callbacks import Callback, pattern
+from bot.i18n import t
+from bot.services import services
+from handlers.common import Context, conversation, member_of, reply, show_menu, text_input
+from storage import members
+
+NAME, PLACE, CONSENT = range(3)
+MAX_NAME = 64
+JOIN = "join"
+
+
+async def cmd_start(update: Update, context: Context) -> int:
+    """Welcome a newcomer and ask their name; greet a returning member with the menu."""
+    member = await member_of(update, context)
+    if member is not None:
+        key = "join.welcome_back" if member.status == "active" else "join.still_pending"
+        await show_menu(update, t(key, name=member.display_name))
+        return ConversationHandler.END
+    user = update.effective_user
+    assert user is not None
+    assert context.user_data is not None
+    source = context.args[0][:64] if context.args else None
+    context.user_data[JOIN] = {"source": source}
+    await reply(update, t("join.welcome", timebank=services(context).config.timebank.name))
+    await reply(update, t("join.ask_name"), keyboards.choices([user.first_name]))
+    return NAME
+
+
+async def got_name(update: Update, context: Context) -> int:
+    assert update.message
+    assert update.message.text
+    assert context.user_data is not None
+    name = update.message.text.strip()
+    if len(name) > MAX_NAME:
+        await reply(update, t("join.name_too_long", limit=MAX_NAME))
+        return NAME
+    context.user_data.setdefault(JOIN, {})["name"] = name
+    places = services(context).config.timebank.neighbourhoods
+    if not places:
+        return await ask_consent(update, context)
+    await reply(update, t("join.ask_place", name=name), keyboards.choices(places))
+    return PLACE
+
+
+async def got_place(update: Update, context: Context) -> int:
+    assert update.message
+    assert update.message.text
+    assert context.user_data is not None
+    place = update.message.text.strip()
+    if len(place) > MAX_NAME:
+        await reply(update, t("join.place_too_long", limit=MAX_NAME))
+        return PLACE
+    context.user_data.setdefault(JOIN, {})["place"] = place
+    return await ask_consent(update, context)
+
+
+async def ask_consent(update: Update, context: Context) -> int:
+    await reply(update, t("join.privacy_intro"), ReplyKeyboardRemove())
+    await reply(
+        update,
+        t("join.privacy"),
+        InlineKeyboardMarkup(
+            [
+                [keyboards.button(t("join.agree"), Callback("jn", "agree"))],
+                [keyboards.button(t("join.no_thanks"), Callback("jn", "decline"))],
+            ]
+        ),
+    )
+    return CONSENT
+
+
+async def cb_consent(update: Update, context: Context) -> int:
+    """Store the member only now that they agreed; "No thanks" keeps nothing."""
+    query = update.callback_query
+    assert query is not None
+    assert context.user_data is not None
+    await query.answer()
+    answers = context.user_data.pop(JOIN, None)
+    await query.edit_message_reply_markup(None)
+    if query.data != Callback("jn", "agree").pack():
+        await reply(update, t("join.declined"))
+        return ConversationHandler.END
+    if not answers or "name" not in answers:
+        await reply(update, t("join.start_again"))
+        return ConversationHandler.END
+    await _join(update, context, answers)
+    return ConversationHandler.END
+
+
+async def _join(update: Update, context: Context, answers: dict[str, Any]) -> None:
+    user = update.effective_user
+    assert user is not None
+    svc = services(context)
+    existing = await members.by_telegram_id(svc.db, user.id)
+    member = existing or await members.join(
+        svc.db,
+        telegram_id=user.id,
+        display_name=answers["name"],
+        username=user.username,
+        neighbourhood=answers.get("place"),
+        join_source=answers.get("source"),
+        coordinator=user.id in svc.config.timebank.coordinators,
+        approved=svc.config.timebank.join == "open",
+        now=svc.clock.now(),
+    )
+    if member.status == "active":
+        await show_menu(update, t("join.done", name=member.display_name))
+    else:
+        await reply(update, t("join.pending", name=member.display_name))
+
+
+def handlers() -> list[BaseHandler[Update, Context, Any]]:
+    return [
+        conversation(
+            "join",
+            [CommandHandler("start", cmd_start)],
+            {
+                NAME: [MessageHandler(text_input(), got_name)],
+                PLACE: [MessageHandler(text_input(), got_place)],
+                CONSENT: [CallbackQueryHandler(cb_consent, pattern=pattern("jn"))],
+            },
+        )
+    ]

@@ -1,0 +1,46 @@
+"""Small domain exceptions: storage raises them, handlers turn each into a kind reply."""
+
+
+class DomainError(Exception):
+    """Something a member tried that the timebank's rules don't allow."""
+
+
+class NotFound(DomainError):
+    """The thing is gone or never existed (a closed listing, a finished exchange)."""
+
+
+class NotYours(DomainError):
+    """The member may not touch this: it belongs to someone else."""
+
+
+class WrongState(DomainError):
+    """It has moved on since the button was shown (already answered, closed, changed)."""
+
+
+class AlreadyConfirmed(WrongState):
+    """The exchange was already confirmed: a second tap credits nothing."""
+
+
+class OwnListing(DomainError):
+    """A member answered their own listing."""
+
+
+class AlreadyResponded(DomainError):
+    """The member has already said they can help with this listing."""
+
+
+class InvalidMinutes(DomainError):
+    """Hours must be quarter-hour steps between 15 minutes and 12 hours."""
+
+
+class OverdraftLimit(DomainError):
+    """Confirming would take the receiver below the overdraft limit; a coordinator decides."""
+
+    def __init__(self, balance: int, limit: int) -> None:
+        super().__init__(f"balance {balance} would pass the limit -{limit}")
+        self.balance = balance
+        self.limit = limit
+
+
+class NotCoordinator(DomainError):
+    """Only a coordinator may do this."""

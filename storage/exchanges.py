@@ -1,0 +1,348 @@
+"""Responses and exchanges: who may move an exchange from one state to the next, and the
+credit that a confirmation writes.
+
+Every change is compare-and-set inside one transaction (`UPDATE … WHERE state = …`), so a
+double tap or a second device can never move an exchange twice or credit it twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from storage import ledger, members
+from storage.db import Database
+from storage.errors import (
+    AlreadyConfirmed,
+    AlreadyResponded,
+    InvalidMinutes,
+    NotCoordinator,
+    NotFound,
+    NotYours,
+    OverdraftLimit,
+    OwnListing,
+    WrongState,
+)
+from storage.models import Exchange, HistoryItem, Response, from_db, to_db, valid_minutes
+from storage.outbox import Notice, enqueue
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmed:
+    exchange: Exchange
+    minutes: int
+    giver_balance: int
+    receiver_balance: int
+
+
+async def get(db: Database, exchange_id: int) -> Exchange | None:
+    row = await db.one("SELECT * FROM exchanges WHERE id = ?", (exchange_id,))
+    return Exchange.from_row(row) if row else None
+
+
+async def get_response(db: Database, response_id: int) -> Response | None:
+    row = await db.one("SELECT * FROM responses WHERE id = ?", (response_id,))
+    return Response.from_row(row) if row else None
+
+
+async def respond(db: Database, *, listing_id: int, member_id: int, now: datetime) -> Response:
+    """Say "I can help" / "I'd like this"; the listing's owner is told."""
+    async with db.transaction() as tx:
+        listing = await _one(tx, "SELECT owner_id, status FROM listings WHERE id = ?", listing_id)
+        if listing is None or listing["status"] != "open":
+            raise NotFound(listing_id)
+        if listing["owner_id"] == member_id:
+            raise OwnListing(listing_id)
+        async with tx.execute(
+            "INSERT INTO responses (listing_id, responder_id, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (listing_id, responder_id) DO NOTHING RETURNING *",
+            (listing_id, member_id, to_db(now)),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise AlreadyResponded(listing_id)
+        response = Response.from_row(row)
+        await enqueue(tx, Notice(listing["owner_id"], "response_new", response.id), now)
+    return response
+
+
+async def accept(db: Database, *, response_id: int, member_id: int, now: datetime) -> Exchange:
+    """The listing's owner accepts a response: an exchange is agreed and both are introduced."""
+    async with db.transaction() as tx:
+        row = await _owned_response(tx, response_id, member_id)
+        await _move_response(tx, response_id, "accepted")
+        offer = row["kind"] == "offer"
+        giver, receiver = (
+            (member_id, row["responder_id"])
+            if offer
+            else (
+                row["responder_id"],
+                member_id,
+            )
+        )
+        async with tx.execute(
+            "INSERT INTO exchanges (listing_id, response_id, giver_id, receiver_id, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
+            (row["listing_id"], response_id, giver, receiver, to_db(now), to_db(now)),
+        ) as cur:
+            created = await cur.fetchone()
+        assert created is not None
+        exchange = Exchange.from_row(created)
+        await enqueue(tx, Notice(row["responder_id"], "response_accepted", exchange.id), now)
+    return exchange
+
+
+async def decline(db: Database, *, response_id: int, member_id: int, now: datetime) -> None:
+    async with db.transaction() as tx:
+        row = await _owned_response(tx, response_id, member_id)
+        await _move_response(tx, response_id, "declined")
+        await enqueue(tx, Notice(row["responder_id"], "response_declined", response_id), now)
+
+
+async def propose(
+    db: Database, *, exchange_id: int, member_id: int, minutes: int, now: datetime
+) -> Exchange:
+    """A party says the help happened, for `minutes`; the other party is asked to confirm.
+    Proposing again (either party) replaces the hours: that is how "Not quite" corrects."""
+    if not valid_minutes(minutes):
+        raise InvalidMinutes(minutes)
+    async with db.transaction() as tx:
+        exchange = await _party_exchange(tx, exchange_id, member_id)
+        async with tx.execute(
+            "UPDATE exchanges SET state = 'proposed', proposed_minutes = ?, proposed_by = ?,"
+            " updated_at = ? WHERE id = ? AND state IN ('agreed', 'proposed') RETURNING *",
+            (minutes, member_id, to_db(now), exchange_id),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            _raise_for_state(exchange)
+        moved = Exchange.from_row(row)
+        other = moved.other_party(member_id)
+        await enqueue(
+            tx, Notice(other, "exchange_proposed", exchange_id, {"minutes": minutes}), now
+        )
+    return moved
+
+
+async def confirm(
+    db: Database,
+    *,
+    exchange_id: int,
+    member_id: int,
+    minutes: int,
+    overdraft_limit: int,
+    now: datetime,
+) -> Confirmed:
+    """The other party says yes to exactly the proposed minutes; the credit moves once.
+
+    `minutes` comes from the button the member saw, so a stale button (the hours were changed
+    since) is refused rather than confirming an amount they never saw."""
+    async with db.transaction() as tx:
+        exchange = await _party_exchange(tx, exchange_id, member_id)
+        if exchange.state != "proposed" or exchange.proposed_minutes != minutes:
+            _raise_for_state(exchange)
+        if exchange.proposed_by == member_id:
+            raise NotYours(exchange_id)
+        receiver_balance = await ledger.balance_in(tx, exchange.receiver_id)
+        if receiver_balance - minutes < -overdraft_limit:
+            # The hold must commit, so the refusal is raised after the transaction.
+            await _hold_for_coordinator(tx, exchange, now)
+            confirmed = None
+        else:
+            confirmed = await _credit(tx, exchange, minutes, now)
+            other = exchange.other_party(member_id)
+            await enqueue(tx, Notice(other, "exchange_confirmed", exchange_id), now)
+    if confirmed is None:
+        raise OverdraftLimit(receiver_balance, overdraft_limit)
+    return confirmed
+
+
+async def approve_held(
+    db: Database, *, exchange_id: int, coordinator_id: int, now: datetime
+) -> Confirmed:
+    """A coordinator lets a held exchange through the overdraft limit."""
+    async with db.transaction() as tx:
+        await _require_coordinator(tx, coordinator_id)
+        row = await _one(tx, "SELECT * FROM exchanges WHERE id = ?", exchange_id)
+        if row is None:
+            raise NotFound(exchange_id)
+        exchange = Exchange.from_row(row)
+        if exchange.state != "held" or exchange.proposed_minutes is None:
+            _raise_for_state(exchange)
+        assert exchange.proposed_minutes is not None
+        confirmed = await _credit(tx, exchange, exchange.proposed_minutes, now, coordinator_id)
+        for party in (exchange.giver_id, exchange.receiver_id):
+            await enqueue(tx, Notice(party, "exchange_confirmed", exchange_id), now)
+    return confirmed
+
+
+async def dispute(db: Database, *, exchange_id: int, member_id: int, now: datetime) -> Exchange:
+    """ "Not quite", and they can't agree the hours: a coordinator is asked to help."""
+    async with db.transaction() as tx:
+        exchange = await _party_exchange(tx, exchange_id, member_id)
+        moved = await _move(tx, exchange, ("agreed", "proposed"), "disputed", now)
+        for coordinator in await members.coordinator_ids(tx):
+            await enqueue(tx, Notice(coordinator, "exchange_disputed", exchange_id), now)
+        await enqueue(
+            tx, Notice(moved.other_party(member_id), "exchange_disputed_party", exchange_id), now
+        )
+    return moved
+
+
+async def cancel(db: Database, *, exchange_id: int, member_id: int, now: datetime) -> Exchange:
+    """ "It didn't happen": nothing is credited and the other party is told."""
+    async with db.transaction() as tx:
+        exchange = await _party_exchange(tx, exchange_id, member_id)
+        moved = await _move(tx, exchange, ("agreed", "proposed"), "cancelled", now)
+        await enqueue(
+            tx, Notice(moved.other_party(member_id), "exchange_cancelled", exchange_id), now
+        )
+    return moved
+
+
+async def history(db: Database, member_id: int, limit: int = 10) -> list[HistoryItem]:
+    rows = await db.all(
+        "SELECT e.id, e.giver_id, e.state, e.proposed_minutes, e.updated_at,"
+        " m.display_name AS other_name FROM exchanges e"
+        " JOIN members m ON m.id = CASE WHEN e.giver_id = :me THEN e.receiver_id"
+        " ELSE e.giver_id END"
+        " WHERE e.giver_id = :me OR e.receiver_id = :me ORDER BY e.id DESC LIMIT :limit",
+        {"me": member_id, "limit": limit},
+    )
+    return [
+        HistoryItem(
+            exchange_id=row["id"],
+            gave=row["giver_id"] == member_id,
+            other_name=row["other_name"],
+            state=row["state"],
+            minutes=row["proposed_minutes"],
+            when=from_db(row["updated_at"]),
+        )
+        for row in rows
+    ]
+
+
+async def open_for(db: Database, member_id: int) -> list[Exchange]:
+    """Exchanges still waiting on something, so "My hours" can offer the next step."""
+    rows = await db.all(
+        "SELECT * FROM exchanges WHERE (giver_id = :me OR receiver_id = :me)"
+        " AND state IN ('agreed', 'proposed') ORDER BY id DESC LIMIT 10",
+        {"me": member_id},
+    )
+    return [Exchange.from_row(row) for row in rows]
+
+
+async def _credit(
+    tx: aiosqlite.Connection,
+    exchange: Exchange,
+    minutes: int,
+    now: datetime,
+    recorded_by: int | None = None,
+) -> Confirmed:
+    moved = await _move(tx, exchange, ("proposed", "held"), "confirmed", now)
+    giver_account = await ledger.account_of(tx, exchange.giver_id)
+    receiver_account = await ledger.account_of(tx, exchange.receiver_id)
+    posted = await ledger.post(
+        tx,
+        kind="exchange",
+        idempotency_key=f"exchange:{exchange.id}",
+        entries=[(giver_account, minutes), (receiver_account, -minutes)],
+        now=now,
+        exchange_id=exchange.id,
+        recorded_by=recorded_by,
+    )
+    if not posted:
+        raise AlreadyConfirmed(exchange.id)
+    return Confirmed(
+        exchange=moved,
+        minutes=minutes,
+        giver_balance=await ledger.balance_in(tx, exchange.giver_id),
+        receiver_balance=await ledger.balance_in(tx, exchange.receiver_id),
+    )
+
+
+async def _hold_for_coordinator(
+    tx: aiosqlite.Connection, exchange: Exchange, now: datetime
+) -> None:
+    """Park the exchange for a coordinator instead of letting the receiver pass the limit."""
+    await _move(tx, exchange, ("proposed",), "held", now)
+    for coordinator in await members.coordinator_ids(tx):
+        await enqueue(tx, Notice(coordinator, "exchange_held", exchange.id), now)
+    assert exchange.proposed_by is not None
+    await enqueue(tx, Notice(exchange.proposed_by, "exchange_held_party", exchange.id), now)
+
+
+async def _move(
+    tx: aiosqlite.Connection,
+    exchange: Exchange,
+    allowed: tuple[str, ...],
+    new_state: str,
+    now: datetime,
+) -> Exchange:
+    marks = ",".join("?" * len(allowed))
+    async with tx.execute(
+        f"UPDATE exchanges SET state = ?, updated_at = ? WHERE id = ? AND state IN ({marks})"
+        " RETURNING *",
+        (new_state, to_db(now), exchange.id, *allowed),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        _raise_for_state(exchange)
+    assert row is not None
+    return Exchange.from_row(row)
+
+
+def _raise_for_state(exchange: Exchange) -> None:
+    if exchange.state == "confirmed":
+        raise AlreadyConfirmed(exchange.id)
+    raise WrongState(exchange.id)
+
+
+async def _party_exchange(tx: aiosqlite.Connection, exchange_id: int, member_id: int) -> Exchange:
+    row = await _one(tx, "SELECT * FROM exchanges WHERE id = ?", exchange_id)
+    if row is None:
+        raise NotFound(exchange_id)
+    exchange = Exchange.from_row(row)
+    if not exchange.involves(member_id):
+        raise NotYours(exchange_id)
+    return exchange
+
+
+async def _owned_response(
+    tx: aiosqlite.Connection, response_id: int, member_id: int
+) -> aiosqlite.Row:
+    row = await _one(
+        tx,
+        "SELECT r.listing_id, r.responder_id, r.status, l.owner_id, l.kind FROM responses r"
+        " JOIN listings l ON l.id = r.listing_id WHERE r.id = ?",
+        response_id,
+    )
+    if row is None:
+        raise NotFound(response_id)
+    if row["owner_id"] != member_id:
+        raise NotYours(response_id)
+    if row["status"] != "pending":
+        raise WrongState(response_id)
+    return row
+
+
+async def _move_response(tx: aiosqlite.Connection, response_id: int, status: str) -> None:
+    cur = await tx.execute(
+        "UPDATE responses SET status = ? WHERE id = ? AND status = 'pending'",
+        (status, response_id),
+    )
+    if cur.rowcount != 1:
+        raise WrongState(response_id)
+
+
+async def _require_coordinator(tx: aiosqlite.Connection, member_id: int) -> None:
+    row = await _one(tx, "SELECT role FROM members WHERE id = ?", member_id)
+    if row is None or row["role"] != "coordinator":
+        raise NotCoordinator(member_id)
+
+
+async def _one(tx: aiosqlite.Connection, sql: str, *params: object) -> aiosqlite.Row | None:
+    async with tx.execute(sql, params) as cur:
+        return await cur.fetchone()

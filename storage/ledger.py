@@ -1,0 +1,85 @@
+"""The double-entry ledger: every transaction's entries sum to zero; a balance is a sum.
+
+Nothing here is ever updated or deleted: a correction is a new transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import aiosqlite
+
+from storage.db import Database
+from storage.models import to_db
+
+COMMUNITY_ACCOUNT = 1
+
+
+class UnbalancedTransaction(ValueError):
+    """A programming error: entries must sum to zero."""
+
+
+async def account_of(tx: aiosqlite.Connection, member_id: int) -> int:
+    async with tx.execute("SELECT id FROM accounts WHERE member_id = ?", (member_id,)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        raise LookupError(f"member {member_id} has no account")
+    return int(row[0])
+
+
+async def balance_in(tx: aiosqlite.Connection, member_id: int) -> int:
+    """A member's balance in minutes, read inside the caller's transaction."""
+    async with tx.execute(
+        "SELECT COALESCE(SUM(e.minutes), 0) FROM ledger_entries e"
+        " JOIN accounts a ON a.id = e.account_id WHERE a.member_id = ?",
+        (member_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def balance(db: Database, member_id: int) -> int:
+    return int(
+        await db.scalar(
+            "SELECT COALESCE(SUM(e.minutes), 0) FROM ledger_entries e"
+            " JOIN accounts a ON a.id = e.account_id WHERE a.member_id = ?",
+            (member_id,),
+        )
+    )
+
+
+async def total(db: Database) -> int:
+    """The sum over every entry: zero, always, or the ledger is broken."""
+    return int(await db.scalar("SELECT COALESCE(SUM(minutes), 0) FROM ledger_entries"))
+
+
+async def post(
+    tx: aiosqlite.Connection,
+    *,
+    kind: str,
+    idempotency_key: str,
+    entries: Sequence[tuple[int, int]],
+    now: datetime,
+    exchange_id: int | None = None,
+    recorded_by: int | None = None,
+    note: str | None = None,
+) -> bool:
+    """Write one balanced transaction of (account, minutes) entries inside the caller's
+    transaction. Returns False, writing nothing, when the idempotency key was already used."""
+    if sum(minutes for _, minutes in entries) != 0 or len(entries) < 2:
+        raise UnbalancedTransaction(entries)
+    async with tx.execute(
+        "INSERT INTO ledger_transactions (kind, exchange_id, idempotency_key, recorded_by,"
+        " note, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+        (kind, exchange_id, idempotency_key, recorded_by, note, to_db(now)),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return False
+    await tx.executemany(
+        "INSERT INTO ledger_entries (transaction_id, account_id, minutes) VALUES (?, ?, ?)",
+        [(row[0], account, minutes) for account, minutes in entries],
+    )
+    return True

@@ -1,0 +1,139 @@
+"""Offers and needs: posting, owner edits, browsing and word search."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from storage.db import Database, Params
+from storage.errors import NotFound, NotYours
+from storage.models import Listing, ListingKind, Page, to_db
+
+MAX_BODY = 500
+MAX_WHEN_WHERE = 200
+
+_SELECT = (
+    "SELECT l.id, l.owner_id, m.display_name AS owner_name, l.kind, l.category, l.body,"
+    " l.when_where, l.status, l.created_at FROM listings l JOIN members m ON m.id = l.owner_id"
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+async def create(
+    db: Database,
+    *,
+    owner_id: int,
+    kind: ListingKind,
+    category: str,
+    body: str,
+    when_where: str | None,
+    now: datetime,
+) -> Listing:
+    async with (
+        db.transaction() as tx,
+        tx.execute(
+            "INSERT INTO listings (owner_id, kind, category, body, when_where, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (owner_id, kind, category, body, when_where, to_db(now), to_db(now)),
+        ) as cursor,
+    ):
+        row = await cursor.fetchone()
+    assert row is not None
+    listing = await get(db, row[0])
+    assert listing is not None
+    return listing
+
+
+async def get(db: Database, listing_id: int) -> Listing | None:
+    row = await db.one(f"{_SELECT} WHERE l.id = ?", (listing_id,))
+    return Listing.from_row(row) if row else None
+
+
+async def owned(db: Database, listing_id: int, member_id: int) -> Listing:
+    """The listing if `member_id` owns it; otherwise NotFound or NotYours."""
+    listing = await get(db, listing_id)
+    if listing is None:
+        raise NotFound(listing_id)
+    if listing.owner_id != member_id:
+        raise NotYours(listing_id)
+    return listing
+
+
+async def edit_body(
+    db: Database, *, listing_id: int, member_id: int, body: str, now: datetime
+) -> Listing:
+    await owned(db, listing_id, member_id)
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE listings SET body = ?, updated_at = ? WHERE id = ? AND owner_id = ?",
+            (body, to_db(now), listing_id, member_id),
+        )
+    return await owned(db, listing_id, member_id)
+
+
+async def set_status(
+    db: Database, *, listing_id: int, member_id: int, status: str, now: datetime
+) -> Listing:
+    """Close or reopen the member's own listing (reopen is the undo of close)."""
+    await owned(db, listing_id, member_id)
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE listings SET status = ?, updated_at = ? WHERE id = ? AND owner_id = ?",
+            (status, to_db(now), listing_id, member_id),
+        )
+    return await owned(db, listing_id, member_id)
+
+
+async def browse(
+    db: Database,
+    *,
+    kind: ListingKind | None,
+    category: str | None,
+    offset: int,
+    limit: int = 5,
+) -> Page[Listing]:
+    """Open listings, newest first, optionally of one kind and category."""
+    where = ["l.status = 'open'"]
+    params: list[object] = []
+    if kind:
+        where.append("l.kind = ?")
+        params.append(kind)
+    if category:
+        where.append("l.category = ?")
+        params.append(category)
+    sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY l.id DESC LIMIT ? OFFSET ?"
+    return await _page(db, sql, params, offset, limit)
+
+
+async def search(db: Database, *, words: str, offset: int, limit: int = 5) -> Page[Listing]:
+    """Open listings matching every word (as a prefix), newest first."""
+    query = fts_query(words)
+    if not query:
+        return Page(items=(), offset=0, has_next=False)
+    sql = (
+        f"{_SELECT} JOIN listings_fts f ON f.rowid = l.id"
+        " WHERE listings_fts MATCH ? AND l.status = 'open' ORDER BY l.id DESC LIMIT ? OFFSET ?"
+    )
+    return await _page(db, sql, [query], offset, limit)
+
+
+async def open_by_owner(db: Database, member_id: int) -> list[Listing]:
+    rows = await db.all(
+        f"{_SELECT} WHERE l.owner_id = ? AND l.status = 'open' ORDER BY l.id DESC LIMIT 20",
+        (member_id,),
+    )
+    return [Listing.from_row(row) for row in rows]
+
+
+def fts_query(words: str) -> str:
+    """Turn what a member typed into a safe FTS5 query: each word quoted, as a prefix."""
+    return " ".join(f'"{word}"*' for word in _WORD.findall(words.lower())[:8])
+
+
+async def _page(
+    db: Database, sql: str, params: list[object], offset: int, limit: int
+) -> Page[Listing]:
+    bound: Params = [*params, limit + 1, max(offset, 0)]
+    rows = await db.all(sql, bound)
+    items = [Listing.from_row(row) for row in rows[:limit]]
+    return Page(items=items, offset=max(offset, 0), has_next=len(rows) > limit)

@@ -1,0 +1,158 @@
+"""Frozen values that storage returns: plain data, no Telegram types, no connections."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Generic, Literal, TypeVar
+
+import aiosqlite
+
+ListingKind = Literal["offer", "need"]
+T = TypeVar("T")
+
+MIN_MINUTES = 15
+MAX_MINUTES = 12 * 60
+MINUTE_STEP = 15
+
+
+def to_db(moment: datetime) -> str:
+    """Store times as fixed-width UTC text so string order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_db(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def valid_minutes(minutes: int) -> bool:
+    return MIN_MINUTES <= minutes <= MAX_MINUTES and minutes % MINUTE_STEP == 0
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    id: int
+    telegram_id: int
+    display_name: str
+    username: str | None
+    neighbourhood: str | None
+    join_source: str | None
+    status: str
+    role: str
+    created_at: datetime
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role == "coordinator"
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Member:
+        return cls(
+            id=row["id"],
+            telegram_id=row["telegram_id"],
+            display_name=row["display_name"],
+            username=row["username"],
+            neighbourhood=row["neighbourhood"],
+            join_source=row["join_source"],
+            status=row["status"],
+            role=row["role"],
+            created_at=from_db(row["created_at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    id: int
+    owner_id: int
+    owner_name: str
+    kind: ListingKind
+    category: str
+    body: str
+    when_where: str | None
+    status: str
+    created_at: datetime
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Listing:
+        return cls(
+            id=row["id"],
+            owner_id=row["owner_id"],
+            owner_name=row["owner_name"],
+            kind=row["kind"],
+            category=row["category"],
+            body=row["body"],
+            when_where=row["when_where"],
+            status=row["status"],
+            created_at=from_db(row["created_at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    id: int
+    listing_id: int
+    responder_id: int
+    status: str
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Response:
+        return cls(row["id"], row["listing_id"], row["responder_id"], row["status"])
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    id: int
+    listing_id: int | None
+    giver_id: int
+    receiver_id: int
+    state: str
+    proposed_minutes: int | None
+    proposed_by: int | None
+    updated_at: datetime
+
+    def involves(self, member_id: int) -> bool:
+        return member_id in (self.giver_id, self.receiver_id)
+
+    def other_party(self, member_id: int) -> int:
+        return self.receiver_id if member_id == self.giver_id else self.giver_id
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Exchange:
+        return cls(
+            id=row["id"],
+            listing_id=row["listing_id"],
+            giver_id=row["giver_id"],
+            receiver_id=row["receiver_id"],
+            state=row["state"],
+            proposed_minutes=row["proposed_minutes"],
+            proposed_by=row["proposed_by"],
+            updated_at=from_db(row["updated_at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    """One exchange as a member sees it in /history."""
+
+    exchange_id: int
+    gave: bool
+    other_name: str
+    state: str
+    minutes: int | None
+    when: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    offset: int
+    has_next: bool
+
+    @property
+    def has_prev(self) -> bool:
+        return self.offset > 0
