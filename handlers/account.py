@@ -69,10 +69,18 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
     ]
 
 
+async def unknown_button(update: Update, context: Context) -> None:
+    """A press no handler knows (an old button, forged data): answer it, and say so kindly."""
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await reply(update, t("errors.gone"))
+
+
 def fallback_handlers() -> list[BaseHandler[Update, Context, Any]]:
     """Registered last: anything no other handler took."""
     return [
         MessageHandler(filters.TEXT & ~menu_filter(), unknown_text),
+        CallbackQueryHandler(unknown_button),
     ]
 
 

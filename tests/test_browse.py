@@ -1,0 +1,91 @@
+"""Browsing five a page, filtering by category, and word search."""
+
+from __future__ import annotations
+
+from storage import listings
+
+
+async def post_many(svc, owner_id: int, count: int, kind="need", category="Garden") -> None:
+    for number in range(1, count + 1):
+        await listings.create(
+            svc.db,
+            owner_id=owner_id,
+            kind=kind,
+            category=category,
+            body=f"{kind} number {number}",
+            when_where=None,
+            now=svc.clock.now(),
+        )
+
+
+async def test_browse_pages_newest_first(alice, bob, svc):
+    await post_many(svc, owner_id=1, count=7)
+    await bob.taps("Browse")
+    await bob.taps("Help people need")
+    await bob.taps("Garden")
+    assert "Needs · Garden" in bob.last_text
+    assert bob.inline_labels[:5] == [f"{i}. need number {8 - i}" for i in range(1, 6)]
+    assert bob.inline_labels[-1] == "More ▶"
+    await bob.taps("More ▶")
+    assert "(page 2)" in bob.last_text
+    assert bob.inline_labels == ["6. need number 2", "7. need number 1", "◀ Back"]
+    await bob.taps("◀ Back")
+    assert "(page 1)" in bob.last_text
+
+
+async def test_category_filter_and_all(alice, bob, svc):
+    await post_many(svc, owner_id=1, count=1, category="Garden")
+    await post_many(svc, owner_id=1, count=1, category="Shopping")
+    await bob.taps("Browse")
+    await bob.taps("Help people need")
+    await bob.taps("Shopping")
+    assert len([b for b in bob.inline_labels if b[0].isdigit()]) == 1
+    await bob.taps("Browse")
+    await bob.taps("Help people need")
+    await bob.taps("All")
+    assert len([b for b in bob.inline_labels if b[0].isdigit()]) == 2
+
+
+async def test_empty_category_says_so(bob):
+    await bob.taps("Browse")
+    await bob.taps("Help people offer")
+    await bob.taps("Garden")
+    assert "Nothing here yet." in bob.last_text
+
+
+async def test_search_by_words_with_buttons(alice, bob):
+    await alice.says("/offer Gardening help, I have my own tools")
+    await alice.says("/offer Help with shopping")
+    await bob.taps("Browse")
+    await bob.taps("Search by words")
+    await bob.says("garden")
+    assert "Search: garden" in bob.last_text
+    assert bob.inline_labels == ["1. Gardening help, I have my own tools"]
+
+
+async def test_search_command_and_odd_characters(alice, bob):
+    await alice.says("/need help with the shopping")
+    await bob.says('/search "shop* (')
+    assert bob.inline_labels == ["1. help with the shopping"]
+    await bob.says("/search zebra")
+    assert "Nothing here yet." in bob.last_text
+
+
+async def test_viewing_a_listing_offers_the_right_button(alice, bob):
+    await alice.says("/need a lift to the clinic")
+    await bob.says("/search clinic")
+    await bob.taps("1. a lift")
+    assert "a lift to the clinic" in bob.last_text
+    assert bob.inline_labels == ["🙋 I can help"]
+    await alice.says("/offer soup")
+    await bob.says("/search soup")
+    await bob.taps("1. soup")
+    assert bob.inline_labels == ["🙌 I'd like this"]
+
+
+async def test_closed_listing_button_answers_kindly(alice, bob, svc):
+    await alice.says("/need a lift to the clinic")
+    await bob.says("/search clinic")
+    await alice.taps("Close")
+    await bob.taps("1. a lift")
+    assert bob.last_text.startswith("Sorry, that isn't available any more")

@@ -1,0 +1,123 @@
+"""Posting offers and needs, and owners editing, closing and reopening them."""
+
+from __future__ import annotations
+
+from storage import listings
+
+
+async def test_post_a_need_step_by_step(alice, svc):
+    await alice.taps("I need")
+    assert alice.last_text == "What kind of help do you need?"
+    await alice.taps("Garden")
+    assert "what you need" in alice.last_text
+    await alice.says("Someone to help me cut the hedge")
+    assert "When or where?" in alice.last_text
+    await alice.says("Saturday morning, Riverside")
+    assert "Here's how it will look" in alice.last_text
+    assert "Someone to help me cut the hedge" in alice.last_text
+    assert "Saturday morning, Riverside" in alice.last_text
+    await alice.taps("Publish")
+    assert alice.last_text.startswith("Published!")
+    assert alice.inline_labels == ["✏️ Edit", "Close"]
+    page = await listings.browse(svc.db, kind="need", category="Garden", offset=0)
+    assert [item.body for item in page.items] == ["Someone to help me cut the hedge"]
+
+
+async def test_post_an_offer_skipping_when_and_changing_words(alice, svc):
+    await alice.taps("I can offer")
+    await alice.taps("Company")
+    await alice.says("A chat and a cup of tea")
+    await alice.taps("Skip")
+    await alice.taps("Change the words")
+    await alice.says("A chat and a cup of tea, weekday afternoons")
+    await alice.taps("Publish")
+    page = await listings.browse(svc.db, kind="offer", category=None, offset=0)
+    assert page.items[0].body == "A chat and a cup of tea, weekday afternoons"
+    assert page.items[0].when_where is None
+
+
+async def test_too_long_text_is_refused_with_the_count(alice):
+    await alice.taps("I can offer")
+    await alice.taps("Company")
+    await alice.says("x" * 501)
+    assert alice.last_text == "That's 501 letters. Please keep it under 500."
+    await alice.says("Short and sweet")
+    assert "When or where?" in alice.last_text
+
+
+async def test_dont_post_keeps_nothing(alice, svc):
+    await alice.taps("I need")
+    await alice.taps("Shopping")
+    await alice.says("Milk and bread")
+    await alice.taps("Skip")
+    await alice.taps("Don't post")
+    assert alice.last_text == "OK, nothing was posted."
+    page = await listings.browse(svc.db, kind=None, category=None, offset=0)
+    assert page.items == []
+
+
+async def test_quick_offer_command_posts_at_once(alice, svc):
+    await alice.says("/offer dog walking on weekdays")
+    assert alice.last_text.startswith("Published!")
+    assert "Other" in alice.last_text
+    page = await listings.search(svc.db, words="dog", offset=0)
+    assert [item.body for item in page.items] == ["dog walking on weekdays"]
+
+
+async def test_bare_need_command_starts_the_steps(alice):
+    await alice.says("/need")
+    assert alice.last_text == "What kind of help do you need?"
+
+
+async def test_owner_closes_and_reopens(alice, svc):
+    await alice.says("/need a lift to the clinic")
+    await alice.taps("Close")
+    assert alice.last_text.startswith("Closed.")
+    assert alice.inline_labels == ["Reopen"]
+    assert (await listings.browse(svc.db, kind="need", category=None, offset=0)).items == []
+    await alice.taps("Reopen")
+    assert alice.last_text.startswith("Open again.")
+    assert len((await listings.browse(svc.db, kind="need", category=None, offset=0)).items) == 1
+
+
+async def test_owner_edits_the_words(alice, svc):
+    await alice.says("/need a lift to the clinic")
+    await alice.taps("Edit")
+    assert "Type the new words" in alice.last_text
+    await alice.says("a lift to the clinic on Tuesday")
+    assert alice.last_text.startswith("Saved!")
+    page = await listings.search(svc.db, words="tuesday", offset=0)
+    assert [item.body for item in page.items] == ["a lift to the clinic on Tuesday"]
+
+
+async def test_tapping_the_menu_mid_post_leaves_the_draft(alice, svc):
+    await alice.taps("I need")
+    await alice.taps("Shopping")
+    await alice.taps("My hours")
+    assert "Your balance" in alice.last_text
+    await alice.says("this is not a listing")
+    assert "didn't understand" in alice.last_text
+    assert (await listings.browse(svc.db, kind=None, category=None, offset=0)).items == []
+
+
+async def test_others_cannot_close_or_edit_by_forging_buttons(alice, bob, svc):
+    await alice.says("/need a lift to the clinic")
+    listing_id = (await listings.browse(svc.db, kind="need", category=None, offset=0)).items[0].id
+    for action in ("close", "edit", "reopen"):
+        await bob.presses(f"ls:{action}:{listing_id}")
+        assert bob.last_text == "Sorry, only the people involved can do that."
+    listing = await listings.get(svc.db, listing_id)
+    assert listing is not None
+    assert listing.is_open
+    assert listing.body == "a lift to the clinic"
+
+
+async def test_my_posts_lists_own_open_listings(alice):
+    await alice.says("/offer ironing")
+    await alice.says("/need a ladder")
+    await alice.taps("My hours")
+    await alice.taps("My posts")
+    assert alice.inline_labels == ["a ladder", "ironing"]
+    await alice.taps("ironing")
+    assert "ironing" in alice.last_text
+    assert alice.inline_labels == ["✏️ Edit", "Close"]
