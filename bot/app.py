@@ -15,15 +15,18 @@ from telegram.request import BaseRequest
 from bot.clock import Clock, SystemClock
 from bot.commands import bot_commands
 from bot.config import Config
+from bot.delivery import Policy
+from bot.scheduler import start_scheduler
 from bot.sender import Sender
-from bot.services import SERVICES_KEY, Services
-from handlers import account, browse, exchanges, listings, start
+from bot.services import SERVICES_KEY, Services, timings_from
+from handlers import account, browse, exchanges, listings, settings, start
 from handlers.errors import on_error
-from storage import members, outbox
+from storage import outbox, roles
 from storage.db import Database
 
 OFFLINE_TOKEN = "123456:offline-stand-in"
 MENU_GROUP = 1
+SCHEDULER_KEY = "scheduler"
 NO_PREVIEWS = LinkPreviewOptions(is_disabled=True)
 
 
@@ -33,8 +36,10 @@ def build_application(
     request: BaseRequest | None = None,
     clock: Clock | None = None,
     token: str | None = None,
+    background: bool = True,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """An Application wired with every handler; storage opens in post_init."""
+    """An Application wired with every handler; storage (and, with `background`, the
+    scheduler) opens in post_init. Tests pass background=False and call `tick` themselves."""
     builder = (
         ApplicationBuilder()
         .token(token or config.token() or OFFLINE_TOKEN)
@@ -43,7 +48,7 @@ def build_application(
                 parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
             )
         )
-        .post_init(_open_services(config, clock or SystemClock()))
+        .post_init(_open_services(config, clock or SystemClock(), background))
         .post_shutdown(_close_services)
     )
     if config.bot.api_base_url:
@@ -70,24 +75,32 @@ def handler_groups() -> list[tuple[int, list[BaseHandler[Update, Any, Any]]]]:
         *browse.handlers(),
         *exchanges.handlers(),
         *account.handlers(),
+        *settings.handlers(),
         *account.fallback_handlers(),
     ]
     menu = [*listings.menu_handlers(), *browse.menu_handlers(), *account.menu_handlers()]
     return [(0, conversations_and_buttons), (MENU_GROUP, menu)]
 
 
-def _open_services(config: Config, clock: Clock) -> Any:
+def _open_services(config: Config, clock: Clock, background: bool) -> Any:
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         db = await Database.open(config.bot.database)
-        await members.ensure_coordinators(db, config.timebank.coordinators)
+        await roles.ensure_coordinators(db, config.timebank.coordinators)
         await outbox.recover_in_flight(db)
-        app.bot_data[SERVICES_KEY] = Services(config, db, clock, Sender(app.bot, db, clock))
+        sender = Sender(app.bot, db, clock, Policy.from_config(config))
+        services = Services(config, db, clock, sender, timings_from(config))
+        app.bot_data[SERVICES_KEY] = services
         await app.bot.set_my_commands(bot_commands())
+        if background:
+            app.bot_data[SCHEDULER_KEY] = start_scheduler(services)
 
     return post_init
 
 
 async def _close_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    scheduler = app.bot_data.pop(SCHEDULER_KEY, None)
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
     services = app.bot_data.pop(SERVICES_KEY, None)
     if isinstance(services, Services):
         await services.db.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -11,10 +12,17 @@ class Clock(Protocol):
         """The current moment, timezone-aware, in UTC."""
         ...
 
+    async def sleep(self, seconds: float) -> None:
+        """Wait; a fake clock just moves on, so pacing costs tests no real time."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
 
 class FakeClock:
@@ -31,3 +39,6 @@ class FakeClock:
 
     def set(self, moment: datetime) -> None:
         self._now = moment
+
+    async def sleep(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)

@@ -23,6 +23,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("search", "commands.search"),
     Command("balance", "commands.balance"),
     Command("history", "commands.history"),
+    Command("settings", "commands.settings"),
     Command("help", "commands.help"),
     Command("cancel", "commands.cancel"),
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import time
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -66,9 +67,54 @@ class TimebankSection(_Strict):
         return self.overdraft_limit_hours * 60
 
 
+class NudgesSection(_Strict):
+    """When the bot nudges, and when it keeps quiet. Times are local to bot.timezone."""
+
+    unconfirmed_after_days: int = Field(default=3, ge=1)
+    confirm_reminder_after_days: int = Field(default=2, ge=1)
+    confirm_escalate_after_days: int = Field(default=5, ge=1)
+    need_open_after_days: int = Field(default=5, ge=1)
+    need_match_count: int = Field(default=5, ge=0)
+    new_member_after_days: int = Field(default=2, ge=1)
+    quiet_hours: str = "21:00-08:00"
+    digest_time: str = "09:00"
+    tick_seconds: int = Field(default=5, ge=1)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_shape(cls, value: str) -> str:
+        if value and parse_quiet_hours(value) is None:
+            raise ValueError("must look like 21:00-08:00, or be empty for none")
+        return value
+
+    @field_validator("digest_time")
+    @classmethod
+    def _digest_time_shape(cls, value: str) -> str:
+        if parse_clock_time(value) is None:
+            raise ValueError("must look like 09:00")
+        return value
+
+
+def parse_clock_time(text: str) -> time | None:
+    """'HH:MM' as a time, or None when it isn't one."""
+    try:
+        hour, minute = (int(part) for part in text.split(":"))
+        return time(hour, minute)
+    except ValueError:
+        return None
+
+
+def parse_quiet_hours(text: str) -> tuple[time, time] | None:
+    """'21:00-08:00' as (start, end), or None when it isn't that shape."""
+    start, _, end = text.partition("-")
+    first, second = parse_clock_time(start.strip()), parse_clock_time(end.strip())
+    return (first, second) if first and second and first != second else None
+
+
 class Config(_Strict):
     bot: BotSection = Field(default_factory=BotSection)
     timebank: TimebankSection = Field(default_factory=TimebankSection)
+    nudges: NudgesSection = Field(default_factory=NudgesSection)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup
 
@@ -83,8 +84,45 @@ def exchange_next_step(exchange: Exchange) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [button(t("exchange.it_happened"), Callback("ex", "done", exchange.id))],
+            [button(t("exchange.set_time"), Callback("ex", "when", exchange.id))],
             [button(t("exchange.didnt_happen"), Callback("ex", "cancel", exchange.id))],
         ]
+    )
+
+
+def still_needed(listing_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                button(t("nudge.keep_open"), Callback("ls", "keep", listing_id)),
+                button(t("nudge.close_it"), Callback("ls", "close", listing_id)),
+            ]
+        ]
+    )
+
+
+def days_ahead(exchange_id: int, today: date, count: int = 7) -> InlineKeyboardMarkup:
+    """The next days as buttons, so a member picks a date with one tap."""
+    days = [today + timedelta(days=offset) for offset in range(count)]
+    return grid(
+        [
+            button(
+                day.strftime("%a %d %b"), Callback("ex", "day", exchange_id, day.strftime("%Y%m%d"))
+            )
+            for day in days
+        ],
+        columns=3,
+    )
+
+
+def hours_of_day(exchange_id: int, day: date) -> InlineKeyboardMarkup:
+    stamp = day.strftime("%Y%m%d")
+    return grid(
+        [
+            button(f"{hour:02d}:00", Callback("ex", "at", exchange_id, f"{stamp}{hour:02d}"))
+            for hour in range(8, 21)
+        ],
+        columns=4,
     )
 
 

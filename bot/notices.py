@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup
 
@@ -16,7 +18,7 @@ from bot.i18n import hours, link, t
 from bot.render import listing_card
 from storage import exchanges, ledger, listings, members
 from storage.db import Database
-from storage.models import Exchange, Member
+from storage.models import Exchange, Member, to_db
 from storage.outbox import OutboxItem
 
 
@@ -26,22 +28,34 @@ class Rendered:
     markup: InlineKeyboardMarkup | None = None
 
 
-Renderer = Callable[[Database, OutboxItem], Awaitable[Rendered | None]]
+@dataclass(frozen=True)
+class RenderEnv:
+    """What rendering needs besides the row: the data, and the timebank's timezone."""
+
+    db: Database
+    zone: ZoneInfo
 
 
-async def render(db: Database, item: OutboxItem) -> Rendered | None:
+Renderer = Callable[[RenderEnv, OutboxItem], Awaitable[Rendered | None]]
+
+
+async def render(env: RenderEnv, item: OutboxItem) -> Rendered | None:
     renderer = RENDERERS.get(item.kind)
     if renderer is None:
         raise LookupError(f"no renderer for outbox kind {item.kind!r}")
-    return await renderer(db, item)
+    return await renderer(env, item)
 
 
-async def _response_new(db: Database, item: OutboxItem) -> Rendered | None:
-    response = await exchanges.get_response(db, item.ref_id or 0)
+def local_time(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%A %d %B at %H:%M")
+
+
+async def _response_new(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    response = await exchanges.get_response(env.db, item.ref_id or 0)
     if response is None or response.status != "pending":
         return None
-    listing = await listings.get(db, response.listing_id)
-    responder = await members.get(db, response.responder_id)
+    listing = await listings.get(env.db, response.listing_id)
+    responder = await members.get(env.db, response.responder_id)
     if listing is None or responder is None:
         return None
     text = t(
@@ -52,8 +66,8 @@ async def _response_new(db: Database, item: OutboxItem) -> Rendered | None:
     return Rendered(text, keyboards.response_choice(response.id))
 
 
-async def _response_accepted(db: Database, item: OutboxItem) -> Rendered | None:
-    found = await _exchange_and_other(db, item)
+async def _response_accepted(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    found = await _exchange_and_other(env.db, item)
     if found is None:
         return None
     exchange, other = found
@@ -63,16 +77,16 @@ async def _response_accepted(db: Database, item: OutboxItem) -> Rendered | None:
     )
 
 
-async def _response_declined(db: Database, item: OutboxItem) -> Rendered | None:
-    response = await exchanges.get_response(db, item.ref_id or 0)
-    listing = response and await listings.get(db, response.listing_id)
+async def _response_declined(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    response = await exchanges.get_response(env.db, item.ref_id or 0)
+    listing = response and await listings.get(env.db, response.listing_id)
     if listing is None:
         return None
     return Rendered(t("response.declined_responder", name=listing.owner_name))
 
 
-async def _exchange_proposed(db: Database, item: OutboxItem) -> Rendered | None:
-    found = await _exchange_and_other(db, item)
+async def _exchange_proposed(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    found = await _exchange_and_other(env.db, item)
     minutes = int(item.args.get("minutes", 0))
     if found is None or found[0].state != "proposed" or found[0].proposed_minutes != minutes:
         return None
@@ -88,12 +102,12 @@ async def _exchange_proposed(db: Database, item: OutboxItem) -> Rendered | None:
     )
 
 
-async def _exchange_confirmed(db: Database, item: OutboxItem) -> Rendered | None:
-    found = await _exchange_and_other(db, item)
+async def _exchange_confirmed(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    found = await _exchange_and_other(env.db, item)
     if found is None or found[0].state != "confirmed" or found[0].proposed_minutes is None:
         return None
     exchange, other = found
-    balance = await ledger.balance(db, item.member_id)
+    balance = await ledger.balance(env.db, item.member_id)
     return Rendered(
         t(
             "exchange.confirmed_notice",
@@ -104,8 +118,8 @@ async def _exchange_confirmed(db: Database, item: OutboxItem) -> Rendered | None
     )
 
 
-async def _exchange_held(db: Database, item: OutboxItem) -> Rendered | None:
-    parties = await _parties(db, item)
+async def _exchange_held(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    parties = await _parties(env.db, item)
     if parties is None or parties[0].state != "held":
         return None
     exchange, giver, receiver = parties
@@ -118,8 +132,8 @@ async def _exchange_held(db: Database, item: OutboxItem) -> Rendered | None:
     return Rendered(text, keyboards.approve_held(exchange.id))
 
 
-async def _exchange_disputed(db: Database, item: OutboxItem) -> Rendered | None:
-    parties = await _parties(db, item)
+async def _exchange_disputed(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    parties = await _parties(env.db, item)
     if parties is None:
         return None
     exchange, giver, receiver = parties
@@ -133,11 +147,106 @@ async def _exchange_disputed(db: Database, item: OutboxItem) -> Rendered | None:
     )
 
 
+async def _first_post(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    member = await members.get(env.db, item.member_id)
+    if member is None or await listings.count_by_owner(env.db, member.id):
+        return None
+    return Rendered(t("nudge.first_post", name=member.display_name))
+
+
+async def _unconfirmed(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    found = await _exchange_and_other(env.db, item)
+    if found is None or found[0].state != "agreed":
+        return None
+    exchange, other = found
+    return Rendered(
+        t("nudge.did_it_happen", name=other.display_name), keyboards.exchange_next_step(exchange)
+    )
+
+
+async def _confirm_waiting(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    found = await _exchange_and_other(env.db, item)
+    if found is None or not _still_proposed(found[0], item):
+        return None
+    exchange, other = found
+    minutes = exchange.proposed_minutes or 0
+    return Rendered(
+        t("nudge.confirm_waiting", name=other.display_name, hours=hours(minutes)),
+        keyboards.confirm_choice(exchange.id, minutes),
+    )
+
+
+async def _confirm_stuck(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    parties = await _parties(env.db, item)
+    if parties is None or not _still_proposed(parties[0], item):
+        return None
+    exchange, giver, receiver = parties
+    return Rendered(
+        t(
+            "coordinator.confirm_stuck",
+            giver=link(giver.display_name, giver.telegram_id, giver.username),
+            receiver=link(receiver.display_name, receiver.telegram_id, receiver.username),
+            hours=hours(exchange.proposed_minutes or 0),
+            since=local_time(exchange.updated_at, env.zone),
+        )
+    )
+
+
+async def _need_still_open(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    listing = await listings.get(env.db, item.ref_id or 0)
+    if listing is None or not listing.is_open or await listings.has_responses(env.db, listing.id):
+        return None
+    return Rendered(
+        t("nudge.still_needed", card=listing_card(listing)), keyboards.still_needed(listing.id)
+    )
+
+
+async def _need_match(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    listing = await listings.get(env.db, item.ref_id or 0)
+    if listing is None or not listing.is_open:
+        return None
+    return Rendered(
+        t("nudge.need_match", name=listing.owner_name, card=listing_card(listing)),
+        keyboards.listing_actions(listing, item.member_id),
+    )
+
+
+def _reminder(key: str) -> Renderer:
+    """A reminder of agreed help at a set time, unless the time changed or it moved on."""
+
+    async def renderer(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+        found = await _exchange_and_other(env.db, item)
+        if found is None or not _still_scheduled(found[0], item):
+            return None
+        exchange, other = found
+        assert exchange.scheduled_at is not None
+        when = local_time(exchange.scheduled_at, env.zone)
+        return Rendered(t(key, name=other.display_name, when=when))
+
+    return renderer
+
+
+def _still_proposed(exchange: Exchange, item: OutboxItem) -> bool:
+    return (
+        exchange.state == "proposed"
+        and exchange.proposed_minutes == item.args.get("minutes")
+        and to_db(exchange.updated_at) == item.args.get("since")
+    )
+
+
+def _still_scheduled(exchange: Exchange, item: OutboxItem) -> bool:
+    return (
+        exchange.state == "agreed"
+        and exchange.scheduled_at is not None
+        and to_db(exchange.scheduled_at) == item.args.get("at")
+    )
+
+
 def _about_other(key: str) -> Renderer:
     """A notice that only names the other party of an exchange."""
 
-    async def renderer(db: Database, item: OutboxItem) -> Rendered | None:
-        found = await _exchange_and_other(db, item)
+    async def renderer(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+        found = await _exchange_and_other(env.db, item)
         return Rendered(t(key, name=found[1].display_name)) if found else None
 
     return renderer
@@ -173,4 +282,13 @@ RENDERERS: dict[str, Renderer] = {
     "exchange_disputed": _exchange_disputed,
     "exchange_disputed_party": _about_other("exchange.disputed_party"),
     "exchange_cancelled": _about_other("exchange.cancelled_notice"),
+    "exchange_time_set": _reminder("exchange.time_set_notice"),
+    "nudge_first_post": _first_post,
+    "nudge_unconfirmed": _unconfirmed,
+    "nudge_confirm_waiting": _confirm_waiting,
+    "coordinator_confirm_stuck": _confirm_stuck,
+    "need_still_open": _need_still_open,
+    "need_match": _need_match,
+    "reminder_day_before": _reminder("nudge.day_before"),
+    "reminder_hour_before": _reminder("nudge.hour_before"),
 }

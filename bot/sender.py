@@ -1,38 +1,79 @@
 """The one outbound sender: everything the bot sends unprompted leaves through here.
 
-It claims due outbox rows, renders each at the moment of sending, sends it, and marks it.
-Telegram's answers decide what happens next: 403 (blocked) marks the row failed, 429 puts it
-back for `retry_after`, a network error puts it back with a growing backoff.
+It claims due outbox rows, asks the delivery policy whether each may go now (nudge settings,
+quiet hours, digest), renders it at the moment of sending, paces it within Telegram's limits,
+sends it, and marks it. Telegram's answer decides what happens next:
+- 429: the row waits `retry_after` and every send pauses as long;
+- 403 (blocked): the member is marked unreachable, so nudges stop until they write again;
+- a network error: the row waits with a growing backoff, and is given up after MAX_ATTEMPTS.
+
+Crash safety: a row is 'sending' from its claim until it is marked. If the process dies in
+between, `outbox.recover_in_flight` puts it back at the next start, so the one message that was
+in flight may be sent twice; no row is ever lost.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
+from enum import Enum
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.clock import Clock
-from bot.notices import Renderer, render
-from storage import outbox
+from bot.delivery import Action, Policy, decide
+from bot.i18n import Html, t
+from bot.notices import Rendered, RenderEnv, Renderer, render
+from bot.pacing import Pacer
+from storage import members, outbox
 from storage.db import Database
+from storage.nudges import NUDGE_KINDS
 from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 
-BATCH = 100
+BATCH = 200
 MAX_ATTEMPTS = 8
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+class Outcome(Enum):
+    SENT = "sent"
+    RETRY = "retry"
+    BLOCKED = "blocked"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    wait: timedelta = timedelta(0)
 
 
 class Sender:
-    def __init__(self, bot: Bot, db: Database, clock: Clock, renderer: Renderer = render) -> None:
-        self.bot, self.db, self.clock, self.renderer = bot, db, clock, renderer
+    def __init__(
+        self,
+        bot: Bot,
+        db: Database,
+        clock: Clock,
+        policy: Policy,
+        renderer: Renderer = render,
+        pacer: Pacer | None = None,
+    ) -> None:
+        self.bot, self.db, self.clock, self.policy = bot, db, clock, policy
+        self.renderer = renderer
+        self.env = RenderEnv(db, policy.zone)
+        self.pacer = pacer or Pacer(clock)
         self._running = False
         self._again = False
 
     async def flush(self) -> int:
-        """Send every due row; returns how many were sent. Concurrent calls fold into one."""
+        """Send every due row; returns how many messages went out.
+
+        Calls while a flush runs fold into it (it loops until nothing is due), so a handler
+        never waits behind the scheduler's pass and no row is claimed twice."""
         if self._running:
             self._again = True
             return 0
@@ -43,43 +84,85 @@ class Sender:
                 self._again = False
                 while items := await outbox.claim_due(self.db, self.clock.now(), BATCH):
                     for item in items:
-                        sent += await self._deliver(item)
+                        sent += await self._handle(item)
         finally:
             self._running = False
         return sent
 
-    async def _deliver(self, item: OutboxItem) -> int:
+    async def _handle(self, item: OutboxItem) -> int:
         now = self.clock.now()
-        rendered = await self.renderer(self.db, item)
-        if rendered is None:
-            await outbox.mark(self.db, item.id, "skipped", now)
+        decision = decide(item, now, self.policy)
+        if decision.action is Action.SKIP:
+            await outbox.mark(self.db, [item.id], "skipped", now)
             return 0
+        if decision.action is Action.DEFER:
+            assert decision.until is not None
+            await outbox.release(self.db, [item.id], decision.until)
+            return 0
+        batch = [item]
+        if decision.action is Action.DIGEST:
+            batch += await outbox.claim_member_nudges(self.db, item.member_id, NUDGE_KINDS, now)
+        return await self._deliver(batch)
+
+    async def _deliver(self, batch: list[OutboxItem]) -> int:
+        """Render the rows (several only for a digest), send them as one message, mark them."""
+        rendered: list[Rendered] = []
+        stale: list[int] = []
+        for item in batch:
+            message = await self.renderer(self.env, item)
+            if message is None:
+                stale.append(item.id)
+            else:
+                rendered.append(message)
+        if stale:
+            await outbox.mark(self.db, stale, "skipped", self.clock.now())
+        live = [item for item in batch if item.id not in stale]
+        if not live:
+            return 0
+        message = rendered[0] if len(rendered) == 1 else _digest(rendered)
+        result = await self._send(live[0], message)
+        await self._record(live, result)
+        return int(result.outcome is Outcome.SENT)
+
+    async def _send(self, item: OutboxItem, message: Rendered) -> Result:
+        await self.pacer.wait(item.telegram_id)
         try:
-            await self.bot.send_message(
-                item.telegram_id, rendered.text, reply_markup=rendered.markup
-            )
+            await self.bot.send_message(item.telegram_id, message.text, reply_markup=message.markup)
         except RetryAfter as error:
-            await outbox.release(self.db, item.id, now + _seconds(error.retry_after))
-            return 0
+            wait = _as_delta(error.retry_after)
+            self.pacer.pause(wait.total_seconds())
+            return Result(Outcome.RETRY, wait)
         except Forbidden:
-            log.info(
-                "member %s has blocked the bot; outbox row %s dropped", item.member_id, item.id
-            )
-            await outbox.mark(self.db, item.id, "failed", now)
-            return 0
+            return Result(Outcome.BLOCKED)
         except BadRequest:
             log.exception("Telegram refused outbox row %s (%s)", item.id, item.kind)
-            await outbox.mark(self.db, item.id, "failed", now)
-            return 0
-        except NetworkError:
-            if item.attempts >= MAX_ATTEMPTS:
-                await outbox.mark(self.db, item.id, "failed", now)
-            else:
-                await outbox.release(self.db, item.id, now + timedelta(seconds=2**item.attempts))
-            return 0
-        await outbox.mark(self.db, item.id, "sent", now)
-        return 1
+            return Result(Outcome.FAILED)
+        except NetworkError as error:
+            log.warning("network error sending row %s: %s", item.id, error)
+            if item.attempts + 1 >= MAX_ATTEMPTS:
+                return Result(Outcome.FAILED)
+            return Result(Outcome.RETRY, min(timedelta(seconds=2**item.attempts), MAX_BACKOFF))
+        return Result(Outcome.SENT)
+
+    async def _record(self, items: list[OutboxItem], result: Result) -> None:
+        now = self.clock.now()
+        ids = [item.id for item in items]
+        if result.outcome is Outcome.RETRY:
+            await outbox.release(self.db, ids, now + result.wait, failed_attempt=True)
+            return
+        if result.outcome is Outcome.BLOCKED:
+            log.info("member %s has blocked the bot; nudges stop", items[0].member_id)
+            await members.mark_unreachable(self.db, items[0].member_id, now)
+        state = "sent" if result.outcome is Outcome.SENT else "failed"
+        await outbox.mark(self.db, ids, state, now)
 
 
-def _seconds(value: int | timedelta) -> timedelta:
+def _digest(parts: list[Rendered]) -> Rendered:
+    """Many nudges as one message: their texts in turn, and all their buttons below."""
+    text = Html("\n\n".join([t("digest.title"), *(part.text for part in parts)]))
+    rows = [row for part in parts if part.markup for row in part.markup.inline_keyboard]
+    return Rendered(text, InlineKeyboardMarkup(rows) if rows else None)
+
+
+def _as_delta(value: int | timedelta) -> timedelta:
     return value if isinstance(value, timedelta) else timedelta(seconds=value)

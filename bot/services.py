@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from telegram.ext import CallbackContext
@@ -10,6 +11,7 @@ from telegram.ext import CallbackContext
 from bot.clock import Clock
 from bot.config import Config
 from storage.db import Database
+from storage.nudges import Timings
 
 if TYPE_CHECKING:
     from bot.sender import Sender
@@ -23,6 +25,7 @@ class Services:
     db: Database
     clock: Clock
     sender: Sender
+    timings: Timings
 
 
 def services(context: CallbackContext[Any, Any, Any, Any]) -> Services:
@@ -34,3 +37,16 @@ def services_of(app: Any) -> Services:
     found = app.bot_data[SERVICES_KEY]
     assert isinstance(found, Services)
     return found
+
+
+def timings_from(config: Config) -> Timings:
+    """The nudge timings as plain values for storage, which knows nothing of config."""
+    n = config.nudges
+    return Timings(
+        unconfirmed_after=timedelta(days=n.unconfirmed_after_days),
+        confirm_reminder_after=timedelta(days=n.confirm_reminder_after_days),
+        confirm_escalate_after=timedelta(days=n.confirm_escalate_after_days),
+        need_open_after=timedelta(days=n.need_open_after_days),
+        need_match_count=n.need_match_count,
+        new_member_after=timedelta(days=n.new_member_after_days),
+    )

@@ -34,6 +34,7 @@ async def cmd_balance(update: Update, context: Context, member: Member) -> None:
             keyboards.button(t("account.history"), Callback("ac", "history")),
         ]
     )
+    rows.append([keyboards.button(t("account.settings"), Callback("st", "show"))])
     await reply(update, t("account.balance", balance=hours(balance)), InlineKeyboardMarkup(rows))
 
 

@@ -65,10 +65,15 @@ def main_menu() -> ReplyKeyboardMarkup:
 
 
 async def member_of(update: Update, context: Context) -> Member | None:
+    """The member behind this update. Writing to us again makes a blocked member reachable."""
     user = update.effective_user
     if user is None:
         return None
-    return await members.by_telegram_id(services(context).db, user.id)
+    db = services(context).db
+    member = await members.by_telegram_id(db, user.id)
+    if member is not None and member.unreachable:
+        await members.mark_reachable(db, member.id)
+    return member
 
 
 def for_members(handler: MemberHandler) -> Callable[[Update, Context], Awaitable[Any]]:

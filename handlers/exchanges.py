@@ -9,6 +9,7 @@ may accept, and only the party who did not propose the hours may confirm them.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from telegram import Update
@@ -17,6 +18,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from bot import keyboards
 from bot.callbacks import Callback, pattern
 from bot.i18n import hours, link, t
+from bot.notices import local_time
 from bot.services import services
 from handlers.common import Context, on_button, reply
 from storage import exchanges, members
@@ -39,7 +41,11 @@ async def cb_respond(update: Update, context: Context, member: Member, callback:
 async def cb_accept(update: Update, context: Context, member: Member, callback: Callback) -> None:
     svc = services(context)
     exchange = await exchanges.accept(
-        svc.db, response_id=callback.id, member_id=member.id, now=svc.clock.now()
+        svc.db,
+        response_id=callback.id,
+        member_id=member.id,
+        now=svc.clock.now(),
+        timings=svc.timings,
     )
     other = await members.get(svc.db, exchange.other_party(member.id))
     assert other is not None
@@ -92,7 +98,12 @@ async def cb_hours(update: Update, context: Context, member: Member, callback: C
         raise InvalidMinutes(callback.arg)
     svc = services(context)
     exchange = await exchanges.propose(
-        svc.db, exchange_id=callback.id, member_id=member.id, minutes=minutes, now=svc.clock.now()
+        svc.db,
+        exchange_id=callback.id,
+        member_id=member.id,
+        minutes=minutes,
+        now=svc.clock.now(),
+        timings=svc.timings,
     )
     other = await members.get(svc.db, exchange.other_party(member.id))
     assert other is not None
@@ -177,6 +188,47 @@ async def _party_exchange(context: Context, exchange_id: int, member: Member) ->
     return exchange
 
 
+@on_button
+async def cb_when(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    """ "Set a time": first the day, as buttons for the coming week."""
+    await _party_exchange(context, callback.id, member)
+    svc = services(context)
+    today = svc.clock.now().astimezone(svc.config.zone).date()
+    await reply(update, t("exchange.which_day"), keyboards.days_ahead(callback.id, today))
+
+
+@on_button
+async def cb_day(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    await _party_exchange(context, callback.id, member)
+    try:
+        day = datetime.strptime(callback.arg, "%Y%m%d").date()
+    except ValueError as error:
+        raise NotFound(callback.id) from error
+    await reply(update, t("exchange.which_hour"), keyboards.hours_of_day(callback.id, day))
+
+
+@on_button
+async def cb_at(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    """The hour was picked: store the time and queue reminders for both."""
+    svc = services(context)
+    try:
+        local = datetime.strptime(callback.arg, "%Y%m%d%H").replace(tzinfo=svc.config.zone)
+    except ValueError as error:
+        raise NotFound(callback.id) from error
+    now = svc.clock.now()
+    if local <= now:
+        await reply(update, t("exchange.time_passed"))
+        return
+    exchange = await exchanges.schedule(
+        svc.db, exchange_id=callback.id, member_id=member.id, at=local, now=now
+    )
+    other = await members.get(svc.db, exchange.other_party(member.id))
+    assert other is not None
+    when = local_time(local, svc.config.zone)
+    await reply(update, t("exchange.time_set", name=other.display_name, when=when))
+    await svc.sender.flush()
+
+
 def handlers() -> list[BaseHandler[Update, Context, Any]]:
     routes = {
         ("ls", "respond"): cb_respond,
@@ -189,6 +241,9 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
         ("ex", "no"): cb_not_quite,
         ("ex", "flag"): cb_flag,
         ("ex", "cancel"): cb_cancel,
+        ("ex", "when"): cb_when,
+        ("ex", "day"): cb_day,
+        ("ex", "at"): cb_at,
         ("co", "allow"): cb_approve_held,
     }
     return [

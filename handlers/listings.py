@@ -239,6 +239,13 @@ async def _set_status(
 
 
 @on_button
+async def cb_keep(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    """ "Still needed": the need stays open, and the owner hears that it does."""
+    listing = await listings.owned(services(context).db, callback.id, member.id)
+    await reply(update, t("listing.kept", card=listing_card(listing)))
+
+
+@on_button
 async def cb_edit(update: Update, context: Context, member: Member, callback: Callback) -> int:
     """Owners only: ask for the new words of their listing."""
     listing = await listings.owned(services(context).db, callback.id, member.id)
@@ -310,6 +317,7 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
         CallbackQueryHandler(cb_view, pattern=pattern("ls", "view")),
         CallbackQueryHandler(cb_close, pattern=pattern("ls", "close")),
         CallbackQueryHandler(cb_reopen, pattern=pattern("ls", "reopen")),
+        CallbackQueryHandler(cb_keep, pattern=pattern("ls", "keep")),
         CallbackQueryHandler(cb_mine, pattern=pattern("ls", "mine")),
     ]
 

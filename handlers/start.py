@@ -123,6 +123,7 @@ async def _join(update: Update, context: Context, answers: dict[str, Any]) -> No
         coordinator=user.id in svc.config.timebank.coordinators,
         approved=svc.config.timebank.join == "open",
         now=svc.clock.now(),
+        timings=svc.timings,
     )
     if member.status == "active":
         await show_menu(update, t("join.done", name=member.display_name))

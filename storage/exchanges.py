@@ -12,7 +12,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage import ledger, members
+from storage import ledger, nudges, roles
 from storage.db import Database
 from storage.errors import (
     AlreadyConfirmed,
@@ -26,6 +26,7 @@ from storage.errors import (
     WrongState,
 )
 from storage.models import Exchange, HistoryItem, Response, from_db, to_db, valid_minutes
+from storage.nudges import DEFAULT_TIMINGS, Timings
 from storage.outbox import Notice, enqueue
 
 
@@ -68,7 +69,14 @@ async def respond(db: Database, *, listing_id: int, member_id: int, now: datetim
     return response
 
 
-async def accept(db: Database, *, response_id: int, member_id: int, now: datetime) -> Exchange:
+async def accept(
+    db: Database,
+    *,
+    response_id: int,
+    member_id: int,
+    now: datetime,
+    timings: Timings = DEFAULT_TIMINGS,
+) -> Exchange:
     """The listing's owner accepts a response: an exchange is agreed and both are introduced."""
     async with db.transaction() as tx:
         row = await _owned_response(tx, response_id, member_id)
@@ -91,6 +99,7 @@ async def accept(db: Database, *, response_id: int, member_id: int, now: datetim
         assert created is not None
         exchange = Exchange.from_row(created)
         await enqueue(tx, Notice(row["responder_id"], "response_accepted", exchange.id), now)
+        await nudges.on_agreed(tx, exchange, now, timings)
     return exchange
 
 
@@ -102,7 +111,13 @@ async def decline(db: Database, *, response_id: int, member_id: int, now: dateti
 
 
 async def propose(
-    db: Database, *, exchange_id: int, member_id: int, minutes: int, now: datetime
+    db: Database,
+    *,
+    exchange_id: int,
+    member_id: int,
+    minutes: int,
+    now: datetime,
+    timings: Timings = DEFAULT_TIMINGS,
 ) -> Exchange:
     """A party says the help happened, for `minutes`; the other party is asked to confirm.
     Proposing again (either party) replaces the hours: that is how "Not quite" corrects."""
@@ -122,6 +137,35 @@ async def propose(
         other = moved.other_party(member_id)
         await enqueue(
             tx, Notice(other, "exchange_proposed", exchange_id, {"minutes": minutes}), now
+        )
+        await nudges.on_proposed(tx, moved, now, timings)
+    return moved
+
+
+async def schedule(
+    db: Database, *, exchange_id: int, member_id: int, at: datetime, now: datetime
+) -> Exchange:
+    """Set when the help will happen; both parties get reminders before it."""
+    if at <= now:
+        raise WrongState(exchange_id)
+    async with db.transaction() as tx:
+        exchange = await _party_exchange(tx, exchange_id, member_id)
+        async with tx.execute(
+            "UPDATE exchanges SET scheduled_at = ?, updated_at = ? WHERE id = ?"
+            " AND state = 'agreed' RETURNING *",
+            (to_db(at), to_db(now), exchange_id),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            _raise_for_state(exchange)
+        moved = Exchange.from_row(row)
+        await nudges.on_scheduled(tx, moved, at, now)
+        await enqueue(
+            tx,
+            Notice(
+                moved.other_party(member_id), "exchange_time_set", exchange_id, {"at": to_db(at)}
+            ),
+            now,
         )
     return moved
 
@@ -183,7 +227,7 @@ async def dispute(db: Database, *, exchange_id: int, member_id: int, now: dateti
     async with db.transaction() as tx:
         exchange = await _party_exchange(tx, exchange_id, member_id)
         moved = await _move(tx, exchange, ("agreed", "proposed"), "disputed", now)
-        for coordinator in await members.coordinator_ids(tx):
+        for coordinator in await roles.coordinator_ids(tx):
             await enqueue(tx, Notice(coordinator, "exchange_disputed", exchange_id), now)
         await enqueue(
             tx, Notice(moved.other_party(member_id), "exchange_disputed_party", exchange_id), now
@@ -268,7 +312,7 @@ async def _hold_for_coordinator(
 ) -> None:
     """Park the exchange for a coordinator instead of letting the receiver pass the limit."""
     await _move(tx, exchange, ("proposed",), "held", now)
-    for coordinator in await members.coordinator_ids(tx):
+    for coordinator in await roles.coordinator_ids(tx):
         await enqueue(tx, Notice(coordinator, "exchange_held", exchange.id), now)
     assert exchange.proposed_by is not None
     await enqueue(tx, Notice(exchange.proposed_by, "exchange_held_party", exchange.id), now)

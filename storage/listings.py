@@ -137,3 +137,12 @@ async def _page(
     rows = await db.all(sql, bound)
     items = [Listing.from_row(row) for row in rows[:limit]]
     return Page(items=items, offset=max(offset, 0), has_next=len(rows) > limit)
+
+
+async def count_by_owner(db: Database, member_id: int) -> int:
+    return int(await db.scalar("SELECT COUNT(*) FROM listings WHERE owner_id = ?", (member_id,)))
+
+
+async def has_responses(db: Database, listing_id: int) -> bool:
+    found = await db.scalar("SELECT 1 FROM responses WHERE listing_id = ? LIMIT 1", (listing_id,))
+    return found is not None

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
-import aiosqlite
-
+from storage import nudges
 from storage.db import Database
 from storage.models import Member, to_db
+from storage.nudges import DEFAULT_TIMINGS, Timings
 
 
 async def by_telegram_id(db: Database, telegram_id: int) -> Member | None:
@@ -32,6 +31,7 @@ async def join(
     coordinator: bool,
     approved: bool,
     now: datetime,
+    timings: Timings = DEFAULT_TIMINGS,
 ) -> Member:
     """Record a member who has agreed to the privacy note, with their ledger account."""
     async with db.transaction() as tx:
@@ -57,23 +57,45 @@ async def join(
         await tx.execute(
             "INSERT INTO accounts (member_id, kind) VALUES (?, 'member')", (member.id,)
         )
+        await nudges.on_join(tx, member.id, now, timings)
     return member
 
 
-async def ensure_coordinators(db: Database, telegram_ids: Iterable[int]) -> None:
-    """Give the coordinator role to members listed in config (run at start)."""
-    ids = list(telegram_ids)
-    if not ids:
-        return
-    marks = ",".join("?" * len(ids))
+async def update_settings(
+    db: Database,
+    member_id: int,
+    *,
+    nudges_enabled: bool | None = None,
+    digest: bool | None = None,
+    quiet_hours: str | None = None,
+) -> Member:
+    """Change only the settings given; returns the member as now stored."""
+    changes = {
+        "nudges_enabled": None if nudges_enabled is None else int(nudges_enabled),
+        "nudge_digest": None if digest is None else int(digest),
+        "quiet_hours": quiet_hours,
+    }
+    chosen = {column: value for column, value in changes.items() if value is not None}
+    if chosen:
+        sets = ", ".join(f"{column} = :{column}" for column in chosen)
+        async with db.transaction() as tx:
+            await tx.execute(
+                f"UPDATE members SET {sets} WHERE id = :id", {**chosen, "id": member_id}
+            )
+    member = await get(db, member_id)
+    assert member is not None
+    return member
+
+
+async def mark_unreachable(db: Database, member_id: int, now: datetime) -> None:
+    """Telegram said 403: they blocked the bot, so we stop nudging until they write again."""
     async with db.transaction() as tx:
         await tx.execute(
-            f"UPDATE members SET role = 'coordinator' WHERE telegram_id IN ({marks})", ids
+            "UPDATE members SET unreachable_at = ? WHERE id = ? AND unreachable_at IS NULL",
+            (to_db(now), member_id),
         )
 
 
-async def coordinator_ids(tx: aiosqlite.Connection) -> list[int]:
-    async with tx.execute(
-        "SELECT id FROM members WHERE role = 'coordinator' AND status = 'active' ORDER BY id"
-    ) as cursor:
-        return [row[0] for row in await cursor.fetchall()]
+async def mark_reachable(db: Database, member_id: int) -> None:
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE members SET unreachable_at = NULL WHERE id = ?", (member_id,))

@@ -41,6 +41,10 @@ class Member:
     status: str
     role: str
     created_at: datetime
+    nudges_enabled: bool = True
+    nudge_digest: bool = False
+    quiet_hours: str | None = None
+    unreachable: bool = False
 
     @property
     def is_coordinator(self) -> bool:
@@ -58,6 +62,10 @@ class Member:
             status=row["status"],
             role=row["role"],
             created_at=from_db(row["created_at"]),
+            nudges_enabled=bool(row["nudges_enabled"]),
+            nudge_digest=bool(row["nudge_digest"]),
+            quiet_hours=row["quiet_hours"],
+            unreachable=row["unreachable_at"] is not None,
         )
 
 
@@ -114,6 +122,7 @@ class Exchange:
     proposed_minutes: int | None
     proposed_by: int | None
     updated_at: datetime
+    scheduled_at: datetime | None = None
 
     def involves(self, member_id: int) -> bool:
         return member_id in (self.giver_id, self.receiver_id)
@@ -132,6 +141,7 @@ class Exchange:
             proposed_minutes=row["proposed_minutes"],
             proposed_by=row["proposed_by"],
             updated_at=from_db(row["updated_at"]),
+            scheduled_at=from_db(row["scheduled_at"]) if row["scheduled_at"] else None,
         )
 
 

@@ -4,7 +4,7 @@ event that makes it owed, and marked once it is sent."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,6 +38,10 @@ class OutboxItem:
     args: Mapping[str, Any]
     due_at: datetime
     attempts: int
+    nudges_enabled: bool = True
+    digest: bool = False
+    quiet_hours: str | None = None
+    unreachable: bool = False
 
 
 async def enqueue(tx: aiosqlite.Connection, notice: Notice, now: datetime) -> None:
@@ -63,56 +67,88 @@ async def claim_due(db: Database, now: datetime, limit: int) -> list[OutboxItem]
     """Mark up to `limit` due rows as sending and return them, oldest due first."""
     async with db.transaction() as tx:
         await tx.execute(
-            "UPDATE outbox SET state = 'skipped' WHERE state = 'pending'"
-            " AND expires_at IS NOT NULL AND expires_at <= ?",
-            (to_db(now),),
+            "UPDATE outbox SET state = 'skipped'"
+            " WHERE state = 'pending' AND due_at <= :now AND expires_at <= :now",
+            {"now": to_db(now)},
         )
         async with tx.execute(
-            "UPDATE outbox SET state = 'sending', attempts = attempts + 1"
+            "UPDATE outbox SET state = 'sending'"
             " WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND due_at <= ?"
             " ORDER BY due_at, id LIMIT ?)"
             " RETURNING id",
             (to_db(now), limit),
         ) as cursor:
             ids = [row[0] for row in await cursor.fetchall()]
-        if not ids:
-            return []
-        marks = ",".join("?" * len(ids))
+        rows = await _select_items(tx, ids)
+    return [_item(row) for row in rows]
+
+
+async def claim_member_nudges(
+    db: Database, member_id: int, kinds: Iterable[str], now: datetime
+) -> list[OutboxItem]:
+    """Claim every due nudge of one member, to merge them into a single digest message."""
+    kind_list = list(kinds)
+    marks = ",".join("?" * len(kind_list))
+    async with db.transaction() as tx:
         async with tx.execute(
-            "SELECT o.id, o.member_id, m.telegram_id, o.kind, o.ref_id, o.args, o.due_at,"
-            " o.attempts FROM outbox o JOIN members m ON m.id = o.member_id"
-            f" WHERE o.id IN ({marks}) ORDER BY o.due_at, o.id",
-            ids,
+            "UPDATE outbox SET state = 'sending'"
+            f" WHERE member_id = ? AND state = 'pending' AND due_at <= ? AND kind IN ({marks})"
+            " RETURNING id",
+            (member_id, to_db(now), *kind_list),
         ) as cursor:
-            rows = await cursor.fetchall()
-    return [
-        OutboxItem(
-            id=row["id"],
-            member_id=row["member_id"],
-            telegram_id=row["telegram_id"],
-            kind=row["kind"],
-            ref_id=row["ref_id"],
-            args=json.loads(row["args"]),
-            due_at=from_db(row["due_at"]),
-            attempts=row["attempts"],
-        )
-        for row in rows
-    ]
+            ids = [row[0] for row in await cursor.fetchall()]
+        rows = await _select_items(tx, ids)
+    return [_item(row) for row in rows]
 
 
-async def mark(db: Database, item_id: int, state: str, now: datetime) -> None:
+async def _select_items(tx: aiosqlite.Connection, ids: list[int]) -> list[aiosqlite.Row]:
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    async with tx.execute(
+        "SELECT o.id, o.member_id, m.telegram_id, o.kind, o.ref_id, o.args, o.due_at,"
+        " o.attempts, m.nudges_enabled, m.nudge_digest, m.quiet_hours, m.unreachable_at"
+        " FROM outbox o JOIN members m ON m.id = o.member_id"
+        f" WHERE o.id IN ({marks}) ORDER BY o.due_at, o.id",
+        ids,
+    ) as cursor:
+        return list(await cursor.fetchall())
+
+
+def _item(row: aiosqlite.Row) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        member_id=row["member_id"],
+        telegram_id=row["telegram_id"],
+        kind=row["kind"],
+        ref_id=row["ref_id"],
+        args=json.loads(row["args"]),
+        due_at=from_db(row["due_at"]),
+        attempts=row["attempts"],
+        nudges_enabled=bool(row["nudges_enabled"]),
+        digest=bool(row["nudge_digest"]),
+        quiet_hours=row["quiet_hours"],
+        unreachable=row["unreachable_at"] is not None,
+    )
+
+
+async def mark(db: Database, item_ids: Iterable[int], state: str, now: datetime) -> None:
     async with db.transaction() as tx:
-        await tx.execute(
+        await tx.executemany(
             "UPDATE outbox SET state = ?, sent_at = ? WHERE id = ?",
-            (state, to_db(now) if state == "sent" else None, item_id),
+            [(state, to_db(now) if state == "sent" else None, item_id) for item_id in item_ids],
         )
 
 
-async def release(db: Database, item_id: int, due_at: datetime) -> None:
-    """Put a claimed row back to wait until `due_at` (rate limited, network down)."""
+async def release(
+    db: Database, item_ids: Iterable[int], due_at: datetime, *, failed_attempt: bool = False
+) -> None:
+    """Put claimed rows back to wait until `due_at`: quiet hours, or a failed attempt
+    (rate limited, network down) that counts towards giving up."""
     async with db.transaction() as tx:
-        await tx.execute(
-            "UPDATE outbox SET state = 'pending', due_at = ? WHERE id = ?", (to_db(due_at), item_id)
+        await tx.executemany(
+            "UPDATE outbox SET state = 'pending', due_at = ?, attempts = attempts + ? WHERE id = ?",
+            [(to_db(due_at), int(failed_attempt), item_id) for item_id in item_ids],
         )
 
 

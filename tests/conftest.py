@@ -50,7 +50,7 @@ def api(clock: FakeClock) -> StandInBotAPI:
 
 @pytest.fixture
 async def app(config: Config, api: StandInBotAPI, clock: FakeClock) -> AsyncIterator[Any]:
-    application = build_application(config, request=api, clock=clock)
+    application = build_application(config, request=api, clock=clock, background=False)
     async with running(application):
         yield application
 

@@ -36,7 +36,7 @@ async def test_responding_tells_the_owner_who_accepts(alice, bob, svc):
     assert 'href="tg://user?id=102"' in alice.last_text
     assert "Good news!" in bob.last_text
     assert 'href="tg://user?id=101"' in bob.last_text
-    assert bob.inline_labels == ["✅ It happened", "It didn't happen"]
+    assert bob.inline_labels == ["✅ It happened", "📅 Set a time", "It didn't happen"]
 
 
 async def test_declining_tells_the_helper_kindly(alice, bob):

@@ -87,7 +87,7 @@ async def test_approval_mode_leaves_newcomers_waiting(tmp_path, api, clock):
     from tests.conftest import join, make_config
 
     application = build_application(
-        make_config(tmp_path, join="approval"), request=api, clock=clock
+        make_config(tmp_path, join="approval"), request=api, clock=clock, background=False
     )
     async with running(application):
         jo = ChatMember(application, api, 207, "Jo")

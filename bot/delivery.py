@@ -1,0 +1,93 @@
+"""When a due outbox row may go out: a member's nudge settings, quiet hours and daily digest.
+
+Pure functions of the row, the time and the policy, so every rule is tested without Telegram.
+Direct notices (someone answered you) always go at once; only nudges wait.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from enum import Enum
+from zoneinfo import ZoneInfo
+
+from bot.config import Config, parse_clock_time, parse_quiet_hours
+from storage.nudges import NUDGE_KINDS
+from storage.outbox import OutboxItem
+
+Window = tuple[time, time]
+
+
+class Action(Enum):
+    SEND = "send"
+    SKIP = "skip"
+    DEFER = "defer"
+    DIGEST = "digest"
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    zone: ZoneInfo
+    default_quiet: Window | None
+    digest_time: time
+
+    @classmethod
+    def from_config(cls, config: Config) -> Policy:
+        digest = parse_clock_time(config.nudges.digest_time)
+        assert digest is not None  # validated with the config
+        return cls(config.zone, parse_quiet_hours(config.nudges.quiet_hours), digest)
+
+    def quiet_window(self, member_setting: str | None) -> Window | None:
+        """The member's own quiet hours ('' = none), else the timebank's default."""
+        if member_setting is None:
+            return self.default_quiet
+        return parse_quiet_hours(member_setting)
+
+
+def decide(item: OutboxItem, now: datetime, policy: Policy) -> Decision:
+    if item.kind not in NUDGE_KINDS:
+        return Decision(Action.SEND)
+    if not item.nudges_enabled or item.unreachable:
+        return Decision(Action.SKIP)
+    if item.digest:
+        slot = next_digest(item.due_at, policy)
+        return Decision(Action.DIGEST) if slot <= now else Decision(Action.DEFER, slot)
+    window = policy.quiet_window(item.quiet_hours)
+    local = now.astimezone(policy.zone)
+    if window and in_window(local.time(), window):
+        return Decision(Action.DEFER, window_end(local, window))
+    return Decision(Action.SEND)
+
+
+def in_window(moment: time, window: Window) -> bool:
+    start, end = window
+    if start < end:
+        return start <= moment < end
+    return moment >= start or moment < end
+
+
+def window_end(local: datetime, window: Window) -> datetime:
+    """The next time the window ends after `local` (in the morning, for overnight hours)."""
+    end = local.replace(hour=window[1].hour, minute=window[1].minute, second=0, microsecond=0)
+    return end if end > local else _same_wall_time_next_day(end)
+
+
+def next_digest(moment: datetime, policy: Policy) -> datetime:
+    """The first digest time at or after `moment`."""
+    local = moment.astimezone(policy.zone)
+    slot = local.replace(
+        hour=policy.digest_time.hour, minute=policy.digest_time.minute, second=0, microsecond=0
+    )
+    return slot if slot >= local else _same_wall_time_next_day(slot)
+
+
+def _same_wall_time_next_day(moment: datetime) -> datetime:
+    """Add a calendar day keeping the wall-clock time, across clock changes too."""
+    following = (moment + timedelta(days=1)).date()
+    return datetime.combine(following, moment.timetz()).replace(tzinfo=moment.tzinfo)

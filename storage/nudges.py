@@ -1,0 +1,196 @@
+"""Nudges as promises: each is queued in the outbox, at the moment it becomes owed, with an
+idempotency key so the same nudge is never queued twice. Whether it still applies is decided
+when it is due (the exchange may have been confirmed meanwhile)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from storage import roles
+from storage.db import Database
+from storage.models import Exchange, to_db
+from storage.outbox import Notice, enqueue
+
+# Kinds that obey a member's nudge settings, quiet hours and digest; other outbox kinds are
+# direct notices (someone answered you) and go out at once.
+NUDGE_KINDS = frozenset(
+    {
+        "nudge_first_post",
+        "nudge_unconfirmed",
+        "nudge_confirm_waiting",
+        "coordinator_confirm_stuck",
+        "need_still_open",
+        "need_match",
+        "reminder_day_before",
+        "reminder_hour_before",
+    }
+)
+SCAN_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Timings:
+    unconfirmed_after: timedelta = timedelta(days=3)
+    confirm_reminder_after: timedelta = timedelta(days=2)
+    confirm_escalate_after: timedelta = timedelta(days=5)
+    need_open_after: timedelta = timedelta(days=5)
+    need_match_count: int = 5
+    new_member_after: timedelta = timedelta(days=2)
+
+
+DEFAULT_TIMINGS = Timings()
+
+
+async def on_join(
+    tx: aiosqlite.Connection, member_id: int, now: datetime, timings: Timings
+) -> None:
+    await enqueue(
+        tx,
+        Notice(
+            member_id,
+            "nudge_first_post",
+            member_id,
+            due_at=now + timings.new_member_after,
+            idempotency_key=f"member:{member_id}:first_post",
+        ),
+        now,
+    )
+
+
+async def on_agreed(
+    tx: aiosqlite.Connection, exchange: Exchange, now: datetime, timings: Timings
+) -> None:
+    for party in (exchange.giver_id, exchange.receiver_id):
+        await enqueue(
+            tx,
+            Notice(
+                party,
+                "nudge_unconfirmed",
+                exchange.id,
+                due_at=now + timings.unconfirmed_after,
+                idempotency_key=f"ex:{exchange.id}:unconfirmed:{party}",
+            ),
+            now,
+        )
+
+
+async def on_proposed(
+    tx: aiosqlite.Connection, exchange: Exchange, now: datetime, timings: Timings
+) -> None:
+    """Remind the other party later, and tell coordinators if it is still waiting after that."""
+    assert exchange.proposed_by is not None
+    since = to_db(exchange.updated_at)
+    args = {"minutes": exchange.proposed_minutes, "since": since}
+    other = exchange.other_party(exchange.proposed_by)
+    await enqueue(
+        tx,
+        Notice(
+            other,
+            "nudge_confirm_waiting",
+            exchange.id,
+            args,
+            due_at=now + timings.confirm_reminder_after,
+            idempotency_key=f"ex:{exchange.id}:waiting:{since}",
+        ),
+        now,
+    )
+    for coordinator in await roles.coordinator_ids(tx):
+        await enqueue(
+            tx,
+            Notice(
+                coordinator,
+                "coordinator_confirm_stuck",
+                exchange.id,
+                args,
+                due_at=now + timings.confirm_escalate_after,
+                idempotency_key=f"ex:{exchange.id}:stuck:{since}:{coordinator}",
+            ),
+            now,
+        )
+
+
+async def on_scheduled(
+    tx: aiosqlite.Connection, exchange: Exchange, at: datetime, now: datetime
+) -> None:
+    """Remind both parties the day before and an hour before; neither after the time itself."""
+    stamp = to_db(at)
+    for party in (exchange.giver_id, exchange.receiver_id):
+        for kind, ahead in (
+            ("reminder_day_before", timedelta(days=1)),
+            ("reminder_hour_before", timedelta(hours=1)),
+        ):
+            if at - ahead <= now:
+                continue
+            await enqueue(
+                tx,
+                Notice(
+                    party,
+                    kind,
+                    exchange.id,
+                    {"at": stamp},
+                    due_at=at - ahead,
+                    expires_at=at,
+                    idempotency_key=f"ex:{exchange.id}:{kind}:{stamp}:{party}",
+                ),
+                now,
+            )
+
+
+async def queue_unmet_needs(db: Database, now: datetime, timings: Timings) -> int:
+    """Needs open for a while with no response: ask the owner "still needed?" and tell a few
+    members who offer that kind of help. Each need is handled once (listings.nudged_at)."""
+    cutoff = to_db(now - timings.need_open_after)
+    queued = 0
+    async with db.transaction() as tx:
+        async with tx.execute(
+            "SELECT id, owner_id, category FROM listings"
+            " WHERE kind = 'need' AND status = 'open' AND nudged_at IS NULL AND created_at <= ?"
+            " ORDER BY created_at LIMIT ?",
+            (cutoff, SCAN_BATCH),
+        ) as cur:
+            needs = list(await cur.fetchall())
+        for need in needs:
+            if not await _has_response(tx, need["id"]):
+                queued += await _queue_need_nudges(tx, need, now, timings)
+            await tx.execute(
+                "UPDATE listings SET nudged_at = ? WHERE id = ?", (to_db(now), need["id"])
+            )
+    return queued
+
+
+async def _has_response(tx: aiosqlite.Connection, listing_id: int) -> bool:
+    async with tx.execute(
+        "SELECT 1 FROM responses WHERE listing_id = ? LIMIT 1", (listing_id,)
+    ) as cur:
+        return await cur.fetchone() is not None
+
+
+async def _queue_need_nudges(
+    tx: aiosqlite.Connection, need: aiosqlite.Row, now: datetime, timings: Timings
+) -> int:
+    need_id = need["id"]
+    await enqueue(
+        tx,
+        Notice(
+            need["owner_id"], "need_still_open", need_id, idempotency_key=f"need:{need_id}:open"
+        ),
+        now,
+    )
+    async with tx.execute(
+        "SELECT m.id FROM members m WHERE m.status = 'active' AND m.nudges_enabled = 1"
+        " AND m.unreachable_at IS NULL AND m.id != :owner AND EXISTS (SELECT 1 FROM listings o"
+        " WHERE o.kind = 'offer' AND o.status = 'open' AND o.category = :category"
+        " AND o.owner_id = m.id) ORDER BY m.id DESC LIMIT :k",
+        {"owner": need["owner_id"], "category": need["category"], "k": timings.need_match_count},
+    ) as cur:
+        helpers = [row[0] for row in await cur.fetchall()]
+    for helper in helpers:
+        await enqueue(
+            tx,
+            Notice(helper, "need_match", need_id, idempotency_key=f"need:{need_id}:match:{helper}"),
+            now,
+        )
+    return 1 + len(helpers)
