@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from telegram.ext import CommandHandler, ConversationHandler
 
 from bot import keyboards
 from bot.app import build_application
@@ -13,7 +14,6 @@ from bot.callbacks import Callback, parse
 from bot.commands import COMMANDS
 from bot.config import parse_config
 from bot.i18n import catalogue, hours, languages, t
-from telegram.ext import CommandHandler, ConversationHandler
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [*ROOT.glob("bot/*.py"), *ROOT.glob("handlers/*.py")]
@@ -62,8 +62,16 @@ def test_member_text_is_escaped_but_our_links_are_not():
 
 @pytest.mark.parametrize(
     ("minutes", "text"),
-    [(15, "¼ hour"), (30, "½ hour"), (60, "1 hour"), (90, "1½ hours"), (0, "0 hours"),
-     (-45, "−¾ hour"), (-600, "−10 hours"), (735, "12¼ hours")],
+    [
+        (15, "¼ hour"),
+        (30, "½ hour"),
+        (60, "1 hour"),
+        (90, "1½ hours"),
+        (0, "0 hours"),
+        (-45, "−¾ hour"),
+        (-600, "−10 hours"),
+        (735, "12¼ hours"),
+    ],
 )
 def test_hours_read_naturally(minutes, text):
     assert hours(minutes) == text
@@ -94,7 +102,10 @@ def test_every_keyboard_button_fits_telegrams_limit():
 
 
 def test_stepper_never_offers_hours_outside_the_limits():
-    labels = lambda m: [b.text for row in keyboards.hours_stepper(1, m).inline_keyboard for b in row]  # noqa: E731
+    def labels(minutes: int) -> list[str]:
+        markup = keyboards.hours_stepper(1, minutes)
+        return [b.text for row in markup.inline_keyboard for b in row]
+
     assert labels(15) == ["+ ¼", "+ 1 h", "✅ ¼ hour"]
     assert labels(720) == ["− 1 h", "− ¼", "✅ 12 hours"]
 

@@ -76,9 +76,10 @@ async def test_unbalanced_transactions_are_refused(tmp_path: Path):
             approved=True,
             now=NOW,
         )
+        async with db.transaction() as tx:
+            account = await ledger.account_of(tx, member.id)
         with pytest.raises(ledger.UnbalancedTransaction):
             async with db.transaction() as tx:
-                account = await ledger.account_of(tx, member.id)
                 await ledger.post(
                     tx, kind="coordinator", idempotency_key="x", entries=[(account, 60)], now=NOW
                 )
