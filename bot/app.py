@@ -3,6 +3,7 @@ call `build_application`; only the request layer (real Telegram or the stand-in)
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,7 +17,7 @@ from bot.clock import Clock, SystemClock
 from bot.commands import bot_commands
 from bot.config import Config
 from bot.delivery import Policy
-from bot.scheduler import start_scheduler
+from bot.scheduler import Ticker
 from bot.sender import Sender
 from bot.services import SERVICES_KEY, Services, timings_from
 from handlers import account, browse, exchanges, listings, settings, start
@@ -40,6 +41,9 @@ def build_application(
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """An Application wired with every handler; storage (and, with `background`, the
     scheduler) opens in post_init. Tests pass background=False and call `tick` themselves."""
+    # Read Telegram's time spans (retry_after) as timedelta: python-telegram-bot's future
+    # behaviour, and no deprecation warning on every 429.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     builder = (
         ApplicationBuilder()
         .token(token or config.token() or OFFLINE_TOKEN)
@@ -92,15 +96,17 @@ def _open_services(config: Config, clock: Clock, background: bool) -> Any:
         app.bot_data[SERVICES_KEY] = services
         await app.bot.set_my_commands(bot_commands())
         if background:
-            app.bot_data[SCHEDULER_KEY] = start_scheduler(services)
+            ticker = Ticker(services)
+            ticker.start()
+            app.bot_data[SCHEDULER_KEY] = ticker
 
     return post_init
 
 
 async def _close_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    scheduler = app.bot_data.pop(SCHEDULER_KEY, None)
-    if scheduler is not None:
-        scheduler.shutdown(wait=False)
+    ticker = app.bot_data.pop(SCHEDULER_KEY, None)
+    if isinstance(ticker, Ticker):
+        await ticker.stop()
     services = app.bot_data.pop(SERVICES_KEY, None)
     if isinstance(services, Services):
         await services.db.close()

@@ -6,6 +6,7 @@ The job only calls `tick`, a plain async function, so tests move the fake clock 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -26,25 +27,36 @@ async def tick(services: Services) -> int:
     return await services.sender.flush()
 
 
-async def _job_tick(services: Services) -> None:
-    try:
-        await tick(services)
-    except Exception:
-        log.exception("scheduled tick failed; the next one retries")
+class Ticker:
+    """The APScheduler job that runs `tick`, and a clean stop that waits for a running pass,
+    so the database is never closed under it."""
 
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._busy = asyncio.Lock()
 
-def start_scheduler(services: Services) -> AsyncIOScheduler:
-    """Run `tick` now (catch up) and then every tick_seconds; one run at a time."""
-    scheduler = AsyncIOScheduler(timezone=UTC)
-    scheduler.add_job(
-        _job_tick,
-        "interval",
-        seconds=services.config.nudges.tick_seconds,
-        args=[services],
-        id=JOB_ID,
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC),
-    )
-    scheduler.start()
-    return scheduler
+    def start(self) -> None:
+        """Run `tick` now (catch up after a restart) and then every tick_seconds."""
+        self.scheduler.add_job(
+            self._run,
+            "interval",
+            seconds=self.services.config.nudges.tick_seconds,
+            id=JOB_ID,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        self.scheduler.shutdown(wait=False)
+        async with self._busy:
+            pass
+
+    async def _run(self) -> None:
+        async with self._busy:
+            try:
+                await tick(self.services)
+            except Exception:
+                log.exception("scheduled tick failed; the next one retries")

@@ -83,26 +83,30 @@ class Sender:
             while self._again:
                 self._again = False
                 while items := await outbox.claim_due(self.db, self.clock.now(), BATCH):
-                    for item in items:
-                        sent += await self._handle(item)
+                    sent += await self._handle(items)
         finally:
             self._running = False
         return sent
 
-    async def _handle(self, item: OutboxItem) -> int:
-        now = self.clock.now()
-        decision = decide(item, now, self.policy)
-        if decision.action is Action.SKIP:
-            await outbox.mark(self.db, [item.id], "skipped", now)
-            return 0
-        if decision.action is Action.DEFER:
-            assert decision.until is not None
-            await outbox.release(self.db, [item.id], decision.until)
-            return 0
-        batch = [item]
-        if decision.action is Action.DIGEST:
-            batch += await outbox.claim_member_nudges(self.db, item.member_id, NUDGE_KINDS, now)
-        return await self._deliver(batch)
+    async def _handle(self, items: list[OutboxItem]) -> int:
+        """Send, skip or defer each claimed row; a member's digest rows go as one message."""
+        now, sent = self.clock.now(), 0
+        digests: dict[int, list[OutboxItem]] = {}
+        for item in items:
+            decision = decide(item, now, self.policy)
+            if decision.action is Action.SKIP:
+                await outbox.mark(self.db, [item.id], "skipped", now)
+            elif decision.action is Action.DEFER:
+                assert decision.until is not None
+                await outbox.release(self.db, [item.id], decision.until)
+            elif decision.action is Action.DIGEST:
+                digests.setdefault(item.member_id, []).append(item)
+            else:
+                sent += await self._deliver([item])
+        for member_id, group in digests.items():
+            group += await outbox.claim_member_nudges(self.db, member_id, NUDGE_KINDS, now)
+            sent += await self._deliver(group)
+        return sent
 
     async def _deliver(self, batch: list[OutboxItem]) -> int:
         """Render the rows (several only for a digest), send them as one message, mark them."""

@@ -68,7 +68,7 @@ def settings_view(member: Member, default_quiet: str) -> tuple[Html, InlineKeybo
         else button(t("settings.use_digest"), Callback("st", "digest", 0, "on"))
     )
     presets = [
-        button(_quiet_label(preset), Callback("st", "quiet", 0, str(index)))
+        button(_quiet_button(preset), Callback("st", "quiet", 0, str(index)))
         for index, preset in enumerate(QUIET_PRESETS)
         if preset != quiet
     ]
@@ -77,6 +77,12 @@ def settings_view(member: Member, default_quiet: str) -> tuple[Html, InlineKeybo
 
 def _quiet_label(window: str) -> str:
     return t("settings.quiet_none") if not window else window.replace("-", "–")
+
+
+def _quiet_button(window: str) -> str:
+    if not window:
+        return t("settings.no_quiet_button")
+    return t("settings.quiet_button", window=_quiet_label(window))
 
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:

@@ -1,0 +1,190 @@
+"""The command line and the offline sandbox, driven as a person would: arguments and typed lines."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import cli
+from bot.cli import main
+from bot.sandbox import plain, run_sandbox
+from tests.conftest import COORDINATOR_ID, make_config
+
+TOKEN_ENV = "TIMEBANK_BOT_TOKEN"
+
+
+def write_config(tmp_path: Path, timebank: str = "") -> Path:
+    path = tmp_path / "config.toml"
+    database = tmp_path / "real.sqlite3"
+    path.write_text(
+        f'[bot]\ndatabase = "{database}"\n\n[timebank]\n'
+        f'neighbourhoods = ["Riverside", "Old Town"]\n{timebank}',
+        encoding="utf-8",
+    )
+    return path
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("timebank-bot: ")
+    assert "Traceback" not in captured.err
+    return lines[0]
+
+
+# --- config errors -----------------------------------------------------------------------------
+
+
+def test_missing_config_is_one_line_and_status_2(tmp_path, capsys):
+    missing = tmp_path / "nowhere.toml"
+    assert main(["run", "--config", str(missing)]) == 2
+    assert str(missing) in one_error_line(capsys)
+
+
+def test_unknown_key_is_named(tmp_path, capsys):
+    path = write_config(tmp_path, 'colour = "blue"\n')
+    assert main(["run", "--config", str(path)]) == 2
+    line = one_error_line(capsys)
+    assert "timebank.colour" in line
+    assert "unknown key" in line
+
+
+def test_wrong_type_is_named(tmp_path, capsys):
+    path = write_config(tmp_path, 'overdraft_limit_hours = "ten"\n')
+    assert main(["try", "--config", str(path)]) == 2
+    assert "timebank.overdraft_limit_hours" in one_error_line(capsys)
+
+
+def test_bad_toml_is_one_line(tmp_path, capsys):
+    path = tmp_path / "config.toml"
+    path.write_text("[timebank\n", encoding="utf-8")
+    assert main(["run", "--config", str(path)]) == 2
+    assert "not valid TOML" in one_error_line(capsys)
+
+
+# --- run ---------------------------------------------------------------------------------------
+
+
+def test_run_without_token_says_so_and_opens_the_sandbox(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["run", "--config", str(write_config(tmp_path))]) == 0
+    out = capsys.readouterr().out
+    assert f"No bot token is set in ${TOKEN_ENV}" in out
+    assert "Timebank sandbox" in out
+    assert out.rstrip().endswith("Bye!")
+
+
+def test_run_with_token_polls_telegram(tmp_path, monkeypatch):
+    polled: dict[str, Any] = {}
+
+    class FakeApp:
+        def run_polling(self, **kwargs: Any) -> None:
+            polled.update(kwargs)
+
+    monkeypatch.setenv(TOKEN_ENV, "123:real")
+    monkeypatch.setattr(cli, "build_application", lambda config: FakeApp())
+    assert main(["run", "--config", str(write_config(tmp_path))]) == 0
+    assert "allowed_updates" in polled
+
+
+def test_try_uses_a_throwaway_database_by_default(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("/start\n1\n"))
+    assert main(["try", "--config", str(write_config(tmp_path))]) == 0
+    out = capsys.readouterr().out
+    assert "What should we call you?" in out
+    assert not (tmp_path / "real.sqlite3").exists()
+
+
+def test_try_keeps_an_explicit_database(tmp_path, capsys, monkeypatch):
+    kept = tmp_path / "kept.sqlite3"
+    monkeypatch.setattr("sys.stdin", io.StringIO("/start\n"))
+    args = ["try", "--config", str(write_config(tmp_path)), "--database", str(kept)]
+    assert main(args) == 0
+    assert str(kept) in capsys.readouterr().out
+    assert kept.exists()
+
+
+# --- the sandbox -------------------------------------------------------------------------------
+
+
+async def chat(config: Any, *lines: str) -> str:
+    out = io.StringIO()
+    await run_sandbox(config, stdin=io.StringIO("".join(f"{line}\n" for line in lines)), stdout=out)
+    return out.getvalue()
+
+
+JOIN = ("/start", "1", "1", "1")  # tap the name, the first neighbourhood, then "I agree"
+
+
+async def test_sandbox_joins_a_member_by_numbers(tmp_path):
+    out = await chat(make_config(tmp_path), *JOIN)
+    assert "You are chatting as Alice" in out
+    assert "Hello, and welcome to" in out
+    assert "keyboard: [1] Alice" in out
+    assert "[1] Riverside   [2] Old Town" in out
+    assert "buttons:  [1] I agree   [2] No thanks" in out
+    assert "bot: You're in, Alice! 🎉" in out
+    assert "Tap I can offer to share a skill" in out  # <b> tags are gone
+    assert "[1] I can offer   [2] I need" in out
+
+
+async def test_sandbox_shows_notifications_to_other_members(tmp_path):
+    out = await chat(
+        make_config(tmp_path),
+        *JOIN,
+        ":who Bob",
+        *JOIN,
+        ":who Alice",
+        "/need a lift to the clinic",
+        ":who bob",
+        "/search clinic",
+        "1",  # the search result
+        "1",  # I can help
+        ":who Alice",
+        "1",  # Yes, please
+    )
+    assert "now chatting as Bob" in out
+    assert "bot: You're in, Bob! 🎉" in out
+    assert "[to Alice] 🙋 Bob can help with your need:" in out
+    assert "buttons:  [1] ✅ Yes, please   [2] No, thanks" in out
+    assert "bot: Wonderful! Say hello to Bob" in out
+    assert "[to Bob] Good news! Alice" in out
+
+
+async def test_sandbox_cora_is_the_configured_coordinator(tmp_path):
+    out = await chat(make_config(tmp_path), ":who Cora", ":who")
+    assert f"Cora (pretend Telegram id {COORDINATOR_ID}, a coordinator)" in out
+
+
+async def test_sandbox_makes_new_members_on_request(tmp_path):
+    out = await chat(make_config(tmp_path), ":who Dan", "/start")
+    assert "new pretend member Dan" in out
+    assert "keyboard: [1] Dan" in out
+
+
+async def test_sandbox_answers_bad_input_kindly(tmp_path):
+    out = await chat(
+        make_config(tmp_path), "3", "/start", "7", ":frobnicate", ":help", ":quit", "x"
+    )
+    assert "there are no buttons to tap just now" in out
+    assert "there's no button 7; pick 1 to 1" in out
+    assert "unknown command :frobnicate" in out
+    assert out.count(":who NAME") == 2  # the banner, then :help
+    assert "Alice> x" not in out  # :quit left before the last line
+    assert "Traceback" not in out
+
+
+async def test_sandbox_reprints_edited_messages(tmp_path):
+    out = await chat(make_config(tmp_path), *JOIN)
+    assert "bot (buttons changed): 🔒 Your privacy …" in out
+
+
+def test_plain_strips_html_for_the_terminal():
+    assert plain("<b>Hi</b> &amp; <i>bye</i>") == "Hi & bye"
+    assert plain('<a href="tg://user?id=1">Bob</a>') == "Bob"
+    assert plain('<a href="https://t.me/bob">Bob</a>') == "Bob (https://t.me/bob)"
