@@ -118,11 +118,13 @@ async def running(
 ) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
     """Initialise the app and its services without polling, for process_update callers."""
     await app.initialize()
-    assert app.post_init is not None
-    await app.post_init(app)
     try:
-        yield app
+        assert app.post_init is not None
+        await app.post_init(app)
+        try:
+            yield app
+        finally:
+            assert app.post_shutdown is not None
+            await app.post_shutdown(app)
     finally:
-        assert app.post_shutdown is not None
-        await app.post_shutdown(app)
         await app.shutdown()

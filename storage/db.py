@@ -18,7 +18,6 @@ from storage.migrations import apply_migrations
 
 PRAGMAS = (
     "PRAGMA journal_mode = WAL",
-    "PRAGMA foreign_keys = ON",
     "PRAGMA busy_timeout = 5000",
     # FULL: a committed promise (a credit, a reminder) survives power loss, not only a crash.
     "PRAGMA synchronous = FULL",
@@ -38,9 +37,16 @@ class Database:
     async def open(cls, path: str | Path) -> Database:
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
-        for pragma in PRAGMAS:
-            await conn.execute(pragma)
-        await apply_migrations(conn)
+        try:
+            for pragma in PRAGMAS:
+                await conn.execute(pragma)
+            # Migrations run with foreign keys off so a table can be rebuilt (SQLite's
+            # documented way to change a column); each checks them itself before it commits.
+            await apply_migrations(conn)
+            await conn.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            await conn.close()  # its worker thread would otherwise keep the process alive
+            raise
         return cls(conn)
 
     async def close(self) -> None:

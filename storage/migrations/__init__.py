@@ -52,12 +52,24 @@ async def apply_migrations(
         script = migration.path.read_text(encoding="utf-8")
         # executescript commits any open transaction first, so BEGIN and COMMIT live inside it.
         try:
-            await conn.executescript(
-                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {migration.version};\nCOMMIT;"
-            )
+            await conn.executescript(f"BEGIN IMMEDIATE;\n{script}")
+            await _check_foreign_keys(conn, migration)
+            await conn.execute(f"PRAGMA user_version = {migration.version}")
+            await conn.execute("COMMIT")
         except Exception:
             if conn.in_transaction:
                 await conn.execute("ROLLBACK")
             raise
         applied.append(migration.version)
     return applied
+
+
+class ForeignKeyViolation(RuntimeError):
+    """A migration left rows pointing at nothing; it is rolled back."""
+
+
+async def _check_foreign_keys(conn: aiosqlite.Connection, migration: Migration) -> None:
+    async with conn.execute("PRAGMA foreign_key_check") as cursor:
+        broken = await cursor.fetchall()
+    if broken:
+        raise ForeignKeyViolation(f"{migration.path.name}: {[tuple(row) for row in broken[:5]]}")
