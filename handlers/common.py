@@ -99,18 +99,53 @@ def for_members(handler: MemberHandler) -> Callable[[Update, Context], Awaitable
     return wrapper
 
 
+def for_coordinators(handler: MemberHandler) -> Callable[[Update, Context], Awaitable[Any]]:
+    """Run `handler` only for coordinators; everyone else is told so, kindly.
+
+    This is the front door; storage re-checks the role for anything that changes data."""
+
+    @for_members
+    @functools.wraps(handler)
+    async def wrapper(update: Update, context: Context, member: Member) -> Any:
+        if not member.is_coordinator:
+            await reply(update, t("errors.not_coordinator"))
+            return None
+        return await handler(update, context, member)
+
+    return wrapper
+
+
+def on_coordinator_button(
+    handler: CallbackHandler,
+) -> Callable[[Update, Context], Awaitable[Any]]:
+    """A button only coordinators may press; its data parsed, forged data answered kindly."""
+
+    @for_coordinators
+    @functools.wraps(handler)
+    async def wrapper(update: Update, context: Context, member: Member) -> Any:
+        return await _with_callback(update, context, member, handler)
+
+    return wrapper
+
+
+async def _with_callback(
+    update: Update, context: Context, member: Member, handler: CallbackHandler
+) -> Any:
+    query = update.callback_query
+    callback = parse(query.data if query else None)
+    if callback is None:
+        await reply(update, t("errors.gone"))
+        return None
+    return await handler(update, context, member, callback)
+
+
 def on_button(handler: CallbackHandler) -> Callable[[Update, Context], Awaitable[Any]]:
     """A button press from an active member, its data parsed; forged data gets a kind reply."""
 
     @for_members
     @functools.wraps(handler)
     async def wrapper(update: Update, context: Context, member: Member) -> Any:
-        query = update.callback_query
-        callback = parse(query.data if query else None)
-        if callback is None:
-            await reply(update, t("errors.gone"))
-            return None
-        return await handler(update, context, member, callback)
+        return await _with_callback(update, context, member, handler)
 
     return wrapper
 
