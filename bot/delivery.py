@@ -51,6 +51,8 @@ class Policy:
 
 
 def decide(item: OutboxItem, now: datetime, policy: Policy) -> Decision:
+    if item.telegram_id is None:  # a member a coordinator records by hand
+        return Decision(Action.SKIP)
     if item.kind not in NUDGE_KINDS:
         return Decision(Action.SEND)
     if not item.nudges_enabled or item.unreachable:

@@ -37,8 +37,10 @@ def t(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> Html:
     return Html(text.format(**{name: _safe(value) for name, value in params.items()}))
 
 
-def link(name: str, telegram_id: int, username: str | None) -> Html:
-    """A tappable link to a member's Telegram chat."""
+def link(name: str, telegram_id: int | None, username: str | None) -> Html:
+    """A tappable link to a member's Telegram chat (just the name if they have none)."""
+    if telegram_id is None:
+        return Html(html.escape(name))
     if username:
         return Html(f'<a href="https://t.me/{html.escape(username)}">{html.escape(name)}</a>')
     return Html(f'<a href="tg://user?id={telegram_id}">{html.escape(name)}</a>')

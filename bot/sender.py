@@ -15,6 +15,7 @@ in flight may be sent twice; no row is ever lost.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
@@ -40,6 +41,8 @@ MAX_BACKOFF = timedelta(minutes=10)
 
 
 class Outcome(Enum):
+    """What Telegram's answer means for the row; the value is the row's final state."""
+
     SENT = "sent"
     RETRY = "retry"
     BLOCKED = "blocked"
@@ -50,6 +53,11 @@ class Outcome(Enum):
 class Result:
     outcome: Outcome
     wait: timedelta = timedelta(0)
+
+
+# Rows a handler's own pass leaves to the scheduler: nudges wait for their policy, and a
+# broadcast of thousands must never hold up the member whose tap queued something.
+SCHEDULER_ONLY = NUDGE_KINDS | {"broadcast"}
 
 
 class Sender:
@@ -66,14 +74,27 @@ class Sender:
         self.renderer = renderer
         self.env = RenderEnv(db, policy.zone)
         self.pacer = pacer or Pacer(clock)
+        self.after_batch: Callable[[], Awaitable[None]] | None = None
         self._running = False
         self._again = False
+
+    async def deliver_direct(self) -> int:
+        """Send the direct notices that are due (someone answered you), right away.
+
+        Handlers call this after their transaction: it is quick, and it runs beside a long
+        scheduler pass rather than behind it (claims never overlap)."""
+        sent = 0
+        while items := await outbox.claim_due(
+            self.db, self.clock.now(), BATCH, skip_kinds=SCHEDULER_ONLY
+        ):
+            sent += await self._handle(items)
+        return sent
 
     async def flush(self) -> int:
         """Send every due row; returns how many messages went out.
 
-        Calls while a flush runs fold into it (it loops until nothing is due), so a handler
-        never waits behind the scheduler's pass and no row is claimed twice."""
+        Calls while a flush runs fold into it (it loops until nothing is due), so no row is
+        claimed twice and the scheduler never stacks passes."""
         if self._running:
             self._again = True
             return 0
@@ -84,6 +105,8 @@ class Sender:
                 self._again = False
                 while items := await outbox.claim_due(self.db, self.clock.now(), BATCH):
                     sent += await self._handle(items)
+                    if self.after_batch is not None:
+                        await self.after_batch()
         finally:
             self._running = False
         return sent
@@ -157,8 +180,7 @@ class Sender:
         if result.outcome is Outcome.BLOCKED:
             log.info("member %s has blocked the bot; nudges stop", items[0].member_id)
             await members.mark_unreachable(self.db, items[0].member_id, now)
-        state = "sent" if result.outcome is Outcome.SENT else "failed"
-        await outbox.mark(self.db, ids, state, now)
+        await outbox.mark(self.db, ids, result.outcome.value, now)
 
 
 def _digest(parts: list[Rendered]) -> Rendered:

@@ -34,7 +34,7 @@ async def cb_respond(update: Update, context: Context, member: Member, callback:
         svc.db, listing_id=callback.id, member_id=member.id, now=svc.clock.now()
     )
     await reply(update, t("response.sent"))
-    await svc.sender.flush()
+    await svc.sender.deliver_direct()
 
 
 @on_button
@@ -57,7 +57,7 @@ async def cb_accept(update: Update, context: Context, member: Member, callback: 
         ),
         keyboards.exchange_next_step(exchange),
     )
-    await svc.sender.flush()
+    await svc.sender.deliver_direct()
 
 
 @on_button
@@ -67,7 +67,7 @@ async def cb_decline(update: Update, context: Context, member: Member, callback:
         svc.db, response_id=callback.id, member_id=member.id, now=svc.clock.now()
     )
     await reply(update, t("response.declined_owner"))
-    await svc.sender.flush()
+    await svc.sender.deliver_direct()
 
 
 @on_button
@@ -108,7 +108,7 @@ async def cb_hours(update: Update, context: Context, member: Member, callback: C
     other = await members.get(svc.db, exchange.other_party(member.id))
     assert other is not None
     await reply(update, t("exchange.asked_other", name=other.display_name, hours=hours(minutes)))
-    await svc.sender.flush()
+    await svc.sender.deliver_direct()
 
 
 @on_button
@@ -129,11 +129,11 @@ async def cb_yes(update: Update, context: Context, member: Member, callback: Cal
         )
     except OverdraftLimit as limit:
         await reply(update, t("exchange.over_limit", limit=hours(limit.limit)))
-        await svc.sender.flush()
+        await svc.sender.deliver_direct()
         return
     mine = done.giver_balance if done.exchange.giver_id == member.id else done.receiver_balance
     await reply(update, t("exchange.thanks", hours=hours(done.minutes), balance=hours(mine)))
-    await svc.sender.flush()
+    await svc.sender.deliver_direct()
 
 
 @on_button
@@ -153,7 +153,7 @@ async def cb_flag(update: Update, context: Context, member: Member, callback: Ca
         svc.db, exchange_id=callback.id, member_id=member.id, now=svc.clock.now()
     )
     await reply(update, t("exchange.flagged"))
-    await svc.sender.flush()
+    await svc.sender.deliver_direct()
 
 
 @on_button
@@ -163,7 +163,7 @@ async def cb_cancel(update: Update, context: Context, member: Member, callback: 
         svc.db, exchange_id=callback.id, member_id=member.id, now=svc.clock.now()
     )
     await reply(update, t("exchange.cancelled"))
-    await svc.sender.flush()
+    await svc.sender.deliver_direct()
 
 
 @on_button
@@ -176,7 +176,7 @@ async def cb_approve_held(
         svc.db, exchange_id=callback.id, coordinator_id=member.id, now=svc.clock.now()
     )
     await reply(update, t("coordinator.approved", hours=hours(done.minutes)))
-    await svc.sender.flush()
+    await svc.sender.deliver_direct()
 
 
 async def _party_exchange(context: Context, exchange_id: int, member: Member) -> Exchange:
@@ -226,7 +226,7 @@ async def cb_at(update: Update, context: Context, member: Member, callback: Call
     assert other is not None
     when = local_time(local, svc.config.zone)
     await reply(update, t("exchange.time_set", name=other.display_name, when=when))
-    await svc.sender.flush()
+    await svc.sender.deliver_direct()
 
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:

@@ -12,13 +12,12 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage import ledger, nudges, roles
+from storage import audit, ledger, nudges, roles
 from storage.db import Database
 from storage.errors import (
     AlreadyConfirmed,
     AlreadyResponded,
     InvalidMinutes,
-    NotCoordinator,
     NotFound,
     NotYours,
     OverdraftLimit,
@@ -208,7 +207,7 @@ async def approve_held(
 ) -> Confirmed:
     """A coordinator lets a held exchange through the overdraft limit."""
     async with db.transaction() as tx:
-        await _require_coordinator(tx, coordinator_id)
+        await roles.require_coordinator(tx, coordinator_id)
         row = await _one(tx, "SELECT * FROM exchanges WHERE id = ?", exchange_id)
         if row is None:
             raise NotFound(exchange_id)
@@ -217,6 +216,14 @@ async def approve_held(
             _raise_for_state(exchange)
         assert exchange.proposed_minutes is not None
         confirmed = await _credit(tx, exchange, exchange.proposed_minutes, now, coordinator_id)
+        await audit.record(
+            tx,
+            actor_id=coordinator_id,
+            action="approve_held",
+            subject=f"exchange:{exchange_id}",
+            now=now,
+            detail={"minutes": exchange.proposed_minutes},
+        )
         for party in (exchange.giver_id, exchange.receiver_id):
             await enqueue(tx, Notice(party, "exchange_confirmed", exchange_id), now)
     return confirmed
@@ -379,12 +386,6 @@ async def _move_response(tx: aiosqlite.Connection, response_id: int, status: str
     )
     if cur.rowcount != 1:
         raise WrongState(response_id)
-
-
-async def _require_coordinator(tx: aiosqlite.Connection, member_id: int) -> None:
-    row = await _one(tx, "SELECT role FROM members WHERE id = ?", member_id)
-    if row is None or row["role"] != "coordinator":
-        raise NotCoordinator(member_id)
 
 
 async def _one(tx: aiosqlite.Connection, sql: str, *params: object) -> aiosqlite.Row | None:

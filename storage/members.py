@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage import nudges
+from storage import audit, nudges, roles
 from storage.db import Database
+from storage.errors import WrongState
 from storage.models import Member, to_db
 from storage.nudges import DEFAULT_TIMINGS, Timings
+from storage.outbox import Notice, enqueue
 
 
 async def by_telegram_id(db: Database, telegram_id: int) -> Member | None:
@@ -58,6 +60,9 @@ async def join(
             "INSERT INTO accounts (member_id, kind) VALUES (?, 'member')", (member.id,)
         )
         await nudges.on_join(tx, member.id, now, timings)
+        if member.status == "pending":
+            for coordinator in await roles.coordinator_ids(tx):
+                await enqueue(tx, Notice(coordinator, "member_applied", member.id), now)
     return member
 
 
@@ -99,3 +104,57 @@ async def mark_unreachable(db: Database, member_id: int, now: datetime) -> None:
 async def mark_reachable(db: Database, member_id: int) -> None:
     async with db.transaction() as tx:
         await tx.execute("UPDATE members SET unreachable_at = NULL WHERE id = ?", (member_id,))
+
+
+async def decide_application(
+    db: Database, *, by: int, member_id: int, approve: bool, now: datetime
+) -> Member:
+    """A coordinator approves or declines someone waiting to join; they are told either way.
+    Compare-and-set on 'pending', so two coordinators tapping at once decide it once."""
+    status = "active" if approve else "declined"
+    async with db.transaction() as tx:
+        await roles.require_coordinator(tx, by)
+        async with tx.execute(
+            "UPDATE members SET status = ? WHERE id = ? AND status = 'pending' RETURNING *",
+            (status, member_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            raise WrongState(member_id)
+        action = "approve_member" if approve else "decline_member"
+        await audit.record(tx, actor_id=by, action=action, subject=f"member:{member_id}", now=now)
+        await enqueue(tx, Notice(member_id, f"member_{status}", member_id), now)
+    return Member.from_row(row)
+
+
+async def find(db: Database, words: str, limit: int = 8) -> list[Member]:
+    """Active members whose name contains `words`, for a coordinator picking someone."""
+    pattern = "%" + words.strip().replace("%", "").replace("_", "") + "%"
+    rows = await db.all(
+        "SELECT * FROM members WHERE status = 'active' AND display_name LIKE ?"
+        " ORDER BY display_name LIMIT ?",
+        (pattern, limit),
+    )
+    return [Member.from_row(row) for row in rows]
+
+
+async def record_offline(db: Database, *, by: int, display_name: str, now: datetime) -> Member:
+    """A member who doesn't use Telegram, added by a coordinator who took their consent in
+    person, so their hours can be recorded by hand."""
+    async with db.transaction() as tx:
+        await roles.require_coordinator(tx, by)
+        async with tx.execute(
+            "INSERT INTO members (display_name, status, consented_at, created_at, recorded_by)"
+            " VALUES (?, 'active', ?, ?, ?) RETURNING *",
+            (display_name, to_db(now), to_db(now), by),
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        member = Member.from_row(row)
+        await tx.execute(
+            "INSERT INTO accounts (member_id, kind) VALUES (?, 'member')", (member.id,)
+        )
+        await audit.record(
+            tx, actor_id=by, action="add_offline_member", subject=f"member:{member.id}", now=now
+        )
+    return member

@@ -33,7 +33,7 @@ def valid_minutes(minutes: int) -> bool:
 @dataclass(frozen=True, slots=True)
 class Member:
     id: int
-    telegram_id: int
+    telegram_id: int | None
     display_name: str
     username: str | None
     neighbourhood: str | None
@@ -45,6 +45,7 @@ class Member:
     nudge_digest: bool = False
     quiet_hours: str | None = None
     unreachable: bool = False
+    peer_visitor: bool = False
 
     @property
     def is_coordinator(self) -> bool:
@@ -66,6 +67,7 @@ class Member:
             nudge_digest=bool(row["nudge_digest"]),
             quiet_hours=row["quiet_hours"],
             unreachable=row["unreachable_at"] is not None,
+            peer_visitor=bool(row["peer_visitor"]),
         )
 
 

@@ -4,7 +4,7 @@ event that makes it owed, and marked once it is sent."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,7 +32,7 @@ class Notice:
 class OutboxItem:
     id: int
     member_id: int
-    telegram_id: int
+    telegram_id: int | None
     kind: str
     ref_id: int | None
     args: Mapping[str, Any]
@@ -63,8 +63,13 @@ async def enqueue(tx: aiosqlite.Connection, notice: Notice, now: datetime) -> No
     )
 
 
-async def claim_due(db: Database, now: datetime, limit: int) -> list[OutboxItem]:
-    """Mark up to `limit` due rows as sending and return them, oldest due first."""
+async def claim_due(
+    db: Database, now: datetime, limit: int, *, skip_kinds: Collection[str] = ()
+) -> list[OutboxItem]:
+    """Mark up to `limit` due rows as sending and return them, oldest due first, leaving
+    rows of `skip_kinds` for another pass."""
+    skipped = list(skip_kinds)
+    not_these = f"AND kind NOT IN ({','.join('?' * len(skipped))})" if skipped else ""
     async with db.transaction() as tx:
         await tx.execute(
             "UPDATE outbox SET state = 'skipped'"
@@ -74,9 +79,9 @@ async def claim_due(db: Database, now: datetime, limit: int) -> list[OutboxItem]
         async with tx.execute(
             "UPDATE outbox SET state = 'sending'"
             " WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND due_at <= ?"
-            " ORDER BY due_at, id LIMIT ?)"
+            f" {not_these} ORDER BY due_at, id LIMIT ?)"
             " RETURNING id",
-            (to_db(now), limit),
+            (to_db(now), *skipped, limit),
         ) as cursor:
             ids = [row[0] for row in await cursor.fetchall()]
         rows = await _select_items(tx, ids)

@@ -1,12 +1,20 @@
-"""Who is a coordinator. Coordinators come from config and from /promote by another one."""
+"""Who is a coordinator: listed in config, or promoted by another coordinator.
+
+Every change of role is checked here (the presser must be a coordinator now) and audited.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 import aiosqlite
 
+from storage import audit
 from storage.db import Database
+from storage.errors import NotCoordinator, NotFound, WrongState
+from storage.models import Member
+from storage.outbox import Notice, enqueue
 
 
 async def ensure_coordinators(db: Database, telegram_ids: Iterable[int]) -> None:
@@ -26,3 +34,38 @@ async def coordinator_ids(tx: aiosqlite.Connection) -> list[int]:
         "SELECT id FROM members WHERE role = 'coordinator' AND status = 'active' ORDER BY id"
     ) as cursor:
         return [row[0] for row in await cursor.fetchall()]
+
+
+async def require_coordinator(tx: aiosqlite.Connection, member_id: int) -> None:
+    async with tx.execute("SELECT role FROM members WHERE id = ?", (member_id,)) as cursor:
+        row = await cursor.fetchone()
+    if row is None or row[0] != "coordinator":
+        raise NotCoordinator(member_id)
+
+
+async def promote(db: Database, *, by: int, member_id: int, now: datetime) -> Member:
+    return await _set_role(db, by=by, member_id=member_id, role="coordinator", now=now)
+
+
+async def demote(db: Database, *, by: int, member_id: int, now: datetime) -> Member:
+    """Demote a coordinator; the last one can't be, or nobody could promote again."""
+    return await _set_role(db, by=by, member_id=member_id, role="member", now=now)
+
+
+async def _set_role(db: Database, *, by: int, member_id: int, role: str, now: datetime) -> Member:
+    async with db.transaction() as tx:
+        await require_coordinator(tx, by)
+        if role == "member" and await coordinator_ids(tx) == [member_id]:
+            raise WrongState(member_id)
+        async with tx.execute(
+            "UPDATE members SET role = ? WHERE id = ? AND status = 'active' AND role != ?"
+            " RETURNING *",
+            (role, member_id, role),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            raise NotFound(member_id)
+        action = "promote" if role == "coordinator" else "demote"
+        await audit.record(tx, actor_id=by, action=action, subject=f"member:{member_id}", now=now)
+        await enqueue(tx, Notice(member_id, f"role_{action}d", member_id), now)
+    return Member.from_row(row)

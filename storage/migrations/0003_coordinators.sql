@@ -59,4 +59,28 @@ CREATE TABLE broadcasts (
     created_at     TEXT    NOT NULL,
     finished_at    TEXT
 );
+
+-- The outbox learns a 'blocked' outcome (Telegram 403), apart from other failures, for the
+-- delivery report of a broadcast.
+CREATE TABLE outbox_new (
+    id              INTEGER PRIMARY KEY,
+    member_id       INTEGER NOT NULL REFERENCES members (id),
+    kind            TEXT    NOT NULL,
+    ref_id          INTEGER,
+    args            TEXT    NOT NULL DEFAULT '{}',
+    due_at          TEXT    NOT NULL,
+    expires_at      TEXT,
+    state           TEXT    NOT NULL DEFAULT 'pending'
+                    CHECK (state IN ('pending', 'sending', 'sent', 'blocked', 'failed',
+                                     'skipped')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    idempotency_key TEXT    UNIQUE,
+    created_at      TEXT    NOT NULL,
+    sent_at         TEXT
+);
+INSERT INTO outbox_new SELECT * FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_new RENAME TO outbox;
+CREATE INDEX outbox_due ON outbox (state, due_at);
+CREATE INDEX outbox_member_pending ON outbox (member_id, state);
 CREATE INDEX outbox_ref ON outbox (kind, ref_id, state);
