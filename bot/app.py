@@ -13,6 +13,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, BaseHandler, Defaults
 from telegram.request import BaseRequest
 
+from bot.broadcasting import ProgressReporter
 from bot.clock import Clock, SystemClock
 from bot.commands import bot_commands
 from bot.config import Config
@@ -20,7 +21,16 @@ from bot.delivery import Policy
 from bot.scheduler import Ticker
 from bot.sender import Sender
 from bot.services import SERVICES_KEY, Services, timings_from
-from handlers import account, browse, exchanges, listings, settings, start
+from handlers import (
+    account,
+    broadcast,
+    browse,
+    coordinators,
+    exchanges,
+    listings,
+    settings,
+    start,
+)
 from handlers.errors import on_error
 from storage import outbox, roles
 from storage.db import Database
@@ -80,6 +90,8 @@ def handler_groups() -> list[tuple[int, list[BaseHandler[Update, Any, Any]]]]:
         *exchanges.handlers(),
         *account.handlers(),
         *settings.handlers(),
+        *coordinators.handlers(),
+        *broadcast.handlers(),
         *account.fallback_handlers(),
     ]
     menu = [*listings.menu_handlers(), *browse.menu_handlers(), *account.menu_handlers()]
@@ -92,6 +104,7 @@ def _open_services(config: Config, clock: Clock, background: bool) -> Any:
         await roles.ensure_coordinators(db, config.timebank.coordinators)
         await outbox.recover_in_flight(db)
         sender = Sender(app.bot, db, clock, Policy.from_config(config))
+        sender.after_batch = ProgressReporter(app.bot, db, clock, sender.pacer)
         services = Services(config, db, clock, sender, timings_from(config))
         app.bot_data[SERVICES_KEY] = services
         await app.bot.set_my_commands(bot_commands())

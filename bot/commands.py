@@ -26,6 +26,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("settings", "commands.settings"),
     Command("help", "commands.help"),
     Command("cancel", "commands.cancel"),
+    Command("broadcast", "commands.broadcast", coordinator_only=True),
+    Command("open_needs", "commands.open_needs", coordinator_only=True),
+    Command("record", "commands.record", coordinator_only=True),
+    Command("correct", "commands.correct", coordinator_only=True),
+    Command("promote", "commands.promote", coordinator_only=True),
+    Command("demote", "commands.demote", coordinator_only=True),
 )
 
 

@@ -175,6 +175,37 @@ def not_quite_choice(exchange_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def settle(exchange_id: int) -> InlineKeyboardMarkup:
+    """A coordinator's choice of hours for an exchange, or no credit at all."""
+    buttons = [
+        button(hours(minutes), Callback("cr", "settle", exchange_id, str(minutes)))
+        for minutes in (*QUICK_MINUTES, 240, 360)
+    ]
+    buttons.append(button(t("coordinator.no_credit"), Callback("cr", "settle", exchange_id, "0")))
+    return grid(buttons, columns=4)
+
+
+def record_hours() -> InlineKeyboardMarkup:
+    return grid(
+        [
+            button(hours(minutes), Callback("cr", "rhours", 0, str(minutes)))
+            for minutes in (*QUICK_MINUTES, 240, 360, 480)
+        ],
+        columns=4,
+    )
+
+
+def application(member_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                button(t("coordinator.approve"), Callback("cr", "approve", member_id)),
+                button(t("coordinator.decline"), Callback("cr", "decline", member_id)),
+            ]
+        ]
+    )
+
+
 def approve_held(exchange_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[button(t("coordinator.approve"), Callback("co", "allow", exchange_id))]]

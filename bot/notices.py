@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup
 
 from bot import keyboards
-from bot.i18n import hours, link, t
+from bot.i18n import Html, hours, link, t
 from bot.render import listing_card
-from storage import exchanges, ledger, listings, members
+from storage import broadcasts, exchanges, ledger, listings, members
 from storage.db import Database
 from storage.models import Exchange, Member, to_db
 from storage.outbox import OutboxItem
@@ -25,7 +25,7 @@ from storage.outbox import OutboxItem
 @dataclass(frozen=True)
 class Rendered:
     text: str
-    markup: InlineKeyboardMarkup | None = None
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,8 @@ async def _exchange_disputed(env: RenderEnv, item: OutboxItem) -> Rendered | Non
             giver=link(giver.display_name, giver.telegram_id, giver.username),
             receiver=link(receiver.display_name, receiver.telegram_id, receiver.username),
             hours=hours(exchange.proposed_minutes or 0),
-        )
+        ),
+        keyboards.settle(exchange.id),
     )
 
 
@@ -242,6 +243,74 @@ def _still_scheduled(exchange: Exchange, item: OutboxItem) -> bool:
     )
 
 
+async def _broadcast(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    """A broadcast row; a cancelled broadcast's rows already claimed are dropped here."""
+    broadcast = await broadcasts.get(env.db, item.ref_id or 0)
+    if broadcast is None or broadcast.state == "cancelled":
+        return None
+    listing = await listings.get(env.db, broadcast.listing_id) if broadcast.listing_id else None
+    markup = keyboards.listing_actions(listing, item.member_id) if listing else None
+    return Rendered(t("broadcast.message", text=Html(broadcast.text)), markup)
+
+
+async def _broadcast_report(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    progress = await broadcasts.progress(env.db, item.ref_id or 0)
+    return Rendered(
+        t(
+            "broadcast.report",
+            total=f"{progress.total:,}",
+            sent=f"{progress.sent:,}",
+            blocked=f"{progress.blocked:,}",
+            failed=f"{progress.failed:,}",
+            skipped=f"{progress.total - progress.sent - progress.blocked - progress.failed:,}",
+        )
+    )
+
+
+async def _member_applied(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    applicant = await members.get(env.db, item.ref_id or 0)
+    if applicant is None or applicant.status != "pending":
+        return None
+    text = t(
+        "coordinator.applied",
+        name=link(applicant.display_name, applicant.telegram_id, applicant.username),
+        place=applicant.neighbourhood or "–",
+        source=applicant.join_source or "–",
+    )
+    return Rendered(text, keyboards.application(applicant.id))
+
+
+async def _member_active(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    member = await members.get(env.db, item.member_id)
+    if member is None:
+        return None
+    return Rendered(t("join.approved", name=member.display_name), keyboards.main_menu())
+
+
+async def _exchange_hours_by_coordinator(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    found = await _exchange_and_other(env.db, item)
+    if found is None:
+        return None
+    exchange, other = found
+    balance = await ledger.balance(env.db, item.member_id)
+    key = (
+        "exchange.recorded_gave"
+        if exchange.giver_id == item.member_id
+        else ("exchange.recorded_received")
+    )
+    minutes = int(item.args.get("minutes", exchange.proposed_minutes or 0))
+    return Rendered(t(key, name=other.display_name, hours=hours(minutes), balance=hours(balance)))
+
+
+def _fixed(key: str) -> Renderer:
+    """A notice whose words need nothing from the database."""
+
+    async def renderer(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+        return Rendered(t(key))
+
+    return renderer
+
+
 def _about_other(key: str) -> Renderer:
     """A notice that only names the other party of an exchange."""
 
@@ -291,4 +360,13 @@ RENDERERS: dict[str, Renderer] = {
     "need_match": _need_match,
     "reminder_day_before": _reminder("nudge.day_before"),
     "reminder_hour_before": _reminder("nudge.hour_before"),
+    "broadcast": _broadcast,
+    "broadcast_report": _broadcast_report,
+    "member_applied": _member_applied,
+    "member_active": _member_active,
+    "member_declined": _fixed("join.declined_by_coordinator"),
+    "role_promoted": _fixed("coordinator.you_are_promoted"),
+    "role_demoted": _fixed("coordinator.you_are_demoted"),
+    "exchange_recorded": _exchange_hours_by_coordinator,
+    "exchange_settled": _exchange_hours_by_coordinator,
 }

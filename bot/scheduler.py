@@ -24,7 +24,11 @@ async def tick(services: Services) -> int:
     anything overdue after a restart). Returns how many messages were sent."""
     now = services.clock.now()
     await nudges.queue_unmet_needs(services.db, now, services.timings)
-    return await services.sender.flush()
+    sent = await services.sender.flush()
+    if services.sender.after_batch is not None:  # a broadcast may have ended with no batch
+        await services.sender.after_batch()
+        sent += await services.sender.flush()  # its delivery report
+    return sent
 
 
 class Ticker:

@@ -30,6 +30,13 @@ from storage.outbox import Notice, enqueue
 
 
 @dataclass(frozen=True, slots=True)
+class Settled:
+    exchange_id: int
+    minutes: int
+    change: int
+
+
+@dataclass(frozen=True, slots=True)
 class Confirmed:
     exchange: Exchange
     minutes: int
@@ -253,6 +260,122 @@ async def cancel(db: Database, *, exchange_id: int, member_id: int, now: datetim
     return moved
 
 
+async def record_by_coordinator(
+    db: Database, *, by: int, giver_id: int, receiver_id: int, minutes: int, now: datetime
+) -> Exchange:
+    """Hours for members who don't use the bot: confirmed at once, marked as recorded by
+    the coordinator, and still double entry."""
+    if not valid_minutes(minutes):
+        raise InvalidMinutes(minutes)
+    if giver_id == receiver_id:
+        raise WrongState(giver_id)
+    async with db.transaction() as tx:
+        await roles.require_coordinator(tx, by)
+        async with tx.execute(
+            "INSERT INTO exchanges (giver_id, receiver_id, state, proposed_minutes, proposed_by,"
+            " created_at, updated_at) VALUES (?, ?, 'confirmed', ?, ?, ?, ?) RETURNING *",
+            (giver_id, receiver_id, minutes, by, to_db(now), to_db(now)),
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        exchange = Exchange.from_row(row)
+        await _post_credit(tx, exchange, minutes, now, "coordinator", by)
+        await audit.record(
+            tx,
+            actor_id=by,
+            action="record_exchange",
+            subject=f"exchange:{exchange.id}",
+            now=now,
+            detail={"minutes": minutes, "giver": giver_id, "receiver": receiver_id},
+        )
+        for party in (giver_id, receiver_id):
+            await enqueue(tx, Notice(party, "exchange_recorded", exchange.id), now)
+    return exchange
+
+
+async def settle(
+    db: Database, *, by: int, exchange_id: int, minutes: int, now: datetime
+) -> Settled:
+    """A coordinator decides the hours: a disputed (or stuck) exchange is credited, a
+    confirmed one corrected by a new transaction for the difference; 0 means no credit."""
+    if minutes != 0 and not valid_minutes(minutes):
+        raise InvalidMinutes(minutes)
+    async with db.transaction() as tx:
+        await roles.require_coordinator(tx, by)
+        row = await _one(tx, "SELECT * FROM exchanges WHERE id = ?", exchange_id)
+        if row is None or row["state"] == "cancelled":
+            raise NotFound(exchange_id)
+        exchange = Exchange.from_row(row)
+        credited = await _credited(tx, exchange)
+        change = minutes - credited
+        if change:
+            await _post_credit(
+                tx, exchange, change, now, "coordinator" if not credited else "correction", by
+            )
+        new_state = "confirmed" if minutes else "cancelled"
+        await tx.execute(
+            "UPDATE exchanges SET state = ?, proposed_minutes = ?, updated_at = ? WHERE id = ?",
+            (new_state, minutes or exchange.proposed_minutes, to_db(now), exchange_id),
+        )
+        await audit.record(
+            tx,
+            actor_id=by,
+            action="settle_exchange",
+            subject=f"exchange:{exchange_id}",
+            now=now,
+            detail={"minutes": minutes, "change": change},
+        )
+        if change:
+            for party in (exchange.giver_id, exchange.receiver_id):
+                await enqueue(
+                    tx, Notice(party, "exchange_settled", exchange_id, {"minutes": minutes}), now
+                )
+    return Settled(exchange_id, minutes, change)
+
+
+async def _credited(tx: aiosqlite.Connection, exchange: Exchange) -> int:
+    """Minutes the giver has been credited for this exchange so far, corrections included."""
+    giver_account = await ledger.account_of(tx, exchange.giver_id)
+    row = await _one(
+        tx,
+        "SELECT COALESCE(SUM(e.minutes), 0) FROM ledger_entries e"
+        " JOIN ledger_transactions t ON t.id = e.transaction_id"
+        " WHERE t.exchange_id = ? AND e.account_id = ?",
+        exchange.id,
+        giver_account,
+    )
+    return int(row[0]) if row else 0
+
+
+async def _post_credit(
+    tx: aiosqlite.Connection,
+    exchange: Exchange,
+    minutes: int,
+    now: datetime,
+    kind: str,
+    recorded_by: int | None,
+) -> bool:
+    """One balanced transaction moving `minutes` from receiver to giver for this exchange.
+    The first is keyed 'exchange:ID' (so a double confirm credits once); later ones count on."""
+    count = await _one(
+        tx, "SELECT COUNT(*) FROM ledger_transactions WHERE exchange_id = ?", exchange.id
+    )
+    number = int(count[0]) if count else 0
+    key = f"exchange:{exchange.id}" if number == 0 else f"exchange:{exchange.id}:{number}"
+    return await ledger.post(
+        tx,
+        kind=kind,
+        idempotency_key=key,
+        entries=[
+            (await ledger.account_of(tx, exchange.giver_id), minutes),
+            (await ledger.account_of(tx, exchange.receiver_id), -minutes),
+        ],
+        now=now,
+        exchange_id=exchange.id,
+        recorded_by=recorded_by,
+    )
+
+
 async def history(db: Database, member_id: int, limit: int = 10) -> list[HistoryItem]:
     rows = await db.all(
         "SELECT e.id, e.giver_id, e.state, e.proposed_minutes, e.updated_at,"
@@ -293,18 +416,7 @@ async def _credit(
     recorded_by: int | None = None,
 ) -> Confirmed:
     moved = await _move(tx, exchange, ("proposed", "held"), "confirmed", now)
-    giver_account = await ledger.account_of(tx, exchange.giver_id)
-    receiver_account = await ledger.account_of(tx, exchange.receiver_id)
-    posted = await ledger.post(
-        tx,
-        kind="exchange",
-        idempotency_key=f"exchange:{exchange.id}",
-        entries=[(giver_account, minutes), (receiver_account, -minutes)],
-        now=now,
-        exchange_id=exchange.id,
-        recorded_by=recorded_by,
-    )
-    if not posted:
+    if not await _post_credit(tx, exchange, minutes, now, "exchange", recorded_by):
         raise AlreadyConfirmed(exchange.id)
     return Confirmed(
         exchange=moved,

@@ -146,3 +146,16 @@ async def count_by_owner(db: Database, member_id: int) -> int:
 async def has_responses(db: Database, listing_id: int) -> bool:
     found = await db.scalar("SELECT 1 FROM responses WHERE listing_id = ? LIMIT 1", (listing_id,))
     return found is not None
+
+
+async def unanswered_needs(
+    db: Database, *, posted_before: datetime, limit: int = 10
+) -> list[Listing]:
+    """Open needs posted before the cutoff that nobody has answered, oldest first."""
+    rows = await db.all(
+        f"{_SELECT} WHERE l.kind = 'need' AND l.status = 'open' AND l.created_at <= ?"
+        " AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.listing_id = l.id)"
+        " ORDER BY l.created_at LIMIT ?",
+        (to_db(posted_before), limit),
+    )
+    return [Listing.from_row(row) for row in rows]

@@ -1,0 +1,71 @@
+"""A running broadcast's progress message ("Sent 340 of 1,200"), kept up to date while the
+sender works through it, and its end: marked done with a delivery report queued."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.error import BadRequest
+
+from bot.callbacks import Callback
+from bot.clock import Clock
+from bot.i18n import Html, t
+from bot.keyboards import button
+from bot.pacing import Pacer
+from storage import broadcasts, members
+from storage.broadcasts import Broadcast, Progress
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+EDIT_EVERY = timedelta(seconds=3)
+
+
+class ProgressReporter:
+    """Called after each batch the sender sends, and on every scheduler tick."""
+
+    def __init__(self, bot: Bot, db: Database, clock: Clock, pacer: Pacer) -> None:
+        self.bot, self.db, self.clock, self.pacer = bot, db, clock, pacer
+        self._edited: dict[int, datetime] = {}
+
+    async def __call__(self) -> None:
+        for broadcast in await broadcasts.sending(self.db):
+            progress = await broadcasts.progress(self.db, broadcast.id)
+            now = self.clock.now()
+            if await broadcasts.finish_if_done(self.db, broadcast.id, now):
+                await self._show(broadcast, progress_text(progress, done=True), None)
+                self._edited.pop(broadcast.id, None)
+            elif (
+                now - self._edited.get(broadcast.id, datetime.min.replace(tzinfo=now.tzinfo))
+                >= EDIT_EVERY
+            ):
+                self._edited[broadcast.id] = now
+                await self._show(broadcast, progress_text(progress), stop_button(broadcast.id))
+
+    async def _show(
+        self, broadcast: Broadcast, text: str, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        coordinator = await members.get(self.db, broadcast.coordinator_id)
+        if broadcast.progress_message_id is None or coordinator is None:
+            return
+        if coordinator.telegram_id is None:
+            return
+        await self.pacer.wait(coordinator.telegram_id)
+        try:
+            await self.bot.edit_message_text(
+                text, coordinator.telegram_id, broadcast.progress_message_id, reply_markup=markup
+            )
+        except BadRequest as error:  # unchanged, or deleted by the coordinator: harmless
+            log.debug("progress of broadcast %s not shown: %s", broadcast.id, error)
+
+
+def progress_text(progress: Progress, *, done: bool = False) -> Html:
+    key = "broadcast.finished" if done else "broadcast.progress"
+    return t(key, sent=f"{progress.sent:,}", total=f"{progress.total:,}")
+
+
+def stop_button(broadcast_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[button(t("broadcast.stop"), Callback("bc", "stop", broadcast_id))]]
+    )

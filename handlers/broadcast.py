@@ -1,0 +1,236 @@
+"""/broadcast: a coordinator writes once, picks who hears it, sees how many, and sends.
+
+    /broadcast ─▶ TEXT ─▶ audience (everyone · an area · offering a kind of help · visitors)
+               ─▶ PREVIEW ("N people", optional "I can help" button) ─"Send"─▶ queued
+    /open_needs ─ tap a need ─▶ PREVIEW to members offering its category ─"Send"─▶ queued
+Sending happens in the scheduler through the one sender (pacing, 429, 403); the progress
+message counts up and carries "Stop sending".
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+)
+
+from bot.broadcasting import progress_text, stop_button
+from bot.callbacks import Callback, pattern
+from bot.i18n import Html, t
+from bot.keyboards import button, grid
+from bot.render import listing_card
+from bot.services import services
+from handlers.common import (
+    Context,
+    conversation,
+    for_coordinators,
+    on_coordinator_button,
+    reply,
+    text_input,
+)
+from storage import broadcasts, listings
+from storage.broadcasts import AREA, EVERYONE, OFFERS, VISITORS, audience
+from storage.models import Member
+
+TEXT, AUDIENCE, PREVIEW = range(3)
+DRAFT = "broadcast"
+MAX_TEXT = 2000
+
+
+@for_coordinators
+async def cmd_broadcast(update: Update, context: Context, member: Member) -> int:
+    assert context.user_data is not None
+    context.user_data[DRAFT] = {}
+    await reply(update, t("broadcast.ask_text", limit=MAX_TEXT))
+    return TEXT
+
+
+async def got_text(update: Update, context: Context) -> int:
+    assert update.message is not None
+    assert update.message.text is not None
+    assert context.user_data is not None
+    text = update.message.text.strip()
+    if len(text) > MAX_TEXT:
+        await reply(update, t("post.too_long", count=len(text), limit=MAX_TEXT))
+        return TEXT
+    # Kept as safe HTML, like a need's card, so both render the same way everywhere.
+    context.user_data[DRAFT] = {"text": html.escape(text, quote=False), "raw": text, "help": False}
+    choices = [
+        button(t("broadcast.to_everyone"), Callback("bc", "aud", 0, EVERYONE)),
+        button(t("broadcast.to_area"), Callback("bc", "aud", 0, AREA)),
+        button(t("broadcast.to_offers"), Callback("bc", "aud", 0, OFFERS)),
+        button(t("broadcast.to_visitors"), Callback("bc", "aud", 0, VISITORS)),
+    ]
+    await reply(update, t("broadcast.ask_audience"), grid(choices, columns=1))
+    return AUDIENCE
+
+
+@on_coordinator_button
+async def cb_audience(
+    update: Update, context: Context, member: Member, callback: Callback
+) -> int | None:
+    """Everyone and visitors go straight to the preview; areas and offers ask which one."""
+    draft = _draft(context)
+    if draft is None:
+        await reply(update, t("post.draft_lost"))
+        return ConversationHandler.END
+    config = services(context).config.timebank
+    options = {AREA: config.neighbourhoods, OFFERS: config.categories}.get(callback.arg)
+    if callback.action == "aud" and options is not None:
+        buttons = [
+            button(name, Callback("bc", "pick", index, callback.arg))
+            for index, name in enumerate(options)
+        ]
+        await reply(update, t(f"broadcast.which_{callback.arg}"), grid(buttons))
+        return AUDIENCE
+    if callback.action == "pick" and options is not None and callback.id < len(options):
+        draft["audience"] = audience(callback.arg, options[callback.id])
+    elif callback.arg in (EVERYONE, VISITORS):
+        draft["audience"] = audience(callback.arg)
+    else:
+        await reply(update, t("errors.gone"))
+        return AUDIENCE
+    return await show_preview(update, context, member)
+
+
+@on_coordinator_button
+async def cb_need(update: Update, context: Context, member: Member, callback: Callback) -> int:
+    """From /open_needs: ask the members who offer that kind of help, in two taps."""
+    listing = await listings.get(services(context).db, callback.id)
+    if listing is None or not listing.is_open:
+        await reply(update, t("errors.gone"))
+        return ConversationHandler.END
+    assert context.user_data is not None
+    context.user_data[DRAFT] = {
+        "text": t("broadcast.need_text", card=listing_card(listing)),
+        "audience": audience(OFFERS, listing.category),
+        "listing": listing.id,
+        "help": True,
+    }
+    return await show_preview(update, context, member)
+
+
+@on_coordinator_button
+async def cb_toggle_help(
+    update: Update, context: Context, member: Member, callback: Callback
+) -> int:
+    draft = _draft(context)
+    if draft is None:
+        await reply(update, t("post.draft_lost"))
+        return ConversationHandler.END
+    draft["help"] = callback.arg == "on"
+    return await show_preview(update, context, member)
+
+
+async def show_preview(update: Update, context: Context, member: Member) -> int:
+    draft = _draft(context)
+    assert draft is not None
+    count = await broadcasts.count_audience(services(context).db, draft["audience"], member.id)
+    help_toggle = (
+        button(t("broadcast.help_off"), Callback("bc", "help", 0, "off"))
+        if draft["help"]
+        else button(t("broadcast.help_on"), Callback("bc", "help", 0, "on"))
+    )
+    rows = [[help_toggle]] if "listing" not in draft else []
+    rows.append([button(t("broadcast.send", count=f"{count:,}"), Callback("bc", "send"))])
+    rows.append([button(t("broadcast.dont_send"), Callback("bc", "drop"))])
+    preview = t(
+        "broadcast.preview",
+        text=Html(draft["text"]),
+        count=f"{count:,}",
+        audience=_audience_label(draft["audience"]),
+        help=t("broadcast.with_help") if draft["help"] else "",
+    )
+    await reply(update, preview, InlineKeyboardMarkup(rows))
+    return PREVIEW
+
+
+@on_coordinator_button
+async def cb_send(update: Update, context: Context, member: Member, callback: Callback) -> int:
+    """Queue one outbox row per recipient, then show the progress message."""
+    assert context.user_data is not None
+    draft = context.user_data.pop(DRAFT, None)
+    if not draft or "audience" not in draft:
+        await reply(update, t("post.draft_lost"))
+        return ConversationHandler.END
+    if callback.action == "drop":
+        await reply(update, t("broadcast.dropped"))
+        return ConversationHandler.END
+    svc = services(context)
+    now = svc.clock.now()
+    listing_id = draft.get("listing")
+    if draft["help"] and listing_id is None:
+        listing = await listings.create(
+            svc.db,
+            owner_id=member.id,
+            kind="need",
+            category=svc.config.timebank.categories[-1],
+            body=draft["raw"][: listings.MAX_BODY],
+            when_where=None,
+            now=now,
+        )
+        listing_id = listing.id
+    started = await broadcasts.start(
+        svc.db,
+        by=member.id,
+        text=draft["text"],
+        audience_text=draft["audience"],
+        listing_id=listing_id,
+        now=now,
+    )
+    progress = await broadcasts.progress(svc.db, started.id)
+    message = await reply(update, progress_text(progress), stop_button(started.id))
+    await broadcasts.set_progress_message(svc.db, started.id, message.message_id)
+    return ConversationHandler.END
+
+
+@on_coordinator_button
+async def cb_stop(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    svc = services(context)
+    progress = await broadcasts.cancel(
+        svc.db, by=member.id, broadcast_id=callback.id, now=svc.clock.now()
+    )
+    await reply(
+        update, t("broadcast.stopped", sent=f"{progress.sent:,}", total=f"{progress.total:,}")
+    )
+
+
+def _draft(context: Context) -> dict[str, Any] | None:
+    return context.user_data.get(DRAFT) if context.user_data is not None else None
+
+
+def _audience_label(audience_text: str) -> Html:
+    kind, _, value = audience_text.partition(":")
+    return t(f"broadcast.audience_{kind}", value=value)
+
+
+def handlers() -> list[BaseHandler[Update, Context, Any]]:
+    return [
+        conversation(
+            "broadcast",
+            [
+                CommandHandler("broadcast", cmd_broadcast),
+                CallbackQueryHandler(cb_need, pattern=pattern("bc", "need")),
+            ],
+            {
+                TEXT: [MessageHandler(text_input(), got_text)],
+                AUDIENCE: [CallbackQueryHandler(cb_audience, pattern=pattern("bc", "aud", "pick"))],
+                PREVIEW: [
+                    CallbackQueryHandler(cb_toggle_help, pattern=pattern("bc", "help")),
+                    CallbackQueryHandler(cb_send, pattern=pattern("bc", "send", "drop")),
+                ],
+            },
+        ),
+        CallbackQueryHandler(cb_stop, pattern=pattern("bc", "stop")),
+        # Outside the conversation (an old preview, or forged): gated, then "start again".
+        CallbackQueryHandler(cb_audience, pattern=pattern("bc", "aud", "pick")),
+        CallbackQueryHandler(cb_toggle_help, pattern=pattern("bc", "help")),
+        CallbackQueryHandler(cb_send, pattern=pattern("bc", "send", "drop")),
+    ]

@@ -1,0 +1,250 @@
+"""Coordinators: roles, approving newcomers, settling hours by hand, and unmet needs.
+
+Every command here is behind `for_coordinators` and every button behind
+`on_coordinator_button`; storage re-checks the role inside each change and audits it.
+
+    /promote NAME, /demote NAME ─▶ matching members as buttons ─▶ role changed
+    "Approve" / "Decline" on an applicant ─▶ they are told either way
+    /record ─▶ GIVER (type a name) ─▶ RECEIVER ─▶ hours buttons ─▶ credited, marked as recorded
+    /correct EXCHANGE ─▶ hours buttons ─▶ a correction transaction (never an edit)
+    /open_needs ─▶ oldest unanswered needs ─▶ "Ask helpers" ─▶ broadcast to matching offers
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+)
+
+from bot import keyboards
+from bot.callbacks import Callback, pattern
+from bot.i18n import Html, hours, t
+from bot.render import snippet
+from bot.services import services
+from handlers.common import (
+    Context,
+    conversation,
+    for_coordinators,
+    on_coordinator_button,
+    reply,
+    text_input,
+)
+from storage import exchanges, listings, members, roles
+from storage.models import Member
+
+GIVER, RECEIVER = range(2)
+RECORD = "record"
+
+
+@for_coordinators
+async def cmd_promote(update: Update, context: Context, member: Member) -> None:
+    """/promote NAME: pick the member to make a coordinator."""
+    await _pick_member(update, context, "promote")
+
+
+@for_coordinators
+async def cmd_demote(update: Update, context: Context, member: Member) -> None:
+    await _pick_member(update, context, "demote")
+
+
+async def _pick_member(update: Update, context: Context, action: str) -> None:
+    words = " ".join(context.args or [])
+    if not words:
+        await reply(update, t(f"coordinator.{action}_how"))
+        return
+    found = await members.find(services(context).db, words)
+    if not found:
+        await reply(update, t("coordinator.nobody_found", words=words))
+        return
+    rows = [[keyboards.button(m.display_name, Callback("cr", action, m.id))] for m in found]
+    await reply(update, t(f"coordinator.{action}_which"), InlineKeyboardMarkup(rows))
+
+
+@on_coordinator_button
+async def cb_role(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    svc = services(context)
+    change = roles.promote if callback.action == "promote" else roles.demote
+    target = await change(svc.db, by=member.id, member_id=callback.id, now=svc.clock.now())
+    await reply(update, t(f"coordinator.{callback.action}d", name=target.display_name))
+    await svc.sender.deliver_direct()
+
+
+@on_coordinator_button
+async def cb_application(
+    update: Update, context: Context, member: Member, callback: Callback
+) -> None:
+    """Approve or decline a newcomer; they are told either way, kindly."""
+    svc = services(context)
+    approve = callback.action == "approve"
+    applicant = await members.decide_application(
+        svc.db, by=member.id, member_id=callback.id, approve=approve, now=svc.clock.now()
+    )
+    key = "coordinator.approved_member" if approve else "coordinator.declined_member"
+    await reply(update, t(key, name=applicant.display_name))
+    await svc.sender.deliver_direct()
+
+
+@for_coordinators
+async def cmd_correct(update: Update, context: Context, member: Member) -> None:
+    """/correct EXCHANGE: choose the right hours for a disputed or confirmed exchange."""
+    number = (context.args or [""])[0].lstrip("#")
+    exchange = await exchanges.get(services(context).db, int(number)) if number.isdigit() else None
+    if exchange is None:
+        await reply(update, t("coordinator.correct_how"))
+        return
+    await reply(
+        update, t("coordinator.settle_which", number=exchange.id), keyboards.settle(exchange.id)
+    )
+
+
+@on_coordinator_button
+async def cb_settle(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    """Settle a disputed exchange, or correct a confirmed one, with a new transaction."""
+    minutes = callback.arg_int
+    if minutes is None:
+        await reply(update, t("errors.invalid_minutes"))
+        return
+    svc = services(context)
+    result = await exchanges.settle(
+        svc.db, by=member.id, exchange_id=callback.id, minutes=minutes, now=svc.clock.now()
+    )
+    await reply(update, t("coordinator.settled", number=callback.id, hours=hours(result.minutes)))
+    await svc.sender.deliver_direct()
+
+
+@for_coordinators
+async def cmd_record(update: Update, context: Context, member: Member) -> int:
+    """/record: hours given by someone who doesn't use the bot (or to them)."""
+    assert context.user_data is not None
+    context.user_data[RECORD] = {}
+    await reply(update, t("coordinator.record_giver"))
+    return GIVER
+
+
+async def got_giver_name(update: Update, context: Context) -> int:
+    return await _offer_names(update, context, "rgiver", GIVER)
+
+
+async def got_receiver_name(update: Update, context: Context) -> int:
+    return await _offer_names(update, context, "rrecv", RECEIVER)
+
+
+async def _offer_names(update: Update, context: Context, action: str, state: int) -> int:
+    """Members matching the typed name, plus "add as a new member" for people not on Telegram."""
+    assert update.message is not None
+    assert update.message.text is not None
+    words = update.message.text.strip()[:64]
+    assert context.user_data is not None
+    context.user_data.setdefault(RECORD, {})["typed"] = words
+    found = await members.find(services(context).db, words)
+    rows = [[keyboards.button(m.display_name, Callback("cr", action, m.id))] for m in found]
+    rows.append([keyboards.button(t("coordinator.add_new", name=words), Callback("cr", action, 0))])
+    await reply(update, t("coordinator.record_pick"), InlineKeyboardMarkup(rows))
+    return state
+
+
+@on_coordinator_button
+async def cb_record_person(
+    update: Update, context: Context, member: Member, callback: Callback
+) -> int | None:
+    """A giver or receiver was picked (id 0: add the typed name as an offline member)."""
+    assert context.user_data is not None
+    draft = context.user_data.get(RECORD)
+    if draft is None:
+        await reply(update, t("post.draft_lost"))
+        return None
+    svc = services(context)
+    person_id = callback.id
+    if person_id == 0:
+        added = await members.record_offline(
+            svc.db, by=member.id, display_name=draft.get("typed", "?"), now=svc.clock.now()
+        )
+        person_id = added.id
+    if callback.action == "rgiver":
+        draft["giver"] = person_id
+        await reply(update, t("coordinator.record_receiver"))
+        return RECEIVER
+    draft["receiver"] = person_id
+    await reply(update, t("coordinator.record_hours"), keyboards.record_hours())
+    return None
+
+
+@on_coordinator_button
+async def cb_record_hours(
+    update: Update, context: Context, member: Member, callback: Callback
+) -> int:
+    assert context.user_data is not None
+    draft = context.user_data.pop(RECORD, None)
+    minutes = callback.arg_int
+    if not draft or "giver" not in draft or "receiver" not in draft or minutes is None:
+        await reply(update, t("post.draft_lost"))
+        return ConversationHandler.END
+    svc = services(context)
+    await exchanges.record_by_coordinator(
+        svc.db,
+        by=member.id,
+        giver_id=draft["giver"],
+        receiver_id=draft["receiver"],
+        minutes=minutes,
+        now=svc.clock.now(),
+    )
+    await reply(update, t("coordinator.recorded", hours=hours(minutes)))
+    await svc.sender.deliver_direct()
+    return ConversationHandler.END
+
+
+@for_coordinators
+async def cmd_open_needs(update: Update, context: Context, member: Member) -> None:
+    """Needs nobody has answered for a while, oldest first; one tap to ask helpers."""
+    svc = services(context)
+    cutoff = svc.clock.now() - svc.timings.need_open_after
+    needs = await listings.unanswered_needs(svc.db, posted_before=cutoff)
+    if not needs:
+        await reply(update, t("coordinator.no_open_needs"))
+        return
+    rows = [
+        [keyboards.button(snippet(need, number), Callback("bc", "need", need.id))]
+        for number, need in enumerate(needs, start=1)
+    ]
+    lines = [t("coordinator.open_needs_title")] + [
+        t("coordinator.open_need_line", number=n, category=need.category, name=need.owner_name)
+        for n, need in enumerate(needs, start=1)
+    ]
+    await reply(update, Html("\n".join(lines)), InlineKeyboardMarkup(rows))
+
+
+def handlers() -> list[BaseHandler[Update, Context, Any]]:
+    return [
+        conversation(
+            "record",
+            [CommandHandler("record", cmd_record)],
+            {
+                GIVER: [
+                    MessageHandler(text_input(), got_giver_name),
+                    CallbackQueryHandler(cb_record_person, pattern=pattern("cr", "rgiver")),
+                ],
+                RECEIVER: [
+                    MessageHandler(text_input(), got_receiver_name),
+                    CallbackQueryHandler(cb_record_person, pattern=pattern("cr", "rrecv")),
+                    CallbackQueryHandler(cb_record_hours, pattern=pattern("cr", "rhours")),
+                ],
+            },
+        ),
+        CommandHandler("promote", cmd_promote),
+        CommandHandler("demote", cmd_demote),
+        CommandHandler("correct", cmd_correct),
+        CommandHandler("open_needs", cmd_open_needs),
+        CallbackQueryHandler(cb_role, pattern=pattern("cr", "promote", "demote")),
+        CallbackQueryHandler(cb_application, pattern=pattern("cr", "approve", "decline")),
+        CallbackQueryHandler(cb_settle, pattern=pattern("cr", "settle")),
+        # Outside /record (an old button, or forged): still gated, then "start again".
+        CallbackQueryHandler(cb_record_person, pattern=pattern("cr", "rgiver", "rrecv")),
+        CallbackQueryHandler(cb_record_hours, pattern=pattern("cr", "rhours")),
+    ]
