@@ -30,7 +30,7 @@ class ProgressReporter:
         self._edited: dict[int, datetime] = {}
 
     async def __call__(self) -> None:
-        for broadcast in await broadcasts.sending(self.db):
+        for broadcast in await broadcasts.unreported(self.db):
             progress = await broadcasts.progress(self.db, broadcast.id)
             now = self.clock.now()
             if await broadcasts.finish_if_done(self.db, broadcast.id, now):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +78,9 @@ class StandInBotAPI(BaseRequest):
     blocked: set[int] = field(default_factory=set)
     failures: list[tuple[str, int | None, Failure]] = field(default_factory=list)
     record_calls: bool = True
+    # Called after a method was answered (and a message stored): tests use it to stop the
+    # bot abruptly mid-broadcast, as a crash would.
+    after_call: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:
         self._message_ids = itertools.count(1)
@@ -120,6 +123,8 @@ class StandInBotAPI(BaseRequest):
         result = answer(params)
         if isinstance(result, Failure):
             return self._fail(result)
+        if self.after_call is not None:
+            await self.after_call(api_method, params)
         return 200, _json({"ok": True, "result": result})
 
     # --- what a test or the sandbox asks of it -----------------------------------------------

@@ -148,8 +148,9 @@ async def _exists(tx: aiosqlite.Connection, broadcast_id: int) -> bool:
         return await cursor.fetchone() is not None
 
 
-async def sending(db: Database) -> list[Broadcast]:
-    rows = await db.all("SELECT * FROM broadcasts WHERE state = 'sending' ORDER BY id")
+async def unreported(db: Database) -> list[Broadcast]:
+    """Broadcasts still going, or stopped, whose delivery report is not yet queued."""
+    rows = await db.all("SELECT * FROM broadcasts WHERE reported_at IS NULL ORDER BY id")
     return [Broadcast.from_row(row) for row in rows]
 
 
@@ -202,14 +203,17 @@ async def cancel(db: Database, *, by: int, broadcast_id: int, now: datetime) -> 
 
 
 async def finish_if_done(db: Database, broadcast_id: int, now: datetime) -> bool:
-    """Mark a broadcast done once nothing waits, and queue its delivery report."""
+    """Once nothing waits (all sent, or stopped), mark it done and queue its delivery report,
+    once."""
     if not (await progress(db, broadcast_id)).finished:
         return False
     async with db.transaction() as tx:
         async with tx.execute(
-            "UPDATE broadcasts SET state = 'done', finished_at = ?"
-            " WHERE id = ? AND state = 'sending' RETURNING coordinator_id",
-            (to_db(now), broadcast_id),
+            "UPDATE broadcasts SET reported_at = :now,"
+            " state = CASE state WHEN 'sending' THEN 'done' ELSE state END,"
+            " finished_at = COALESCE(finished_at, :now)"
+            " WHERE id = :id AND reported_at IS NULL RETURNING coordinator_id",
+            {"now": to_db(now), "id": broadcast_id},
         ) as cursor:
             row = await cursor.fetchone()
         if row is None:

@@ -57,8 +57,10 @@ CREATE TABLE broadcasts (
     recipients     INTEGER NOT NULL DEFAULT 0,
     progress_message_id INTEGER,
     created_at     TEXT    NOT NULL,
-    finished_at    TEXT
+    finished_at    TEXT,
+    reported_at    TEXT
 );
+CREATE INDEX broadcasts_unreported ON broadcasts (id) WHERE reported_at IS NULL;
 
 -- The outbox learns a 'blocked' outcome (Telegram 403), apart from other failures, for the
 -- delivery report of a broadcast.

@@ -1,0 +1,301 @@
+"""Coordinators: roles checked everywhere, approvals, broadcasts that survive a crash, unmet
+needs, and hours recorded or settled by hand, all audited."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import build_application, running
+from bot.scheduler import tick
+from bot.services import services_of
+from bot.standin import ChatMember
+from storage import audit, exchanges, ledger, listings, members, roles
+from storage.errors import NotCoordinator
+from tests.conftest import COORDINATOR_ID, join, make_config
+from tests.test_exchanges import agree, member_id
+from tests.test_nudges import DAY
+
+REFUSED = "Sorry, only a coordinator can do that."
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["/broadcast", "/open_needs", "/record", "/correct 1", "/promote Bob", "/demote Cora"],
+)
+async def test_members_are_refused_every_coordinator_command(coordinator, alice, command):
+    await alice.says(command)
+    assert alice.last_text == REFUSED
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "cr:promote:2",
+        "cr:demote:1",
+        "cr:approve:2",
+        "cr:decline:2",
+        "cr:settle:1:60",
+        "cr:rgiver:1",
+        "cr:rrecv:1",
+        "cr:rhours:0:60",
+        "bc:aud:0:all",
+        "bc:pick:0:area",
+        "bc:need:1",
+        "bc:help:0:on",
+        "bc:send:0",
+        "bc:drop:0",
+        "bc:stop:1",
+        "co:allow:1",
+    ],
+)
+async def test_members_are_refused_every_coordinator_button(coordinator, alice, bob, data):
+    await alice.presses(data)
+    assert alice.last_text == REFUSED
+
+
+async def test_storage_rechecks_the_role_itself(alice, bob, svc, clock):
+    with pytest.raises(NotCoordinator):
+        await roles.promote(svc.db, by=await member_id(svc, alice), member_id=2, now=clock.now())
+
+
+async def test_promote_and_demote_are_audited(coordinator, alice, svc):
+    await coordinator.says("/promote ali")
+    await coordinator.taps("Alice")
+    assert coordinator.last_text == "Alice is now a coordinator."
+    assert "You're now a coordinator" in alice.last_text
+    await alice.says("/demote Cora")
+    await alice.taps("Cora")
+    assert alice.last_text == "Cora is no longer a coordinator."
+    await alice.says("/demote Alice")
+    await alice.taps("Alice")
+    assert alice.last_text.startswith("This has changed"), "the last coordinator stays"
+    actions = [action for _, action, _ in await audit.actions(svc.db)]
+    assert actions[:2] == ["demote", "promote"]
+
+
+async def test_newcomers_wait_for_a_coordinator_in_approval_mode(tmp_path, api, clock):
+    app = build_application(
+        make_config(tmp_path, join="approval"), request=api, clock=clock, background=False
+    )
+    async with running(app):
+        cora = ChatMember(app, api, COORDINATOR_ID, "Cora")
+        await join(cora)
+        jo, kim = ChatMember(app, api, 301, "Jo"), ChatMember(app, api, 302, "Kim")
+        await join(jo)
+        await join(kim)
+        assert "Jo</a> would like to join (area: Riverside" in cora.messages[-2].text
+        await cora.taps("Approve")  # the newest applicant's message first: Kim
+        assert cora.last_text == "Approved. Kim has been welcomed."
+        assert "A coordinator has said yes" in kim.last_text
+        assert "I can offer" in kim.reply_buttons
+        jo_message = next(m for m in cora.messages if "Jo</a> would like" in m.text)
+        await cora.presses(jo_message.inline_buttons[1]["callback_data"], jo_message)
+        assert "can't welcome you" in jo.last_text
+        await cora.presses(jo_message.inline_buttons[0]["callback_data"], jo_message)
+        assert cora.last_text.startswith("This has changed"), "decided once"
+        await jo.says("/balance")
+        assert "/start" not in jo.last_text
+
+
+async def test_broadcast_to_everyone_with_progress_and_report(coordinator, alice, bob, svc):
+    await coordinator.says("/broadcast")
+    await coordinator.says("Community lunch on Friday <all welcome>")
+    await coordinator.taps("Everyone")
+    assert "<b>2 people</b> will get it" in coordinator.last_text
+    assert "&lt;all welcome&gt;" in coordinator.last_text
+    await coordinator.taps("Send to 2 people")
+    progress_message = coordinator.last
+    assert progress_message.text == "📣 Sending… 0 of 2"
+    await tick(svc)
+    for person in (alice, bob):
+        assert person.last_text == "📣 Community lunch on Friday &lt;all welcome&gt;"
+    assert progress_message.text == "📣 Finished: sent 2 of 2."
+    assert "Delivered: 2 of 2" in coordinator.last_text
+    assert "Blocked the bot: 0" in coordinator.last_text
+
+
+async def test_broadcast_answers_reach_the_coordinator(coordinator, alice, bob, svc):
+    await coordinator.says("/broadcast")
+    await coordinator.says("Can anyone drive Mrs Patel to the clinic on Monday?")
+    await coordinator.taps("People in one area")
+    await coordinator.taps("Riverside")
+    await coordinator.taps("Add an “I can help” button")
+    assert "answers come to you" in coordinator.last_text
+    await coordinator.taps("Send to 2 people")
+    await tick(svc)
+    await alice.taps("I can help")
+    assert "Alice can help with your need" in coordinator.last_text
+    await coordinator.taps("Yes, please")
+    assert "Say hello to" in coordinator.last_text
+
+
+async def test_broadcast_audiences_count_the_right_people(coordinator, alice, bob, person, svc):
+    await person("Dee", 104, place="Old Town")
+    await alice.says("/offer garden tidying")
+    listing = (await listings.open_by_owner(svc.db, await member_id(svc, alice)))[0]
+    await listings.create(
+        svc.db,
+        owner_id=listing.owner_id,
+        kind="offer",
+        category="Garden",
+        body="weeding",
+        when_where=None,
+        now=svc.clock.now(),
+    )
+    await coordinator.says("/broadcast")
+    await coordinator.says("Hello")
+    await coordinator.taps("People in one area")
+    await coordinator.taps("Old Town")
+    assert "<b>1 people</b>" in coordinator.last_text
+    await coordinator.taps("Don't send")
+    await coordinator.says("/broadcast")
+    await coordinator.says("Hello")
+    await coordinator.taps("People offering a kind of help")
+    await coordinator.taps("Garden")
+    assert "<b>1 people</b>" in coordinator.last_text
+    await coordinator.taps("Don't send")
+    assert coordinator.last_text == "OK, nothing was sent."
+
+
+async def make_members(svc, number: int) -> list[int]:
+    telegram_ids = [5000 + n for n in range(number)]
+    for telegram_id in telegram_ids:
+        await members.join(
+            svc.db,
+            telegram_id=telegram_id,
+            display_name=f"M{telegram_id}",
+            username=None,
+            neighbourhood="Riverside",
+            join_source=None,
+            coordinator=False,
+            approved=True,
+            now=svc.clock.now(),
+        )
+    return telegram_ids
+
+
+class Crash(BaseException):
+    """The process dying: not an error the sender may catch."""
+
+
+def broadcast_copies(api, telegram_id: int) -> int:
+    return sum(m.text == "📣 Stay warm" for m in api.messages(telegram_id))
+
+
+async def test_a_killed_broadcast_resumes_without_resending(tmp_path, api, clock):
+    config = make_config(tmp_path)
+    first = build_application(config, request=api, clock=clock, background=False)
+    async with running(first):
+        svc = services_of(first)
+        cora = ChatMember(first, api, COORDINATOR_ID, "Cora")
+        await join(cora)
+        recipients = await make_members(svc, 40)
+        await cora.says("/broadcast")
+        await cora.says("Stay warm")
+        await cora.taps("Everyone")
+        await cora.taps("Send to 40 people")
+        sent = 0
+
+        async def die_after_twelve(method, params):
+            nonlocal sent
+            sent += method == "sendMessage"
+            if sent == 12:
+                raise Crash
+
+        api.after_call = die_after_twelve
+        with pytest.raises(Crash):
+            await tick(svc)
+        api.after_call = None
+    second = build_application(config, request=api, clock=clock, background=False)
+    async with running(second):
+        await tick(services_of(second))
+    copies = [broadcast_copies(api, telegram_id) for telegram_id in recipients]
+    assert min(copies) == 1, "everyone got it"
+    assert sum(copies) - len(recipients) <= 1, "at most the one in flight twice"
+    assert "Delivered: 40 of 40" in cora.last_text
+
+
+async def test_a_stopped_broadcast_sends_no_more(coordinator, svc, api):
+    recipients = await make_members(svc, 30)
+    await coordinator.says("/broadcast")
+    await coordinator.says("Stay warm")
+    await coordinator.taps("Everyone")
+    await coordinator.taps("Send to 30 people")
+
+    async def stop_after_ten(method, params):
+        delivered = sum(broadcast_copies(api, telegram_id) for telegram_id in recipients)
+        if method == "sendMessage" and delivered == 10:
+            api.after_call = None
+            await coordinator.taps("Stop sending")
+
+    api.after_call = stop_after_ten
+    await tick(svc)
+    delivered = sum(broadcast_copies(api, telegram_id) for telegram_id in recipients)
+    assert delivered == 10
+    assert any(m.text.startswith("Stopped.") for m in coordinator.messages)
+    assert "Delivered: 10 of 30" in coordinator.last_text
+    assert "Not sent: 20" in coordinator.last_text
+
+
+async def test_open_needs_to_matching_helpers_in_two_taps(coordinator, alice, bob, svc, clock):
+    await bob.says("/offer lifts in my car")
+    await alice.taps("I need")
+    await alice.taps("Other")
+    await alice.says("A lift to the dentist")
+    await alice.taps("Skip")
+    await alice.taps("Publish")
+    await coordinator.says("/open_needs")
+    assert coordinator.last_text == "Every need has had an answer. 🎉"
+    clock.advance(6 * DAY)
+    await coordinator.says("/open_needs")
+    await coordinator.taps("1. A lift to the dentist")
+    assert "<b>1 people</b> will get it" in coordinator.last_text
+    await coordinator.taps("Send to 1 people")
+    await tick(svc)
+    broadcast = next(m for m in bob.messages if m.text.startswith("📣 Could you help with this?"))
+    await bob.presses(broadcast.inline_buttons[0]["callback_data"], broadcast)
+    assert "Bob can help with your need" in alice.last_text
+
+
+async def test_hours_recorded_by_hand_for_someone_not_on_telegram(coordinator, bob, svc):
+    await coordinator.says("/record")
+    await coordinator.says("Mrs Jones")
+    await coordinator.taps("Add “Mrs Jones”")
+    await coordinator.says("Bob")
+    await coordinator.taps("Bob")
+    await coordinator.taps("2 hours")
+    assert coordinator.last_text == "Recorded: 2 hours, marked as added by a coordinator."
+    mrs_jones = (await members.find(svc.db, "Jones"))[0]
+    assert mrs_jones.telegram_id is None
+    assert await ledger.balance(svc.db, mrs_jones.id) == 120
+    assert await ledger.balance(svc.db, await member_id(svc, bob)) == -120
+    assert await ledger.total(svc.db) == 0
+    assert "A coordinator recorded 2 hours Mrs Jones gave you" in bob.last_text
+    recorded_by = await svc.db.scalar("SELECT recorded_by FROM ledger_transactions")
+    assert recorded_by == await member_id(svc, coordinator)
+
+
+async def test_disputed_hours_are_settled_then_corrected_by_new_transactions(
+    coordinator, alice, bob, svc
+):
+    exchange_id = await agree(alice, bob, svc)
+    await bob.taps("It happened")
+    await bob.taps("3 hours")
+    await alice.taps("Not quite")
+    await alice.taps("Ask a coordinator")
+    await coordinator.taps("1 hour")
+    assert coordinator.last_text.startswith(f"Done. Exchange #{exchange_id} now counts 1 hour")
+    assert await ledger.balance(svc.db, await member_id(svc, bob)) == 60
+    await coordinator.says(f"/correct {exchange_id}")
+    await coordinator.taps("1½ hours")
+    await coordinator.taps("1½ hours")  # a double tap changes nothing more
+    assert await ledger.balance(svc.db, await member_id(svc, bob)) == 90
+    assert await ledger.total(svc.db) == 0
+    kinds = await svc.db.all(
+        "SELECT kind FROM ledger_transactions WHERE exchange_id = ? ORDER BY id", (exchange_id,)
+    )
+    assert [row[0] for row in kinds] == ["coordinator", "correction"]
+    exchange = await exchanges.get(svc.db, exchange_id)
+    assert exchange is not None
+    assert exchange.state == "confirmed"
+    assert "now 1½ hours" in bob.last_text or "1½ hours" in bob.last_text
