@@ -28,6 +28,7 @@ from handlers import (
     coordinators,
     exchanges,
     listings,
+    reports,
     settings,
     start,
 )
@@ -92,6 +93,7 @@ def handler_groups() -> list[tuple[int, list[BaseHandler[Update, Any, Any]]]]:
         *settings.handlers(),
         *coordinators.handlers(),
         *broadcast.handlers(),
+        *reports.handlers(),
         *account.fallback_handlers(),
     ]
     menu = [*listings.menu_handlers(), *browse.menu_handlers(), *account.menu_handlers()]

@@ -54,7 +54,8 @@ class Ticker:
         self.scheduler.start()
 
     async def stop(self) -> None:
-        self.scheduler.shutdown(wait=False)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         async with self._busy:
             pass
 

@@ -78,6 +78,7 @@ class StandInBotAPI(BaseRequest):
     blocked: set[int] = field(default_factory=set)
     failures: list[tuple[str, int | None, Failure]] = field(default_factory=list)
     record_calls: bool = True
+    uploads: list[tuple[str, str, bytes]] = field(default_factory=list)
     # Called after a method was answered (and a message stored): tests use it to stop the
     # bot abruptly mid-broadcast, as a crash would.
     after_call: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
@@ -112,6 +113,7 @@ class StandInBotAPI(BaseRequest):
         params = dict(request_data.parameters) if request_data else {}
         if self.record_calls:
             self.calls.append(ApiCall(api_method, params))
+            self._record_uploads(api_method, request_data)
         failure = self._take_failure(api_method, params.get("chat_id"))
         if failure is not None:
             return self._fail(failure)
@@ -235,6 +237,12 @@ class StandInBotAPI(BaseRequest):
         if message.reply_markup and "inline_keyboard" in message.reply_markup:
             data["reply_markup"] = message.reply_markup
         return data
+
+    def _record_uploads(self, method: str, request_data: RequestData | None) -> None:
+        """Files sent (photos, documents) as (method, file name, bytes)."""
+        files = request_data.multipart_data if request_data and request_data.contains_files else {}
+        for name, content, _ in files.values():
+            self.uploads.append((method, name or "", bytes(content)))  # type: ignore[arg-type]
 
     def _take_failure(self, method: str, chat_id: object) -> Failure | None:
         for index, (wanted, wanted_chat, failure) in enumerate(self.failures):

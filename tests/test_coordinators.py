@@ -20,7 +20,16 @@ REFUSED = "Sorry, only a coordinator can do that."
 
 @pytest.mark.parametrize(
     "command",
-    ["/broadcast", "/open_needs", "/record", "/correct 1", "/promote Bob", "/demote Cora"],
+    [
+        "/broadcast",
+        "/open_needs",
+        "/record",
+        "/correct 1",
+        "/promote Bob",
+        "/demote Cora",
+        "/report",
+        "/export",
+    ],
 )
 async def test_members_are_refused_every_coordinator_command(coordinator, alice, command):
     await alice.says(command)

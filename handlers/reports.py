@@ -1,0 +1,146 @@
+"""Coordinators' figures: /report for a period (a short text and a chart), /export as CSV.
+
+    /report ─▶ "This month" · "Last 3 months" · "All time" ─▶ the figures, then the chart
+    /export ─▶ one CSV file per table, members' private details left out (and audited)
+
+Both are behind `for_coordinators`, the period button behind `on_coordinator_button`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from telegram import Chat, InlineKeyboardMarkup, Update
+from telegram.constants import ChatAction
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.callbacks import Callback, pattern
+from bot.charts import hours_chart_png
+from bot.i18n import Html, hours, t
+from bot.keyboards import button
+from bot.services import services
+from handlers.common import Context, for_coordinators, on_coordinator_button, reply
+from storage import export, reports
+from storage.models import Member
+from storage.reports import Report, Span
+
+# Callback arg -> (label key, period helper). The arg is what `rp:period:0:ARG` carries.
+PERIODS: dict[str, tuple[str, Callable[[datetime, tzinfo], Span]]] = {
+    "month": ("report.this_month", reports.this_month),
+    "three": ("report.last_three_months", reports.last_three_months),
+    "all": ("report.all_time", reports.all_time),
+}
+
+
+@for_coordinators
+async def cmd_report(update: Update, context: Context, member: Member) -> None:
+    """/report: ask which period, with one button each."""
+    await reply(update, t("report.choose"), period_choice())
+
+
+@on_coordinator_button
+async def cb_report_period(
+    update: Update, context: Context, member: Member, callback: Callback
+) -> None:
+    """Send the period's figures as text, then its hours per week as a chart."""
+    period = PERIODS.get(callback.arg)
+    if period is None:
+        await reply(update, t("errors.gone"))
+        return
+    label_key, span = period
+    svc = services(context)
+    start, end = span(svc.clock.now(), svc.config.zone)
+    report = await reports.period_report(svc.db, start=start, end=end)
+    weeks = await reports.hours_per_week(svc.db, start=start, end=end)
+    await reply(update, report_text(report, t(label_key), svc.config.zone))
+    chat = _chat(update)
+    await chat.send_action(ChatAction.UPLOAD_PHOTO)
+    # Drawing takes a moment (longer the first time, while matplotlib loads): off the loop.
+    png = await asyncio.to_thread(
+        hours_chart_png, weeks, t("report.chart_title"), hours_label=t("report.chart_hours")
+    )
+    await chat.send_photo(png, caption=t("report.chart_caption", period=t(label_key)))
+
+
+@for_coordinators
+async def cmd_export(update: Update, context: Context, member: Member) -> None:
+    """/export: the exchanges, the ledger and members (no private details) as CSV files."""
+    svc = services(context)
+    now = svc.clock.now()
+    day = now.astimezone(svc.config.zone).date()
+    files = await export.export_for(svc.db, by=member.id, now=now, suffix=f"-{day.isoformat()}")
+    await reply(update, t("export.intro"))
+    chat = _chat(update)
+    for name, data in files.items():
+        await chat.send_document(data, filename=name)
+
+
+def handlers() -> list[BaseHandler[Update, Context, Any]]:
+    return [
+        CommandHandler("report", cmd_report),
+        CommandHandler("export", cmd_export),
+        CallbackQueryHandler(cb_report_period, pattern=pattern("rp", "period")),
+    ]
+
+
+# --- pure rendering, testable without Telegram ------------------------------------------
+
+
+def period_choice() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [button(t(label), Callback("rp", "period", 0, arg))]
+            for arg, (label, _) in PERIODS.items()
+        ]
+    )
+
+
+def report_text(report: Report, period: str, zone: tzinfo) -> Html:
+    """The figures, one short line each; lines with nothing to say yet are left out."""
+    since = _day(report.start, zone) if report.start else t("report.the_start")
+    lines = [
+        t("report.title", period=period, since=since, until=_day(report.end, zone)),
+        t("report.hours", hours=hours(report.minutes)),
+        t("report.exchanges", count=report.exchanges),
+        t("report.active", count=report.active_members),
+    ]
+    if report.reciprocity is not None:
+        lines.append(t("report.reciprocity", percent=f"{round(report.reciprocity * 100)}%"))
+    lines += [
+        t("report.ties", count=report.ties),
+        t("report.new", count=report.new_members),
+        _first_response_line(report.median_first_response),
+    ]
+    if report.peer_visits is not None:
+        lines.append(t("report.peer_visits", count=report.peer_visits))
+    return Html("\n".join(lines))
+
+
+def wait_text(wait: timedelta) -> Html:
+    """A wait as people say it: "40 min", "2¼ hours", "3.5 days"."""
+    minutes = round(wait.total_seconds() / 60)
+    if minutes < 60:
+        return t("report.wait_minutes", minutes=minutes)
+    if minutes < 48 * 60:
+        return hours(round(minutes / 15) * 15)
+    return t("report.wait_days", days=f"{round(minutes / (24 * 60), 1):g}")
+
+
+def _first_response_line(wait: timedelta | None) -> Html:
+    if wait is None:
+        return t("report.no_first_response")
+    return t("report.first_response", wait=wait_text(wait))
+
+
+def _day(moment: datetime, zone: tzinfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local.day} {local:%b %Y}"
+
+
+def _chat(update: Update) -> Chat:
+    chat = update.effective_chat
+    assert chat is not None
+    return chat

@@ -1,0 +1,208 @@
+"""Figures for a coordinator's /report: what the timebank did in a period, read from SQLite.
+
+Why the figures come from the ledger rather than from `exchanges.state`: the ledger is
+append-only, so a report for a closed period reads the same next year as it did the day it was
+sent (to a funder, say). Concretely:
+
+- An exchange counts in the period in which it was first credited: the `created_at` of its
+  ledger transaction of kind 'exchange' (both parties confirmed) or 'coordinator' (recorded or
+  settled by a coordinator). An exchange has at most one of those.
+- Hours are the minutes credited to givers by transactions dated in the period, of every kind.
+  So a 'correction' (a coordinator changing the hours of an exchange already credited) adjusts
+  the hours of the period in which it was made, but is not a new exchange and changes no count.
+  A correction back to zero therefore shows as negative hours in its own period; summing the
+  periods always gives the ledger's total.
+- Active members, reciprocity and network ties are read from the exchanges counted in the period.
+- "New members" are members who joined in the period and are active now (a pending or declined
+  applicant is not a member yet).
+- The time to a first response is measured for needs posted in the period that have at least
+  one response ("I can help", whatever came of it), however late that response came.
+
+Periods are half-open, [start, end), in UTC; `start=None` means since the beginning.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+
+from storage.db import Database
+from storage.models import from_db, to_db
+
+Span = tuple[datetime | None, datetime]
+
+# Every ledger entry on the giver's account of an exchange, with its transaction.
+_GIVER_ENTRIES = (
+    " FROM ledger_transactions t"
+    " JOIN exchanges e ON e.id = t.exchange_id"
+    " JOIN accounts a ON a.member_id = e.giver_id"
+    " JOIN ledger_entries le ON le.transaction_id = t.id AND le.account_id = a.id"
+    " WHERE t.created_at >= :start AND t.created_at < :end"
+)
+
+# The exchanges counted in a period: first credited in it.
+_COUNTED = (
+    "WITH counted AS (SELECT DISTINCT e.id, e.giver_id, e.receiver_id"
+    " FROM ledger_transactions t JOIN exchanges e ON e.id = t.exchange_id"
+    " WHERE t.kind IN ('exchange', 'coordinator')"
+    " AND t.created_at >= :start AND t.created_at < :end) "
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What the timebank did between `start` (None: the beginning) and `end`."""
+
+    start: datetime | None
+    end: datetime
+    minutes: int
+    exchanges: int
+    active_members: int
+    new_members: int
+    # Share of active members who both gave and received; None when nobody was active.
+    reciprocity: float | None
+    # Distinct unordered pairs of members who exchanged.
+    ties: int
+    # Median wait from a need being posted to its first response; None when none was answered.
+    median_first_response: timedelta | None
+    # Extension point: peer visits are not recorded yet (no table). None means "not running
+    # yet", which is not the same as 0; fill it in `period_report` once visits are stored.
+    peer_visits: int | None = None
+
+
+async def period_report(db: Database, *, start: datetime | None, end: datetime) -> Report:
+    """Every figure for one period, each from one small query."""
+    bounds = _bounds(start, end)
+    exchanges, ties = await _exchanges_and_ties(db, bounds)
+    active, both = await _active_and_reciprocal(db, bounds)
+    return Report(
+        start=start,
+        end=end,
+        minutes=await _minutes(db, bounds),
+        exchanges=exchanges,
+        active_members=active,
+        new_members=await _new_members(db, bounds),
+        reciprocity=both / active if active else None,
+        ties=ties,
+        median_first_response=await _median_first_response(db, bounds),
+    )
+
+
+async def hours_per_week(
+    db: Database, *, start: datetime | None, end: datetime
+) -> list[tuple[date, int]]:
+    """Minutes credited to givers per week (Mondays, UTC), with empty weeks as 0, for a chart.
+
+    With no start, the weeks begin at the first credit (or at `end` when there is none)."""
+    bounds = _bounds(start, end)
+    rows = await db.all(
+        "SELECT date(substr(t.created_at, 1, 10), '-6 days', 'weekday 1') AS week,"
+        f" SUM(le.minutes) AS minutes {_GIVER_ENTRIES} GROUP BY week",
+        bounds,
+    )
+    by_week = {date.fromisoformat(row["week"]): int(row["minutes"]) for row in rows}
+    first = start or await _first_credit(db) or end
+    last = end - timedelta(microseconds=1) if end > first else first
+    weeks = _mondays(_monday(first), _monday(last))
+    return [(week, by_week.get(week, 0)) for week in weeks]
+
+
+# --- periods, with month boundaries in the timebank's own timezone --------------------------
+
+
+def this_month(now: datetime, zone: tzinfo) -> Span:
+    """From the first of this month (local midnight) until now."""
+    return _months_back(now, zone, 0), now
+
+
+def last_three_months(now: datetime, zone: tzinfo) -> Span:
+    """This month so far and the two whole months before it."""
+    return _months_back(now, zone, 2), now
+
+
+def all_time(now: datetime, zone: tzinfo) -> Span:
+    """Everything until now (the zone is unused; it keeps the helpers interchangeable)."""
+    return None, now
+
+
+def _months_back(now: datetime, zone: tzinfo, months: int) -> datetime:
+    local = now.astimezone(zone)
+    index = local.year * 12 + local.month - 1 - months
+    year, month = divmod(index, 12)
+    return datetime(year, month + 1, 1, tzinfo=zone).astimezone(UTC)
+
+
+# --- one query per figure ----------------------------------------------------------------
+
+
+def _bounds(start: datetime | None, end: datetime) -> dict[str, str]:
+    # '' sorts before every stored time, so "no start" needs no separate SQL.
+    return {"start": to_db(start) if start else "", "end": to_db(end)}
+
+
+async def _minutes(db: Database, bounds: dict[str, str]) -> int:
+    return int(await db.scalar(f"SELECT COALESCE(SUM(le.minutes), 0) {_GIVER_ENTRIES}", bounds))
+
+
+async def _exchanges_and_ties(db: Database, bounds: dict[str, str]) -> tuple[int, int]:
+    row = await db.one(
+        f"{_COUNTED} SELECT (SELECT COUNT(*) FROM counted),"
+        " (SELECT COUNT(*) FROM (SELECT DISTINCT MIN(giver_id, receiver_id),"
+        " MAX(giver_id, receiver_id) FROM counted))",
+        bounds,
+    )
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+async def _active_and_reciprocal(db: Database, bounds: dict[str, str]) -> tuple[int, int]:
+    """How many members gave or received, and how many of them did both."""
+    row = await db.one(
+        f"{_COUNTED}, sides AS (SELECT giver_id AS member_id, 1 AS gave, 0 AS got FROM counted"
+        " UNION ALL SELECT receiver_id, 0, 1 FROM counted)"
+        " SELECT COUNT(*), COALESCE(SUM(gave AND got), 0) FROM"
+        " (SELECT MAX(gave) AS gave, MAX(got) AS got FROM sides GROUP BY member_id)",
+        bounds,
+    )
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+async def _new_members(db: Database, bounds: dict[str, str]) -> int:
+    return int(
+        await db.scalar(
+            "SELECT COUNT(*) FROM members WHERE status = 'active'"
+            " AND created_at >= :start AND created_at < :end",
+            bounds,
+        )
+    )
+
+
+async def _median_first_response(db: Database, bounds: dict[str, str]) -> timedelta | None:
+    rows = await db.all(
+        "SELECT l.created_at AS posted, MIN(r.created_at) AS answered"
+        " FROM listings l JOIN responses r ON r.listing_id = l.id"
+        " WHERE l.kind = 'need' AND l.created_at >= :start AND l.created_at < :end"
+        " GROUP BY l.id",
+        bounds,
+    )
+    waits = [(from_db(row["answered"]) - from_db(row["posted"])).total_seconds() for row in rows]
+    return timedelta(seconds=statistics.median(waits)) if waits else None
+
+
+async def _first_credit(db: Database) -> datetime | None:
+    first = await db.scalar(
+        "SELECT MIN(created_at) FROM ledger_transactions WHERE exchange_id IS NOT NULL"
+    )
+    return from_db(first) if first else None
+
+
+def _monday(moment: datetime) -> date:
+    day = moment.astimezone(UTC).date()
+    return day - timedelta(days=day.weekday())
+
+
+def _mondays(first: date, last: date) -> list[date]:
+    count = (last - first).days // 7 + 1
+    return [first + timedelta(weeks=n) for n in range(max(count, 1))]
