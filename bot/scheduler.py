@@ -39,6 +39,7 @@ class Ticker:
         self.services = services
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._busy = asyncio.Lock()
+        self._stopping = False
 
     def start(self) -> None:
         """Run `tick` now (catch up after a restart) and then every tick_seconds."""
@@ -54,12 +55,16 @@ class Ticker:
         self.scheduler.start()
 
     async def stop(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        """Let a running pass finish (never cancel it half-way), then stop the scheduler."""
+        self._stopping = True
+        await asyncio.sleep(0)  # a pass already handed to the loop starts, sees it, returns
         async with self._busy:
-            pass
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
 
     async def _run(self) -> None:
+        if self._stopping:
+            return
         async with self._busy:
             try:
                 await tick(self.services)

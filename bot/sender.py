@@ -84,11 +84,13 @@ class Sender:
         Handlers call this after their transaction: it is quick, and it runs beside a long
         scheduler pass rather than behind it (claims never overlap)."""
         sent = 0
-        while items := await outbox.claim_due(
-            self.db, self.clock.now(), BATCH, skip_kinds=SCHEDULER_ONLY
-        ):
+        while True:
+            items = await outbox.claim_due(
+                self.db, self.clock.now(), BATCH, skip_kinds=SCHEDULER_ONLY
+            )
             sent += await self._handle(items)
-        return sent
+            if len(items) < BATCH:  # that was the last of them: no empty claim after
+                return sent
 
     async def flush(self) -> int:
         """Send every due row; returns how many messages went out.

@@ -357,10 +357,12 @@ async def _post_credit(
 ) -> bool:
     """One balanced transaction moving `minutes` from receiver to giver for this exchange.
     The first is keyed 'exchange:ID' (so a double confirm credits once); later ones count on."""
-    count = await _one(
-        tx, "SELECT COUNT(*) FROM ledger_transactions WHERE exchange_id = ?", exchange.id
-    )
-    number = int(count[0]) if count else 0
+    number = 0
+    if kind != "exchange":  # a member's confirm is always the first; the CAS saw to that
+        count = await _one(
+            tx, "SELECT COUNT(*) FROM ledger_transactions WHERE exchange_id = ?", exchange.id
+        )
+        number = int(count[0]) if count else 0
     key = f"exchange:{exchange.id}" if number == 0 else f"exchange:{exchange.id}:{number}"
     return await ledger.post(
         tx,
@@ -501,5 +503,4 @@ async def _move_response(tx: aiosqlite.Connection, response_id: int, status: str
 
 
 async def _one(tx: aiosqlite.Connection, sql: str, *params: object) -> aiosqlite.Row | None:
-    async with tx.execute(sql, params) as cur:
-        return await cur.fetchone()
+    return next(iter(await tx.execute_fetchall(sql, params)), None)

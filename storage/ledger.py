@@ -21,22 +21,24 @@ class UnbalancedTransaction(ValueError):
 
 
 async def account_of(tx: aiosqlite.Connection, member_id: int) -> int:
-    async with tx.execute("SELECT id FROM accounts WHERE member_id = ?", (member_id,)) as cur:
-        row = await cur.fetchone()
-    if row is None:
+    rows = list(
+        await tx.execute_fetchall("SELECT id FROM accounts WHERE member_id = ?", (member_id,))
+    )
+    if not rows:
         raise LookupError(f"member {member_id} has no account")
-    return int(row[0])
+    return int(rows[0][0])
 
 
 async def balance_in(tx: aiosqlite.Connection, member_id: int) -> int:
     """A member's balance in minutes, read inside the caller's transaction."""
-    async with tx.execute(
-        "SELECT COALESCE(SUM(e.minutes), 0) FROM ledger_entries e"
-        " JOIN accounts a ON a.id = e.account_id WHERE a.member_id = ?",
-        (member_id,),
-    ) as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    rows = list(
+        await tx.execute_fetchall(
+            "SELECT COALESCE(SUM(e.minutes), 0) FROM ledger_entries e"
+            " JOIN accounts a ON a.id = e.account_id WHERE a.member_id = ?",
+            (member_id,),
+        )
+    )
+    return int(rows[0][0])
 
 
 async def balance(db: Database, member_id: int) -> int:

@@ -112,7 +112,9 @@ async def search(db: Database, *, words: str, offset: int, limit: int = 5) -> Pa
         return Page(items=(), offset=0, has_next=False)
     sql = (
         f"{_SELECT} JOIN listings_fts f ON f.rowid = l.id"
-        " WHERE listings_fts MATCH ? AND l.status = 'open' ORDER BY l.id DESC LIMIT ? OFFSET ?"
+        " WHERE listings_fts MATCH ? AND l.status = 'open'"
+        # The FTS table's own rowid order: sorting l.id would sort every match first.
+        " ORDER BY f.rowid DESC LIMIT ? OFFSET ?"
     )
     return await _page(db, sql, [query], offset, limit)
 

@@ -23,7 +23,7 @@ def to_db(moment: datetime) -> str:
 
 
 def from_db(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)  # C-fast, and reads the trailing Z as UTC
 
 
 def valid_minutes(minutes: int) -> bool:

@@ -28,7 +28,7 @@ NUDGE_KINDS = frozenset(
         "reminder_hour_before",
     }
 )
-SCAN_BATCH = 500
+SCAN_BATCH = 50
 
 
 @dataclass(frozen=True)
@@ -141,24 +141,28 @@ async def on_scheduled(
 
 async def queue_unmet_needs(db: Database, now: datetime, timings: Timings) -> int:
     """Needs open for a while with no response: ask the owner "still needed?" and tell a few
-    members who offer that kind of help. Each need is handled once (listings.nudged_at)."""
+    members who offer that kind of help. Each need is handled once (listings.nudged_at), in
+    small transactions so members' own writes are never held up for long."""
     cutoff = to_db(now - timings.need_open_after)
     queued = 0
-    async with db.transaction() as tx:
-        async with tx.execute(
-            "SELECT id, owner_id, category FROM listings"
-            " WHERE kind = 'need' AND status = 'open' AND nudged_at IS NULL AND created_at <= ?"
-            " ORDER BY created_at LIMIT ?",
-            (cutoff, SCAN_BATCH),
-        ) as cur:
-            needs = list(await cur.fetchall())
-        for need in needs:
-            if not await _has_response(tx, need["id"]):
-                queued += await _queue_need_nudges(tx, need, now, timings)
-            await tx.execute(
-                "UPDATE listings SET nudged_at = ? WHERE id = ?", (to_db(now), need["id"])
+    while True:
+        async with db.transaction() as tx:
+            needs = list(
+                await tx.execute_fetchall(
+                    "SELECT id, owner_id, category FROM listings WHERE kind = 'need'"
+                    " AND status = 'open' AND nudged_at IS NULL AND created_at <= ?"
+                    " ORDER BY created_at LIMIT ?",
+                    (cutoff, SCAN_BATCH),
+                )
             )
-    return queued
+            for need in needs:
+                if not await _has_response(tx, need["id"]):
+                    queued += await _queue_need_nudges(tx, need, now, timings)
+                await tx.execute(
+                    "UPDATE listings SET nudged_at = ? WHERE id = ?", (to_db(now), need["id"])
+                )
+        if len(needs) < SCAN_BATCH:
+            return queued
 
 
 async def _has_response(tx: aiosqlite.Connection, listing_id: int) -> bool:
@@ -179,11 +183,13 @@ async def _queue_need_nudges(
         ),
         now,
     )
+    # Driven from the open offers of that category (a partial index), not from all members.
     async with tx.execute(
-        "SELECT m.id FROM members m WHERE m.status = 'active' AND m.nudges_enabled = 1"
-        " AND m.unreachable_at IS NULL AND m.id != :owner AND EXISTS (SELECT 1 FROM listings o"
+        "SELECT DISTINCT o.owner_id FROM listings o JOIN members m ON m.id = o.owner_id"
         " WHERE o.kind = 'offer' AND o.status = 'open' AND o.category = :category"
-        " AND o.owner_id = m.id) ORDER BY m.id DESC LIMIT :k",
+        " AND o.owner_id != :owner AND m.status = 'active' AND m.nudges_enabled = 1"
+        " AND m.unreachable_at IS NULL AND m.telegram_id IS NOT NULL"
+        " ORDER BY o.owner_id DESC LIMIT :k",
         {"owner": need["owner_id"], "category": need["category"], "k": timings.need_match_count},
     ) as cur:
         helpers = [row[0] for row in await cur.fetchall()]

@@ -70,7 +70,7 @@ async def claim_due(
     rows of `skip_kinds` for another pass."""
     skipped = list(skip_kinds)
     not_these = f"AND kind NOT IN ({','.join('?' * len(skipped))})" if skipped else ""
-    async with db.transaction() as tx:
+    async with db.transaction(durable=False) as tx:
         await tx.execute(
             "UPDATE outbox SET state = 'skipped'"
             " WHERE state = 'pending' AND due_at <= :now AND expires_at <= :now",
@@ -94,7 +94,7 @@ async def claim_member_nudges(
     """Claim every due nudge of one member, to merge them into a single digest message."""
     kind_list = list(kinds)
     marks = ",".join("?" * len(kind_list))
-    async with db.transaction() as tx:
+    async with db.transaction(durable=False) as tx:
         async with tx.execute(
             "UPDATE outbox SET state = 'sending'"
             f" WHERE member_id = ? AND state = 'pending' AND due_at <= ? AND kind IN ({marks})"
@@ -138,7 +138,7 @@ def _item(row: aiosqlite.Row) -> OutboxItem:
 
 
 async def mark(db: Database, item_ids: Iterable[int], state: str, now: datetime) -> None:
-    async with db.transaction() as tx:
+    async with db.transaction(durable=False) as tx:
         await tx.executemany(
             "UPDATE outbox SET state = ?, sent_at = ? WHERE id = ?",
             [(state, to_db(now) if state == "sent" else None, item_id) for item_id in item_ids],
