@@ -34,6 +34,7 @@ from handlers.common import (
     on_coordinator_button,
     reply,
     text_input,
+    typed,
 )
 from storage import broadcasts, listings
 from storage.broadcasts import AREA, EVERYONE, OFFERS, VISITORS, audience
@@ -53,13 +54,10 @@ async def cmd_broadcast(update: Update, context: Context, member: Member) -> int
 
 
 async def got_text(update: Update, context: Context) -> int:
-    assert update.message is not None
-    assert update.message.text is not None
-    assert context.user_data is not None
-    text = update.message.text.strip()
-    if len(text) > MAX_TEXT:
-        await reply(update, t("post.too_long", count=len(text), limit=MAX_TEXT))
+    text = await typed(update, MAX_TEXT)
+    if text is None:
         return TEXT
+    assert context.user_data is not None
     # Kept as safe HTML, like a need's card, so both render the same way everywhere.
     context.user_data[DRAFT] = {"text": html.escape(text, quote=False), "raw": text, "help": False}
     choices = [

@@ -56,6 +56,16 @@ async def reply(update: Update, text: str, markup: Any = None) -> Message:
     return await chat.send_message(text, reply_markup=markup)
 
 
+async def typed(update: Update, limit: int) -> str | None:
+    """What the member typed, trimmed; None, after saying so kindly, when it is too long."""
+    message = update.effective_message
+    text = (message.text or "").strip() if message else ""
+    if len(text) > limit:
+        await reply(update, t("common.too_long", count=len(text), limit=limit))
+        return None
+    return text
+
+
 async def show_menu(update: Update, text: str | None = None) -> Message:
     return await reply(update, text or t("menu.prompt"), main_menu())
 

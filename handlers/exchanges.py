@@ -9,6 +9,7 @@ may accept, and only the party who did not propose the hours may confirm them.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -26,15 +27,26 @@ from storage.errors import InvalidMinutes, NotFound, NotYours, OverdraftLimit
 from storage.models import Exchange, Member, valid_minutes
 
 
-@on_button
-async def cb_respond(update: Update, context: Context, member: Member, callback: Callback) -> None:
-    """ "I can help" / "I'd like this": the owner is asked to accept."""
-    svc = services(context)
-    await exchanges.respond(
-        svc.db, listing_id=callback.id, member_id=member.id, now=svc.clock.now()
-    )
-    await reply(update, t("response.sent"))
-    await svc.sender.deliver_direct()
+def one_change(
+    change: Callable[..., Awaitable[object]], id_name: str, reply_key: str
+) -> Callable[[Update, Context], Awaitable[Any]]:
+    """A press that makes one change in storage (which checks the presser may), says so,
+    and sends the notices the change queued for the other person."""
+
+    @on_button
+    async def handler(update: Update, context: Context, member: Member, callback: Callback) -> None:
+        svc = services(context)
+        await change(svc.db, **{id_name: callback.id}, member_id=member.id, now=svc.clock.now())
+        await reply(update, t(reply_key))
+        await svc.sender.deliver_direct()
+
+    return handler
+
+
+cb_respond = one_change(exchanges.respond, "listing_id", "response.sent")
+cb_decline = one_change(exchanges.decline, "response_id", "response.declined_owner")
+cb_flag = one_change(exchanges.dispute, "exchange_id", "exchange.flagged")
+cb_cancel = one_change(exchanges.cancel, "exchange_id", "exchange.cancelled")
 
 
 @on_button
@@ -57,16 +69,6 @@ async def cb_accept(update: Update, context: Context, member: Member, callback: 
         ),
         keyboards.exchange_next_step(exchange),
     )
-    await svc.sender.deliver_direct()
-
-
-@on_button
-async def cb_decline(update: Update, context: Context, member: Member, callback: Callback) -> None:
-    svc = services(context)
-    await exchanges.decline(
-        svc.db, response_id=callback.id, member_id=member.id, now=svc.clock.now()
-    )
-    await reply(update, t("response.declined_owner"))
     await svc.sender.deliver_direct()
 
 
@@ -144,26 +146,6 @@ async def cb_not_quite(
     if exchange.state != "proposed":
         raise NotFound(callback.id)
     await reply(update, t("exchange.not_quite_prompt"), keyboards.not_quite_choice(callback.id))
-
-
-@on_button
-async def cb_flag(update: Update, context: Context, member: Member, callback: Callback) -> None:
-    svc = services(context)
-    await exchanges.dispute(
-        svc.db, exchange_id=callback.id, member_id=member.id, now=svc.clock.now()
-    )
-    await reply(update, t("exchange.flagged"))
-    await svc.sender.deliver_direct()
-
-
-@on_button
-async def cb_cancel(update: Update, context: Context, member: Member, callback: Callback) -> None:
-    svc = services(context)
-    await exchanges.cancel(
-        svc.db, exchange_id=callback.id, member_id=member.id, now=svc.clock.now()
-    )
-    await reply(update, t("exchange.cancelled"))
-    await svc.sender.deliver_direct()
 
 
 @on_button

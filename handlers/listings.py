@@ -25,10 +25,10 @@ from bot.callbacks import Callback, parse, pattern
 from bot.i18n import t
 from bot.render import card, listing_card, snippet
 from bot.services import services
-from handlers.common import Context, conversation, for_members, on_button, reply, text_input
+from handlers.common import Context, conversation, for_members, on_button, reply, text_input, typed
 from storage import listings
 from storage.listings import MAX_BODY, MAX_WHEN_WHERE
-from storage.models import ListingKind, Member
+from storage.models import Listing, ListingKind, Member
 
 TEXT, WHEN, PREVIEW, EDIT_TEXT = range(4)
 DRAFT = "draft"
@@ -39,6 +39,13 @@ async def ask_category(update: Update, context: Context, member: Member, kind: L
     names = services(context).config.timebank.categories
     await reply(
         update, t(f"post.ask_category_{kind}"), keyboards.categories(KIND_AREAS[kind], names)
+    )
+
+
+async def show_listing(update: Update, key: str, listing: Listing, viewer_id: int) -> None:
+    """A listing under a line saying what just happened, with what the viewer may do next."""
+    await reply(
+        update, t(key, card=listing_card(listing)), keyboards.listing_actions(listing, viewer_id)
     )
 
 
@@ -72,7 +79,7 @@ async def _quick_post(update: Update, context: Context, member: Member, kind: Li
         await ask_category(update, context, member, kind)
         return
     if len(body) > MAX_BODY:
-        await reply(update, t("post.too_long", count=len(body), limit=MAX_BODY))
+        await reply(update, t("common.too_long", count=len(body), limit=MAX_BODY))
         return
     svc = services(context)
     listing = await listings.create(
@@ -84,11 +91,7 @@ async def _quick_post(update: Update, context: Context, member: Member, kind: Li
         when_where=None,
         now=svc.clock.now(),
     )
-    await reply(
-        update,
-        t("post.published", card=listing_card(listing)),
-        keyboards.listing_actions(listing, member.id),
-    )
+    await show_listing(update, "post.published", listing, member.id)
 
 
 @for_members
@@ -107,13 +110,10 @@ async def cb_category(update: Update, context: Context, member: Member) -> int |
 
 
 async def got_text(update: Update, context: Context) -> int:
-    assert update.message
-    assert update.message.text
-    assert context.user_data is not None
-    body = update.message.text.strip()
-    if len(body) > MAX_BODY:
-        await reply(update, t("post.too_long", count=len(body), limit=MAX_BODY))
+    body = await typed(update, MAX_BODY)
+    if body is None:
         return TEXT
+    assert context.user_data is not None
     draft = context.user_data.get(DRAFT)
     if draft is None:
         await reply(update, t("post.draft_lost"))
@@ -127,13 +127,10 @@ async def got_text(update: Update, context: Context) -> int:
 
 
 async def got_when(update: Update, context: Context) -> int:
-    assert update.message
-    assert update.message.text
-    assert context.user_data is not None
-    text = update.message.text.strip()
-    if len(text) > MAX_WHEN_WHERE:
-        await reply(update, t("post.too_long", count=len(text), limit=MAX_WHEN_WHERE))
+    text = await typed(update, MAX_WHEN_WHERE)
+    if text is None:
         return WHEN
+    assert context.user_data is not None
     context.user_data.get(DRAFT, {})["when_where"] = text
     return await show_preview(update, context)
 
@@ -197,11 +194,7 @@ async def cb_preview(update: Update, context: Context, member: Member) -> int:
         when_where=draft.get("when_where"),
         now=svc.clock.now(),
     )
-    await reply(
-        update,
-        t("post.published", card=listing_card(listing)),
-        keyboards.listing_actions(listing, member.id),
-    )
+    await show_listing(update, "post.published", listing, member.id)
     return ConversationHandler.END
 
 
@@ -233,9 +226,7 @@ async def _set_status(
     listing = await listings.set_status(
         svc.db, listing_id=callback.id, member_id=member.id, status=status, now=svc.clock.now()
     )
-    await reply(
-        update, t(key, card=listing_card(listing)), keyboards.listing_actions(listing, member.id)
-    )
+    await show_listing(update, key, listing, member.id)
 
 
 @on_button
@@ -257,13 +248,10 @@ async def cb_edit(update: Update, context: Context, member: Member, callback: Ca
 
 @for_members
 async def got_new_text(update: Update, context: Context, member: Member) -> int:
-    assert update.message
-    assert update.message.text
-    assert context.user_data is not None
-    body = update.message.text.strip()
-    if len(body) > MAX_BODY:
-        await reply(update, t("post.too_long", count=len(body), limit=MAX_BODY))
+    body = await typed(update, MAX_BODY)
+    if body is None:
         return EDIT_TEXT
+    assert context.user_data is not None
     listing_id = context.user_data.pop("editing", None)
     if listing_id is None:
         await reply(update, t("post.draft_lost"))
@@ -272,11 +260,7 @@ async def got_new_text(update: Update, context: Context, member: Member) -> int:
     listing = await listings.edit_body(
         svc.db, listing_id=listing_id, member_id=member.id, body=body, now=svc.clock.now()
     )
-    await reply(
-        update,
-        t("listing.updated", card=listing_card(listing)),
-        keyboards.listing_actions(listing, member.id),
-    )
+    await show_listing(update, "listing.updated", listing, member.id)
     return ConversationHandler.END
 
 

@@ -22,7 +22,7 @@ from bot import keyboards
 from bot.callbacks import Callback, pattern
 from bot.i18n import t
 from bot.services import services
-from handlers.common import Context, conversation, member_of, reply, show_menu, text_input
+from handlers.common import Context, conversation, member_of, reply, show_menu, text_input, typed
 from storage import members
 
 NAME, PLACE, CONSENT = range(3)
@@ -48,13 +48,10 @@ async def cmd_start(update: Update, context: Context) -> int:
 
 
 async def got_name(update: Update, context: Context) -> int:
-    assert update.message
-    assert update.message.text
-    assert context.user_data is not None
-    name = update.message.text.strip()
-    if len(name) > MAX_NAME:
-        await reply(update, t("join.name_too_long", limit=MAX_NAME))
+    name = await typed(update, MAX_NAME)
+    if name is None:
         return NAME
+    assert context.user_data is not None
     context.user_data.setdefault(JOIN, {})["name"] = name
     places = services(context).config.timebank.neighbourhoods
     if not places:
@@ -64,13 +61,10 @@ async def got_name(update: Update, context: Context) -> int:
 
 
 async def got_place(update: Update, context: Context) -> int:
-    assert update.message
-    assert update.message.text
-    assert context.user_data is not None
-    place = update.message.text.strip()
-    if len(place) > MAX_NAME:
-        await reply(update, t("join.place_too_long", limit=MAX_NAME))
+    place = await typed(update, MAX_NAME)
+    if place is None:
         return PLACE
+    assert context.user_data is not None
     context.user_data.setdefault(JOIN, {})["place"] = place
     return await ask_consent(update, context)
 

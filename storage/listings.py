@@ -62,24 +62,26 @@ async def owned(db: Database, listing_id: int, member_id: int) -> Listing:
 async def edit_body(
     db: Database, *, listing_id: int, member_id: int, body: str, now: datetime
 ) -> Listing:
-    await owned(db, listing_id, member_id)
-    async with db.transaction() as tx:
-        await tx.execute(
-            "UPDATE listings SET body = ?, updated_at = ? WHERE id = ? AND owner_id = ?",
-            (body, to_db(now), listing_id, member_id),
-        )
-    return await owned(db, listing_id, member_id)
+    return await _change_own(db, listing_id, member_id, "body", body, now)
 
 
 async def set_status(
     db: Database, *, listing_id: int, member_id: int, status: str, now: datetime
 ) -> Listing:
     """Close or reopen the member's own listing (reopen is the undo of close)."""
+    return await _change_own(db, listing_id, member_id, "status", status, now)
+
+
+async def _change_own(
+    db: Database, listing_id: int, member_id: int, column: str, value: str, now: datetime
+) -> Listing:
+    """Set one column of a listing, only if `member_id` owns it (else NotFound or NotYours)."""
+    assert column in ("body", "status")
     await owned(db, listing_id, member_id)
     async with db.transaction() as tx:
         await tx.execute(
-            "UPDATE listings SET status = ?, updated_at = ? WHERE id = ? AND owner_id = ?",
-            (status, to_db(now), listing_id, member_id),
+            f"UPDATE listings SET {column} = ?, updated_at = ? WHERE id = ? AND owner_id = ?",
+            (value, to_db(now), listing_id, member_id),
         )
     return await owned(db, listing_id, member_id)
 

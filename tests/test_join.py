@@ -78,7 +78,7 @@ async def test_too_long_name_is_refused_kindly(person):
     ivy = await person("Ivy", 206, joined=False)
     await ivy.says("/start")
     await ivy.says("I" * 65)
-    assert "up to 64 letters" in ivy.last_text
+    assert ivy.last_text == "That's 65 letters. Please keep it to 64."
 
 
 async def test_approval_mode_leaves_newcomers_waiting(tmp_path, api, clock):

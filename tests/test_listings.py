@@ -40,7 +40,7 @@ async def test_too_long_text_is_refused_with_the_count(alice):
     await alice.taps("I can offer")
     await alice.taps("Company")
     await alice.says("x" * 501)
-    assert alice.last_text == "That's 501 letters. Please keep it under 500."
+    assert alice.last_text == "That's 501 letters. Please keep it to 500."
     await alice.says("Short and sweet")
     assert "When or where?" in alice.last_text
 
