@@ -15,7 +15,7 @@ import aiosqlite
 from storage import audit, roles
 from storage.db import Database
 from storage.errors import NotFound, WrongState
-from storage.models import from_db, to_db
+from storage.models import from_row, to_db
 from storage.outbox import Notice, enqueue
 
 AREA, OFFERS, EVERYONE, VISITORS = "area", "offers", "all", "visitors"
@@ -35,17 +35,7 @@ class Broadcast:
 
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Broadcast:
-        return cls(
-            id=row["id"],
-            coordinator_id=row["coordinator_id"],
-            text=row["text"],
-            audience=row["audience"],
-            listing_id=row["listing_id"],
-            state=row["state"],
-            recipients=row["recipients"],
-            progress_message_id=row["progress_message_id"],
-            created_at=from_db(row["created_at"]),
-        )
+        return from_row(cls, row)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import aiosqlite
 
@@ -24,6 +24,27 @@ def to_db(moment: datetime) -> str:
 
 def from_db(text: str) -> datetime:
     return datetime.fromisoformat(text)  # C-fast, and reads the trailing Z as UTC
+
+
+def from_row(cls: type[T], row: aiosqlite.Row, **computed: Any) -> T:
+    """A frozen value from a row: each field from the column of the same name (times parsed,
+    flags as bools), unless given in `computed`; a field with no column keeps its default."""
+    columns = set(row.keys())
+    values: dict[str, Any] = {}
+    for spec in fields(cls):  # type: ignore[arg-type]
+        if spec.name in computed:
+            values[spec.name] = computed[spec.name]
+        elif spec.name in columns:
+            values[spec.name] = _convert(row[spec.name], str(spec.type))
+    return cls(**values)
+
+
+def _convert(value: Any, annotation: str) -> Any:
+    if value is not None and annotation.startswith("datetime"):
+        return from_db(value)
+    if annotation == "bool":
+        return bool(value)
+    return value
 
 
 def valid_minutes(minutes: int) -> bool:
@@ -53,22 +74,7 @@ class Member:
 
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Member:
-        return cls(
-            id=row["id"],
-            telegram_id=row["telegram_id"],
-            display_name=row["display_name"],
-            username=row["username"],
-            neighbourhood=row["neighbourhood"],
-            join_source=row["join_source"],
-            status=row["status"],
-            role=row["role"],
-            created_at=from_db(row["created_at"]),
-            nudges_enabled=bool(row["nudges_enabled"]),
-            nudge_digest=bool(row["nudge_digest"]),
-            quiet_hours=row["quiet_hours"],
-            unreachable=row["unreachable_at"] is not None,
-            peer_visitor=bool(row["peer_visitor"]),
-        )
+        return from_row(cls, row, unreachable=row["unreachable_at"] is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,17 +95,7 @@ class Listing:
 
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Listing:
-        return cls(
-            id=row["id"],
-            owner_id=row["owner_id"],
-            owner_name=row["owner_name"],
-            kind=row["kind"],
-            category=row["category"],
-            body=row["body"],
-            when_where=row["when_where"],
-            status=row["status"],
-            created_at=from_db(row["created_at"]),
-        )
+        return from_row(cls, row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +107,7 @@ class Response:
 
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Response:
-        return cls(row["id"], row["listing_id"], row["responder_id"], row["status"])
+        return from_row(cls, row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,17 +130,7 @@ class Exchange:
 
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Exchange:
-        return cls(
-            id=row["id"],
-            listing_id=row["listing_id"],
-            giver_id=row["giver_id"],
-            receiver_id=row["receiver_id"],
-            state=row["state"],
-            proposed_minutes=row["proposed_minutes"],
-            proposed_by=row["proposed_by"],
-            updated_at=from_db(row["updated_at"]),
-            scheduled_at=from_db(row["scheduled_at"]) if row["scheduled_at"] else None,
-        )
+        return from_row(cls, row)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from typing import Any
 import aiosqlite
 
 from storage.db import Database
-from storage.models import from_db, to_db
+from storage.models import from_row, to_db
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,18 +121,11 @@ async def _select_items(tx: aiosqlite.Connection, ids: list[int]) -> list[aiosql
 
 
 def _item(row: aiosqlite.Row) -> OutboxItem:
-    return OutboxItem(
-        id=row["id"],
-        member_id=row["member_id"],
-        telegram_id=row["telegram_id"],
-        kind=row["kind"],
-        ref_id=row["ref_id"],
+    return from_row(
+        OutboxItem,
+        row,
         args=json.loads(row["args"]),
-        due_at=from_db(row["due_at"]),
-        attempts=row["attempts"],
-        nudges_enabled=bool(row["nudges_enabled"]),
         digest=bool(row["nudge_digest"]),
-        quiet_hours=row["quiet_hours"],
         unreachable=row["unreachable_at"] is not None,
     )
 
