@@ -11,6 +11,13 @@ from tests.test_exchanges import agree, member_id
 DAY = timedelta(days=1)
 
 
+async def set_time(person, day: str, hour: str) -> None:
+    """Tap through "Set a time": the day's button, then the hour's."""
+    await person.taps("Set a time")
+    await person.taps(day)
+    await person.taps(hour)
+
+
 async def run_tick(svc) -> int:
     return await tick(svc)
 
@@ -180,9 +187,7 @@ async def test_a_need_with_a_response_is_not_chased(alice, bob, svc, clock):
 
 async def test_a_set_time_reminds_both_the_day_before_and_an_hour_before(alice, bob, svc, clock):
     await agree(alice, bob, svc)
-    await bob.taps("Set a time")
-    await bob.taps("Thu 26 Nov")
-    await bob.taps("14:00")
+    await set_time(bob, "Thu 26 Nov", "14:00")
     assert bob.last_text.startswith("Set for Thursday 26 November at 14:00.")
     assert "Bob set a time for your help: Thursday 26 November at 14:00" in alice.last_text
     clock.set(datetime(2026, 11, 25, 13, 59, tzinfo=UTC))
@@ -200,12 +205,8 @@ async def test_a_set_time_reminds_both_the_day_before_and_an_hour_before(alice, 
 
 async def test_a_moved_time_drops_the_old_reminders(alice, bob, svc, clock):
     await agree(alice, bob, svc)
-    await bob.taps("Set a time")
-    await bob.taps("Thu 26 Nov")
-    await bob.taps("14:00")
-    await bob.taps("Set a time")
-    await bob.taps("Sat 28 Nov")
-    await bob.taps("10:00")
+    await set_time(bob, "Thu 26 Nov", "14:00")
+    await set_time(bob, "Sat 28 Nov", "10:00")
     clock.set(datetime(2026, 11, 25, 14, 0, tzinfo=UTC))
     await run_tick(svc)
     assert count(alice, "Reminder") == 0

@@ -20,15 +20,17 @@ from storage import outbox
 from storage.outbox import OutboxItem
 from tests.conftest import join, make_config
 from tests.test_exchanges import agree
-from tests.test_nudges import count
+from tests.test_nudges import count, set_time
 
 LONDON = ZoneInfo("Europe/London")
 
 
-async def two_members(app, api) -> tuple[ChatMember, ChatMember]:
+async def agreed(app, api) -> tuple[ChatMember, ChatMember]:
+    """Alice and Bob join and agree some help, on a fresh app."""
     alice, bob = ChatMember(app, api, 101, "Alice"), ChatMember(app, api, 102, "Bob")
     await join(alice)
     await join(bob)
+    await agree(alice, bob, services_of(app))
     return alice, bob
 
 
@@ -36,11 +38,8 @@ async def test_reminders_survive_a_restart_and_are_delivered_once(tmp_path, api,
     config = make_config(tmp_path)
     first = build_application(config, request=api, clock=clock, background=False)
     async with running(first):
-        alice, bob = await two_members(first, api)
-        await agree(alice, bob, services_of(first))
-        await bob.taps("Set a time")
-        await bob.taps("Thu 26 Nov")
-        await bob.taps("14:00")
+        alice, bob = await agreed(first, api)
+        await set_time(bob, "Thu 26 Nov", "14:00")
     second = build_application(config, request=api, clock=clock, background=False)
     async with running(second):
         clock.set(datetime(2026, 11, 26, 13, 30, tzinfo=UTC))
@@ -56,8 +55,7 @@ async def test_a_crash_between_claim_and_send_loses_nothing(tmp_path, api, clock
     config = make_config(tmp_path)
     first = build_application(config, request=api, clock=clock, background=False)
     async with running(first):
-        alice, bob = await two_members(first, api)
-        await agree(alice, bob, services_of(first))
+        alice, bob = await agreed(first, api)
         clock.advance(timedelta(days=3))
         claimed = await outbox.claim_due(services_of(first).db, clock.now(), 100)
         assert "nudge_unconfirmed" in {item.kind for item in claimed}
@@ -73,11 +71,8 @@ async def test_overdue_rows_are_caught_up_at_start_unless_expired(tmp_path, api,
     config = make_config(tmp_path)
     first = build_application(config, request=api, clock=clock, background=False)
     async with running(first):
-        alice, bob = await two_members(first, api)
-        await agree(alice, bob, services_of(first))
-        await bob.taps("Set a time")
-        await bob.taps("Thu 26 Nov")
-        await bob.taps("14:00")
+        alice, bob = await agreed(first, api)
+        await set_time(bob, "Thu 26 Nov", "14:00")
     clock.set(datetime(2026, 11, 26, 13, 30, tzinfo=UTC))  # the bot was down for two days
     second = build_application(config, request=api, clock=clock, background=False)
     async with running(second):
@@ -90,9 +85,7 @@ async def test_overdue_rows_are_caught_up_at_start_unless_expired(tmp_path, api,
 
 async def test_reminders_expire_once_their_time_has_passed(alice, bob, svc, clock):
     await agree(alice, bob, svc)
-    await bob.taps("Set a time")
-    await bob.taps("Thu 26 Nov")
-    await bob.taps("14:00")
+    await set_time(bob, "Thu 26 Nov", "14:00")
     clock.set(datetime(2026, 11, 26, 14, 1, tzinfo=UTC))
     await tick(svc)
     assert count(alice, "Reminder") == 0
