@@ -22,6 +22,7 @@ from bot.sandbox import run_sandbox_sync
 
 PROG = "timebank-bot"
 DEFAULT_CONFIG = "config.toml"
+EXAMPLE_CONFIG = "config.example.toml"
 CONFIG_ERROR = 2
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # httpx logs every request URL at INFO, and a Bot API URL contains the token; apscheduler logs
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the arguments and run the chosen command; the return value is the exit status."""
     args = _parser().parse_args(argv)
     try:
-        config = load_config(args.config)
+        config = load_config(_config_path(args.config))
     except ConfigError as error:
         print(f"{PROG}: {error}", file=sys.stderr)
         return CONFIG_ERROR
@@ -63,10 +64,17 @@ def _parser() -> argparse.ArgumentParser:
 def _add_config(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
-        default=DEFAULT_CONFIG,
         metavar="PATH",
-        help=f"TOML config file (default: {DEFAULT_CONFIG})",
+        help=f"TOML config file (default: {DEFAULT_CONFIG}, else {EXAMPLE_CONFIG})",
     )
+
+
+def _config_path(chosen: str | None) -> str:
+    """The file named, else config.toml, else the example (said aloud) for a first try."""
+    if chosen is not None or Path(DEFAULT_CONFIG).exists() or not Path(EXAMPLE_CONFIG).exists():
+        return chosen or DEFAULT_CONFIG
+    print(f"{PROG}: no {DEFAULT_CONFIG} here, so using {EXAMPLE_CONFIG}", file=sys.stderr)
+    return EXAMPLE_CONFIG
 
 
 def _setup_logging() -> None:
@@ -90,11 +98,18 @@ def _run(config: Config) -> int:
     return 0
 
 
+SANDBOX_COORDINATOR_ID = 900_000_001
+
+
 def _try(config: Config, database: str | None) -> int:
-    """The sandbox, on `database` or else a throwaway file, so trying never touches real data."""
+    """The sandbox, on `database` or else a throwaway file, so trying never touches real data.
+    With no coordinators configured, Cora is given a pretend id so every flow can be tried."""
+    timebank = config.timebank
+    if not timebank.coordinators:
+        timebank = timebank.model_copy(update={"coordinators": [SANDBOX_COORDINATOR_ID]})
     with _sandbox_database(database) as path:
         bot = config.bot.model_copy(update={"database": path})
-        run_sandbox_sync(config.model_copy(update={"bot": bot}))
+        run_sandbox_sync(config.model_copy(update={"bot": bot, "timebank": timebank}))
     return 0
 
 

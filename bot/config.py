@@ -132,6 +132,10 @@ def load_config(path: str | Path) -> Config:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"config file not found: {path}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from exc
+    except OSError as exc:
+        raise ConfigError(f"config file {path} can't be read: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
     return parse_config(raw, source=str(path))
@@ -148,5 +152,7 @@ def parse_config(raw: dict[str, object], *, source: str = "config") -> Config:
 
 def _describe(error: ErrorDetails) -> str:
     if error["type"] == "extra_forbidden":
+        if error["loc"][-1:] == ("token",):
+            return "unknown key (the token is read from the environment variable in token_env)"
         return "unknown key"
     return error["msg"].removeprefix("Value error, ")

@@ -60,7 +60,8 @@ def listing_actions(listing: Listing, viewer_id: int) -> InlineKeyboardMarkup | 
                 [
                     button(t("listing.edit"), Callback("ls", "edit", listing.id)),
                     button(t("listing.close"), Callback("ls", "close", listing.id)),
-                ]
+                ],
+                [button(t("listing.change_category"), Callback("ls", "recat", listing.id))],
             ]
         )
     if not listing.is_open:
@@ -98,6 +99,12 @@ def still_needed(listing_id: int) -> InlineKeyboardMarkup:
                 button(t("nudge.close_it"), Callback("ls", "close", listing_id)),
             ]
         ]
+    )
+
+
+def close_need(listing_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[button(t("listing.close_need"), Callback("ls", "close", listing_id))]]
     )
 
 
@@ -208,7 +215,12 @@ def application(member_id: int) -> InlineKeyboardMarkup:
 
 def approve_held(exchange_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[button(t("coordinator.approve"), Callback("co", "allow", exchange_id))]]
+        [
+            [
+                button(t("coordinator.approve"), Callback("co", "allow", exchange_id)),
+                button(t("coordinator.no_credit"), Callback("cr", "settle", exchange_id, "0")),
+            ]
+        ]
     )
 
 

@@ -82,7 +82,7 @@ async def _response_declined(env: RenderEnv, item: OutboxItem) -> Rendered | Non
     listing = response and await listings.get(env.db, response.listing_id)
     if listing is None:
         return None
-    return Rendered(t("response.declined_responder", name=listing.owner_name))
+    return Rendered(t(f"response.declined_{listing.kind}", name=listing.owner_name))
 
 
 async def _exchange_proposed(env: RenderEnv, item: OutboxItem) -> Rendered | None:
@@ -108,14 +108,30 @@ async def _exchange_confirmed(env: RenderEnv, item: OutboxItem) -> Rendered | No
         return None
     exchange, other = found
     balance = await ledger.balance(env.db, item.member_id)
-    return Rendered(
-        t(
-            "exchange.confirmed_notice",
-            name=other.display_name,
-            hours=hours(exchange.proposed_minutes or 0),
-            balance=hours(balance),
-        )
+    key = (
+        "exchange.approved_notice"
+        if item.kind == "exchange_approved"
+        else ("exchange.confirmed_notice")
     )
+    text = t(
+        key,
+        name=other.display_name,
+        hours=hours(exchange.proposed_minutes or 0),
+        balance=hours(balance),
+    )
+    return Rendered(text, await close_after_help(env.db, exchange, item.member_id))
+
+
+async def close_after_help(
+    db: Database, exchange: Exchange, viewer_id: int
+) -> InlineKeyboardMarkup | None:
+    """Help with a need was confirmed: offer its owner to close it, so nobody else answers."""
+    listing = await listings.get(db, exchange.listing_id) if exchange.listing_id else None
+    if listing is None or not listing.is_open or listing.kind != "need":
+        return None
+    if listing.owner_id != viewer_id:
+        return None
+    return keyboards.close_need(listing.id)
 
 
 async def _exchange_held(env: RenderEnv, item: OutboxItem) -> Rendered | None:
@@ -346,6 +362,7 @@ RENDERERS: dict[str, Renderer] = {
     "response_declined": _response_declined,
     "exchange_proposed": _exchange_proposed,
     "exchange_confirmed": _exchange_confirmed,
+    "exchange_approved": _exchange_confirmed,
     "exchange_held": _exchange_held,
     "exchange_held_party": _about_other("exchange.held_party"),
     "exchange_disputed": _exchange_disputed,

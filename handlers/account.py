@@ -13,7 +13,15 @@ from bot.commands import help_lines
 from bot.i18n import Html, hours, t
 from bot.render import history_line
 from bot.services import services
-from handlers.common import Context, for_members, member_of, menu_filter, reply, show_menu
+from handlers.common import (
+    Context,
+    cmd_cancel,
+    for_members,
+    member_of,
+    menu_filter,
+    reply,
+    show_menu,
+)
 from storage import exchanges, ledger
 from storage.models import Member
 
@@ -57,7 +65,11 @@ async def cmd_help(update: Update, context: Context) -> None:
 
 
 async def unknown_text(update: Update, context: Context) -> None:
-    """Words we don't understand outside a conversation: show the menu, kindly."""
+    """Words we don't understand outside a conversation: show the menu, kindly (or, to
+    someone who hasn't joined, how to join)."""
+    if await member_of(update, context) is None:
+        await reply(update, t("join.first"))
+        return
     await show_menu(update, t("menu.not_understood"))
 
 
@@ -66,6 +78,7 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
         CommandHandler("balance", cmd_balance),
         CommandHandler("history", cmd_history),
         CommandHandler("help", cmd_help),
+        CommandHandler("cancel", cmd_cancel),  # outside any conversation: nothing to stop
         CallbackQueryHandler(cmd_history, pattern=pattern("ac", "history")),
     ]
 

@@ -136,6 +136,10 @@ async def show_preview(update: Update, context: Context, member: Member) -> int:
         if draft["help"]
         else button(t("broadcast.help_on"), Callback("bc", "help", 0, "on"))
     )
+    if count == 0:
+        context.user_data.pop(DRAFT, None) if context.user_data is not None else None
+        await reply(update, t("broadcast.nobody"))
+        return ConversationHandler.END
     rows = [[help_toggle]] if "listing" not in draft else []
     rows.append([button(t("broadcast.send", count=f"{count:,}"), Callback("bc", "send"))])
     rows.append([button(t("broadcast.dont_send"), Callback("bc", "drop"))])

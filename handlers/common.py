@@ -39,6 +39,7 @@ ERROR_TEXT: dict[type[errors.DomainError], str] = {
     errors.AlreadyResponded: "errors.already_responded",
     errors.InvalidMinutes: "errors.invalid_minutes",
     errors.NotCoordinator: "errors.not_coordinator",
+    errors.SamePerson: "errors.same_person",
 }
 
 

@@ -99,9 +99,22 @@ async def cmd_correct(update: Update, context: Context, member: Member) -> None:
     if exchange is None:
         await reply(update, t("coordinator.correct_how"))
         return
-    await reply(
-        update, t("coordinator.settle_which", number=exchange.id), keyboards.settle(exchange.id)
+    db = services(context).db
+    giver, receiver = (
+        await members.get(db, exchange.giver_id),
+        await members.get(db, exchange.receiver_id),
     )
+    assert giver is not None
+    assert receiver is not None
+    text = t(
+        "coordinator.settle_which",
+        number=exchange.id,
+        giver=giver.display_name,
+        receiver=receiver.display_name,
+        hours=hours(exchange.proposed_minutes or 0),
+        state=t(f"history.state_{exchange.state}"),
+    )
+    await reply(update, text, keyboards.settle(exchange.id))
 
 
 @on_coordinator_button
@@ -207,7 +220,7 @@ async def cmd_open_needs(update: Update, context: Context, member: Member) -> No
     cutoff = svc.clock.now() - svc.timings.need_open_after
     needs = await listings.unanswered_needs(svc.db, posted_before=cutoff)
     if not needs:
-        await reply(update, t("coordinator.no_open_needs"))
+        await reply(update, t("coordinator.no_open_needs", days=svc.timings.need_open_after.days))
         return
     rows = [
         [keyboards.button(snippet(need, number), Callback("bc", "need", need.id))]

@@ -19,7 +19,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from bot import keyboards
 from bot.callbacks import Callback, pattern
 from bot.i18n import hours, link, t
-from bot.notices import local_time
+from bot.notices import close_after_help, local_time
 from bot.services import services
 from handlers.common import Context, on_button, reply
 from storage import exchanges, members
@@ -134,7 +134,11 @@ async def cb_yes(update: Update, context: Context, member: Member, callback: Cal
         await svc.sender.deliver_direct()
         return
     mine = done.giver_balance if done.exchange.giver_id == member.id else done.receiver_balance
-    await reply(update, t("exchange.thanks", hours=hours(done.minutes), balance=hours(mine)))
+    await reply(
+        update,
+        t("exchange.thanks", hours=hours(done.minutes), balance=hours(mine)),
+        await close_after_help(svc.db, done.exchange, member.id),
+    )
     await svc.sender.deliver_direct()
 
 

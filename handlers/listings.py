@@ -82,11 +82,12 @@ async def _quick_post(update: Update, context: Context, member: Member, kind: Li
         await reply(update, t("common.too_long", count=len(body), limit=MAX_BODY))
         return
     svc = services(context)
+    names = svc.config.timebank.categories
     listing = await listings.create(
         svc.db,
         owner_id=member.id,
         kind=kind,
-        category=svc.config.timebank.categories[-1],
+        category=listings.guess_category(body, names) or names[-1],
         body=body,
         when_where=None,
         now=svc.clock.now(),
@@ -230,6 +231,35 @@ async def _set_status(
 
 
 @on_button
+async def cb_recategorise(
+    update: Update, context: Context, member: Member, callback: Callback
+) -> None:
+    """Owners only: pick another category (a quick post lands in the last one)."""
+    svc = services(context)
+    listing = await listings.owned(svc.db, callback.id, member.id)
+    names = svc.config.timebank.categories
+    if callback.action == "recat":
+        buttons = [
+            keyboards.button(name, Callback("ls", "setcat", listing.id, str(index)))
+            for index, name in enumerate(names)
+        ]
+        await reply(update, t("listing.which_category"), keyboards.grid(buttons))
+        return
+    index = callback.arg_int
+    if index is None or not 0 <= index < len(names):
+        await reply(update, t("errors.gone"))
+        return
+    listing = await listings.set_category(
+        svc.db,
+        listing_id=listing.id,
+        member_id=member.id,
+        category=names[index],
+        now=svc.clock.now(),
+    )
+    await show_listing(update, "listing.updated", listing, member.id)
+
+
+@on_button
 async def cb_keep(update: Update, context: Context, member: Member, callback: Callback) -> None:
     """ "Still needed": the need stays open, and the owner hears that it does."""
     listing = await listings.owned(services(context).db, callback.id, member.id)
@@ -302,6 +332,7 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
         CallbackQueryHandler(cb_close, pattern=pattern("ls", "close")),
         CallbackQueryHandler(cb_reopen, pattern=pattern("ls", "reopen")),
         CallbackQueryHandler(cb_keep, pattern=pattern("ls", "keep")),
+        CallbackQueryHandler(cb_recategorise, pattern=pattern("ls", "recat", "setcat")),
         CallbackQueryHandler(cb_mine, pattern=pattern("ls", "mine")),
     ]
 

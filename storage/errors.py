@@ -29,6 +29,10 @@ class AlreadyResponded(DomainError):
     """The member has already said they can help with this listing."""
 
 
+class SamePerson(DomainError):
+    """Help needs two people: the giver and the receiver were the same member."""
+
+
 class InvalidMinutes(DomainError):
     """Hours must be quarter-hour steps between 15 minutes and 12 hours."""
 

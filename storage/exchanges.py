@@ -22,6 +22,7 @@ from storage.errors import (
     NotYours,
     OverdraftLimit,
     OwnListing,
+    SamePerson,
     WrongState,
 )
 from storage.models import Exchange, HistoryItem, Response, from_db, to_db, valid_minutes
@@ -219,6 +220,8 @@ async def approve_held(
         if row is None:
             raise NotFound(exchange_id)
         exchange = Exchange.from_row(row)
+        if exchange.involves(coordinator_id):
+            raise NotYours(exchange_id)  # nobody approves their own exchange
         if exchange.state != "held" or exchange.proposed_minutes is None:
             _raise_for_state(exchange)
         assert exchange.proposed_minutes is not None
@@ -232,7 +235,7 @@ async def approve_held(
             detail={"minutes": exchange.proposed_minutes},
         )
         for party in (exchange.giver_id, exchange.receiver_id):
-            await enqueue(tx, Notice(party, "exchange_confirmed", exchange_id), now)
+            await enqueue(tx, Notice(party, "exchange_approved", exchange_id), now)
     return confirmed
 
 
@@ -241,7 +244,9 @@ async def dispute(db: Database, *, exchange_id: int, member_id: int, now: dateti
     async with db.transaction() as tx:
         exchange = await _party_exchange(tx, exchange_id, member_id)
         moved = await _move(tx, exchange, ("agreed", "proposed"), "disputed", now)
-        for coordinator in await roles.coordinator_ids(tx):
+        for coordinator in await roles.coordinator_ids(
+            tx, apart_from=(exchange.giver_id, exchange.receiver_id)
+        ):
             await enqueue(tx, Notice(coordinator, "exchange_disputed", exchange_id), now)
         await enqueue(
             tx, Notice(moved.other_party(member_id), "exchange_disputed_party", exchange_id), now
@@ -268,7 +273,7 @@ async def record_by_coordinator(
     if not valid_minutes(minutes):
         raise InvalidMinutes(minutes)
     if giver_id == receiver_id:
-        raise WrongState(giver_id)
+        raise SamePerson(giver_id)
     async with db.transaction() as tx:
         await roles.require_coordinator(tx, by)
         async with tx.execute(
@@ -306,6 +311,8 @@ async def settle(
         if row is None or row["state"] == "cancelled":
             raise NotFound(exchange_id)
         exchange = Exchange.from_row(row)
+        if exchange.involves(by):
+            raise NotYours(exchange_id)  # nobody settles their own exchange
         credited = await _credited(tx, exchange)
         change = minutes - credited
         if change:
@@ -433,7 +440,9 @@ async def _hold_for_coordinator(
 ) -> None:
     """Park the exchange for a coordinator instead of letting the receiver pass the limit."""
     await _move(tx, exchange, ("proposed",), "held", now)
-    for coordinator in await roles.coordinator_ids(tx):
+    for coordinator in await roles.coordinator_ids(
+        tx, apart_from=(exchange.giver_id, exchange.receiver_id)
+    ):
         await enqueue(tx, Notice(coordinator, "exchange_held", exchange.id), now)
     assert exchange.proposed_by is not None
     await enqueue(tx, Notice(exchange.proposed_by, "exchange_held_party", exchange.id), now)

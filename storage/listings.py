@@ -72,11 +72,24 @@ async def set_status(
     return await _change_own(db, listing_id, member_id, "status", status, now)
 
 
+async def set_category(
+    db: Database, *, listing_id: int, member_id: int, category: str, now: datetime
+) -> Listing:
+    return await _change_own(db, listing_id, member_id, "category", category, now)
+
+
+def guess_category(text: str, categories: list[str]) -> str | None:
+    """The category a quick post names ("gardening" → Garden), if it names exactly one."""
+    words = _WORD.findall(text.lower())
+    named = [c for c in categories if any(w.startswith(c.lower()) for w in words)]
+    return named[0] if len(named) == 1 else None
+
+
 async def _change_own(
     db: Database, listing_id: int, member_id: int, column: str, value: str, now: datetime
 ) -> Listing:
     """Set one column of a listing, only if `member_id` owns it (else NotFound or NotYours)."""
-    assert column in ("body", "status")
+    assert column in ("body", "status", "category")
     await owned(db, listing_id, member_id)
     async with db.transaction() as tx:
         await tx.execute(

@@ -97,7 +97,9 @@ async def on_proposed(
         ),
         now,
     )
-    for coordinator in await roles.coordinator_ids(tx):
+    for coordinator in await roles.coordinator_ids(
+        tx, apart_from=(exchange.giver_id, exchange.receiver_id)
+    ):
         await enqueue(
             tx,
             Notice(

@@ -29,11 +29,14 @@ async def ensure_coordinators(db: Database, telegram_ids: Iterable[int]) -> None
         )
 
 
-async def coordinator_ids(tx: aiosqlite.Connection) -> list[int]:
+async def coordinator_ids(tx: aiosqlite.Connection, *, apart_from: Iterable[int] = ()) -> list[int]:
+    """Active coordinators, leaving out `apart_from` (the people a decision is about: nobody
+    judges their own exchange)."""
     async with tx.execute(
         "SELECT id FROM members WHERE role = 'coordinator' AND status = 'active' ORDER BY id"
     ) as cursor:
-        return [row[0] for row in await cursor.fetchall()]
+        excluded = set(apart_from)
+        return [row[0] for row in await cursor.fetchall() if row[0] not in excluded]
 
 
 async def require_coordinator(tx: aiosqlite.Connection, member_id: int) -> None:
@@ -59,7 +62,7 @@ async def _set_role(db: Database, *, by: int, member_id: int, role: str, now: da
             raise WrongState(member_id)
         async with tx.execute(
             "UPDATE members SET role = ? WHERE id = ? AND status = 'active' AND role != ?"
-            " RETURNING *",
+            " AND telegram_id IS NOT NULL RETURNING *",
             (role, member_id, role),
         ) as cursor:
             row = await cursor.fetchone()

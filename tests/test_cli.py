@@ -188,3 +188,30 @@ def test_plain_strips_html_for_the_terminal():
     assert plain("<b>Hi</b> &amp; <i>bye</i>") == "Hi & bye"
     assert plain('<a href="tg://user?id=1">Bob</a>') == "Bob"
     assert plain('<a href="https://t.me/bob">Bob</a>') == "Bob (https://t.me/bob)"
+
+
+def test_unreadable_config_is_one_line_too(tmp_path, capsys):
+    assert main(["run", "--config", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes('[timebank]\nname = "Zo\xeb"\n'.encode("latin-1"))
+    assert main(["run", "--config", str(latin)]) == 2
+    assert "is not UTF-8 text" in capsys.readouterr().err
+
+
+def test_a_token_in_the_file_points_at_the_environment(tmp_path, capsys):
+    path = tmp_path / "config.toml"
+    path.write_text('[bot]\ntoken = "123:abc"\n')
+    assert main(["run", "--config", str(path)]) == 2
+    assert "bot.token: unknown key (the token is read from the environment" in (
+        capsys.readouterr().err
+    )
+
+
+def test_without_config_toml_the_example_is_used_and_said(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TIMEBANK_BOT_TOKEN", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    (tmp_path / "config.example.toml").write_text('[timebank]\nname = "Example"\n')
+    assert main(["try"]) == 0
+    assert "no config.toml here, so using config.example.toml" in capsys.readouterr().err

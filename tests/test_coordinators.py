@@ -13,7 +13,7 @@ from storage import audit, exchanges, ledger, listings, members, roles
 from storage.errors import NotCoordinator
 from tests.conftest import COORDINATOR_ID, join, make_config
 from tests.test_exchanges import agree, member_id
-from tests.test_nudges import DAY
+from tests.test_nudges import DAY, count
 
 REFUSED = "Sorry, only a coordinator can do that."
 
@@ -254,7 +254,7 @@ async def test_open_needs_to_matching_helpers_in_two_taps(coordinator, alice, bo
     await alice.taps("Skip")
     await alice.taps("Publish")
     await coordinator.says("/open_needs")
-    assert coordinator.last_text == "Every need has had an answer. 🎉"
+    assert coordinator.last_text == "No need has waited more than 5 days without an answer. 🎉"
     clock.advance(6 * DAY)
     await coordinator.says("/open_needs")
     await coordinator.taps("1. A lift to the dentist")
@@ -308,3 +308,33 @@ async def test_disputed_hours_are_settled_then_corrected_by_new_transactions(
     assert exchange is not None
     assert exchange.state == "confirmed"
     assert "now 1½ hours" in bob.last_text or "1½ hours" in bob.last_text
+
+
+async def test_a_coordinator_never_judges_their_own_exchange(coordinator, alice, svc):
+    exchange_id = await agree(alice, coordinator, svc)
+    await coordinator.taps("It happened")
+    await coordinator.taps("3 hours")
+    await alice.taps("Not quite")
+    await alice.taps("Ask a coordinator")
+    assert count(coordinator, "can't agree the hours") == 0, "not asked about their own"
+    await coordinator.presses(f"cr:settle:{exchange_id}:180")
+    assert coordinator.last_text == "Sorry, only the people involved can do that."
+    assert await ledger.total(svc.db) == 0
+    assert await ledger.balance(svc.db, await member_id(svc, coordinator)) == 0
+
+
+async def test_a_broadcast_to_nobody_is_not_offered(coordinator, alice):
+    await coordinator.says("/broadcast")
+    await coordinator.says("Visitors, thank you!")
+    await coordinator.taps("Peer visitors")
+    assert coordinator.last_text == "Nobody is in that group yet, so there is no one to send it to."
+
+
+async def test_record_refuses_the_same_person_twice(coordinator, bob):
+    await coordinator.says("/record")
+    await coordinator.says("Bob")
+    await coordinator.taps("Bob")
+    await coordinator.says("Bob")
+    await coordinator.taps("Bob")
+    await coordinator.taps("1 hour")
+    assert coordinator.last_text == "The giver and the receiver need to be two different people."

@@ -47,6 +47,12 @@ async def test_declining_tells_the_helper_kindly(alice, bob):
     await alice.taps("No, thanks")
     assert alice.last_text == "OK, I've let them know kindly."
     assert bob.last_text == "Alice has found help already. Thank you so much for offering!"
+    await alice.says("/offer soup on Sundays")
+    await bob.says("/search soup")
+    await bob.taps("1. soup")
+    await bob.taps("I'd like this")
+    await alice.taps("No, thanks")
+    assert bob.last_text.startswith("Alice can't help with this one just now.")
 
 
 async def test_answering_twice_or_own_listing_is_refused_kindly(alice, bob, svc):
@@ -71,6 +77,7 @@ async def test_full_loop_moves_credits_and_thanks_both(alice, bob, svc):
     assert "Bob says they helped you for <b>1½ hours</b>" in alice.last_text
     await alice.taps("Yes")
     assert alice.last_text.startswith("Thank you! 1½ hours confirmed.")
+    assert alice.inline_labels[-1] == "✅ My need is met: close my post"
     assert "Your balance is now −1½ hours." in alice.last_text
     assert "Alice confirmed 1½ hours" in bob.last_text
     assert "Your balance is now 1½ hours." in bob.last_text

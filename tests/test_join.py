@@ -59,7 +59,7 @@ async def test_cancel_leaves_the_join_conversation(person, svc):
     await gus.says("/cancel")
     assert "stopped" in gus.last_text
     await gus.says("Gus")
-    assert "didn't understand" in gus.last_text
+    assert gus.last_text == "Welcome! Tap /start to join the timebank first."
     assert await members.by_telegram_id(svc.db, 204) is None
 
 

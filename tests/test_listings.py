@@ -18,7 +18,7 @@ async def test_post_a_need_step_by_step(alice, svc):
     assert "Saturday morning, Riverside" in alice.last_text
     await alice.taps("Publish")
     assert alice.last_text.startswith("Published!")
-    assert alice.inline_labels == ["✏️ Edit", "Close"]
+    assert alice.inline_labels == ["✏️ Edit", "Close", "🏷 Change category"]
     page = await listings.browse(svc.db, kind="need", category="Garden", offset=0)
     assert [item.body for item in page.items] == ["Someone to help me cut the hedge"]
 
@@ -120,4 +120,25 @@ async def test_my_posts_lists_own_open_listings(alice):
     assert alice.inline_labels == ["a ladder", "ironing"]
     await alice.taps("ironing")
     assert "ironing" in alice.last_text
-    assert alice.inline_labels == ["✏️ Edit", "Close"]
+    assert alice.inline_labels == ["✏️ Edit", "Close", "🏷 Change category"]
+
+
+async def test_quick_post_finds_its_category_or_can_be_moved(alice, svc):
+    await alice.says("/offer gardening on Saturdays")
+    assert "Offer</b> · Garden" in alice.last_text
+    await alice.says("/need a hand with something")
+    assert "Need</b> · Other" in alice.last_text
+    await alice.taps("Change category")
+    await alice.taps("Company")
+    assert alice.last_text.startswith("Saved!")
+    assert "Need</b> · Company" in alice.last_text
+
+
+async def test_search_finds_a_listing_by_its_category(alice, bob):
+    await alice.taps("I can offer")
+    await alice.taps("Garden")
+    await alice.says("Hedges trimmed, lawns mowed")
+    await alice.taps("Skip")
+    await alice.taps("Publish")
+    await bob.says("/search garden")
+    assert bob.inline_labels == ["1. Hedges trimmed, lawns mowed"]
