@@ -361,8 +361,9 @@ async def _post_credit(
     now: datetime,
     kind: str,
     recorded_by: int | None,
-) -> bool:
-    """One balanced transaction moving `minutes` from receiver to giver for this exchange.
+) -> tuple[int, int] | None:
+    """One balanced transaction moving `minutes` from receiver to giver for this exchange;
+    returns the giver's and receiver's balances after it, or None if it was already posted.
     The first is keyed 'exchange:ID' (so a double confirm credits once); later ones count on."""
     number = 0
     if kind != "exchange":  # a member's confirm is always the first; the CAS saw to that
@@ -371,18 +372,18 @@ async def _post_credit(
         )
         number = int(count[0]) if count else 0
     key = f"exchange:{exchange.id}" if number == 0 else f"exchange:{exchange.id}:{number}"
-    return await ledger.post(
+    parties = await ledger.accounts(tx, exchange.giver_id, exchange.receiver_id)
+    giver, receiver = parties[exchange.giver_id], parties[exchange.receiver_id]
+    posted = await ledger.post(
         tx,
         kind=kind,
         idempotency_key=key,
-        entries=[
-            (await ledger.account_of(tx, exchange.giver_id), minutes),
-            (await ledger.account_of(tx, exchange.receiver_id), -minutes),
-        ],
+        entries=[(giver.id, minutes), (receiver.id, -minutes)],
         now=now,
         exchange_id=exchange.id,
         recorded_by=recorded_by,
     )
+    return (giver.balance + minutes, receiver.balance - minutes) if posted else None
 
 
 async def history(db: Database, member_id: int, limit: int = 10) -> list[HistoryItem]:
@@ -425,14 +426,10 @@ async def _credit(
     recorded_by: int | None = None,
 ) -> Confirmed:
     moved = await _move(tx, exchange, ("proposed", "held"), "confirmed", now)
-    if not await _post_credit(tx, exchange, minutes, now, "exchange", recorded_by):
+    balances = await _post_credit(tx, exchange, minutes, now, "exchange", recorded_by)
+    if balances is None:
         raise AlreadyConfirmed(exchange.id)
-    return Confirmed(
-        exchange=moved,
-        minutes=minutes,
-        giver_balance=await ledger.balance_in(tx, exchange.giver_id),
-        receiver_balance=await ledger.balance_in(tx, exchange.receiver_id),
-    )
+    return Confirmed(moved, minutes, giver_balance=balances[0], receiver_balance=balances[1])
 
 
 async def _hold_for_coordinator(

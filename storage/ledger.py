@@ -6,6 +6,7 @@ Nothing here is ever updated or deleted: a correction is a new transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
@@ -18,6 +19,27 @@ COMMUNITY_ACCOUNT = 1
 
 class UnbalancedTransaction(ValueError):
     """A programming error: entries must sum to zero."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    balance: int
+
+
+async def accounts(tx: aiosqlite.Connection, *member_ids: int) -> dict[int, Account]:
+    """The members' accounts and balances, in one query (a confirm needs both parties')."""
+    marks = ",".join("?" * len(member_ids))
+    rows = await tx.execute_fetchall(
+        "SELECT a.member_id, a.id, COALESCE(SUM(e.minutes), 0) FROM accounts a"
+        " LEFT JOIN ledger_entries e ON e.account_id = a.id"
+        f" WHERE a.member_id IN ({marks}) GROUP BY a.id",
+        member_ids,
+    )
+    found = {row[0]: Account(row[1], row[2]) for row in rows}
+    if len(found) != len(set(member_ids)):
+        raise LookupError(f"members {member_ids} lack accounts")
+    return found
 
 
 async def account_of(tx: aiosqlite.Connection, member_id: int) -> int:

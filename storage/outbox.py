@@ -71,11 +71,12 @@ async def claim_due(
     skipped = list(skip_kinds)
     not_these = f"AND kind NOT IN ({','.join('?' * len(skipped))})" if skipped else ""
     async with db.transaction(durable=False) as tx:
-        await tx.execute(
-            "UPDATE outbox SET state = 'skipped'"
-            " WHERE state = 'pending' AND due_at <= :now AND expires_at <= :now",
-            {"now": to_db(now)},
-        )
+        if not skipped:  # only the scheduler's full pass: direct notices never expire
+            await tx.execute(
+                "UPDATE outbox SET state = 'skipped'"
+                " WHERE state = 'pending' AND due_at <= :now AND expires_at <= :now",
+                {"now": to_db(now)},
+            )
         async with tx.execute(
             "UPDATE outbox SET state = 'sending'"
             " WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND due_at <= ?"
