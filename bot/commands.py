@@ -32,6 +32,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("correct", "commands.correct", coordinator_only=True),
     Command("promote", "commands.promote", coordinator_only=True),
     Command("demote", "commands.demote", coordinator_only=True),
+    Command("visitor", "commands.visitor", coordinator_only=True),
     Command("report", "report.command", coordinator_only=True),
     Command("export", "export.command", coordinator_only=True),
 )

@@ -4,6 +4,7 @@ Every command here is behind `for_coordinators` and every button behind
 `on_coordinator_button`; storage re-checks the role inside each change and audits it.
 
     /promote NAME, /demote NAME ─▶ matching members as buttons ─▶ role changed
+    /visitor NAME ─▶ matching members ─▶ marked (or unmarked) as a peer visitor
     "Approve" / "Decline" on an applicant ─▶ they are told either way
     /record ─▶ GIVER (type a name) ─▶ RECEIVER ─▶ hours buttons ─▶ credited, marked as recorded
     /correct EXCHANGE ─▶ hours buttons ─▶ a correction transaction (never an edit)
@@ -65,6 +66,30 @@ async def _pick_member(update: Update, context: Context, action: str) -> None:
         return
     rows = [[keyboards.button(m.display_name, Callback("cr", action, m.id))] for m in found]
     await reply(update, t(f"coordinator.{action}_which"), InlineKeyboardMarkup(rows))
+
+
+@for_coordinators
+async def cmd_visitor(update: Update, context: Context, member: Member) -> None:
+    """/visitor NAME: mark or unmark someone as a peer visitor (a broadcast audience)."""
+    await _pick_member(update, context, "visitor")
+
+
+@on_coordinator_button
+async def cb_visitor(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    svc = services(context)
+    target = await members.get(svc.db, callback.id)
+    if target is None:
+        await reply(update, t("errors.gone"))
+        return
+    changed = await roles.set_peer_visitor(
+        svc.db,
+        by=member.id,
+        member_id=target.id,
+        visitor=not target.peer_visitor,
+        now=svc.clock.now(),
+    )
+    key = "coordinator.visitor_added" if changed.peer_visitor else "coordinator.visitor_removed"
+    await reply(update, t(key, name=changed.display_name))
 
 
 @on_coordinator_button
@@ -254,6 +279,8 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
         CommandHandler("demote", cmd_demote),
         CommandHandler("correct", cmd_correct),
         CommandHandler("open_needs", cmd_open_needs),
+        CommandHandler("visitor", cmd_visitor),
+        CallbackQueryHandler(cb_visitor, pattern=pattern("cr", "visitor")),
         CallbackQueryHandler(cb_role, pattern=pattern("cr", "promote", "demote")),
         CallbackQueryHandler(cb_application, pattern=pattern("cr", "approve", "decline")),
         CallbackQueryHandler(cb_settle, pattern=pattern("cr", "settle")),

@@ -72,3 +72,21 @@ async def _set_role(db: Database, *, by: int, member_id: int, role: str, now: da
         await audit.record(tx, actor_id=by, action=action, subject=f"member:{member_id}", now=now)
         await enqueue(tx, Notice(member_id, f"role_{action}d", member_id), now)
     return Member.from_row(row)
+
+
+async def set_peer_visitor(
+    db: Database, *, by: int, member_id: int, visitor: bool, now: datetime
+) -> Member:
+    """Mark (or unmark) a member as a peer visitor, the audience of visit requests."""
+    async with db.transaction() as tx:
+        await require_coordinator(tx, by)
+        async with tx.execute(
+            "UPDATE members SET peer_visitor = ? WHERE id = ? AND status = 'active' RETURNING *",
+            (int(visitor), member_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            raise NotFound(member_id)
+        action = "add_peer_visitor" if visitor else "remove_peer_visitor"
+        await audit.record(tx, actor_id=by, action=action, subject=f"member:{member_id}", now=now)
+    return Member.from_row(row)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app import build_application, running
+from bot.commands import COMMANDS
 from bot.scheduler import tick
 from bot.services import services_of
 from bot.standin import ChatMember
@@ -18,19 +19,7 @@ from tests.test_nudges import DAY, count
 REFUSED = "Sorry, only a coordinator can do that."
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        "/broadcast",
-        "/open_needs",
-        "/record",
-        "/correct 1",
-        "/promote Bob",
-        "/demote Cora",
-        "/report",
-        "/export",
-    ],
-)
+@pytest.mark.parametrize("command", [f"/{c.name} x" for c in COMMANDS if c.coordinator_only])
 async def test_members_are_refused_every_coordinator_command(coordinator, alice, command):
     await alice.says(command)
     assert alice.last_text == REFUSED
@@ -55,6 +44,8 @@ async def test_members_are_refused_every_coordinator_command(coordinator, alice,
         "bc:drop:0",
         "bc:stop:1",
         "co:allow:1",
+        "rp:period:0:all",
+        "cr:visitor:2",
     ],
 )
 async def test_members_are_refused_every_coordinator_button(coordinator, alice, bob, data):
@@ -338,3 +329,17 @@ async def test_record_refuses_the_same_person_twice(coordinator, bob):
     await coordinator.taps("Bob")
     await coordinator.taps("1 hour")
     assert coordinator.last_text == "The giver and the receiver need to be two different people."
+
+
+async def test_peer_visitors_can_be_marked_and_reached(coordinator, alice, bob, svc):
+    await coordinator.says("/visitor bob")
+    await coordinator.taps("Bob")
+    assert coordinator.last_text == "Bob is now a peer visitor. 💚"
+    await coordinator.says("/broadcast")
+    await coordinator.says("Can anyone visit Mr Green on Tuesday?")
+    await coordinator.taps("Peer visitors")
+    assert "<b>1 people</b> will get it" in coordinator.last_text
+    await coordinator.taps("Send to 1 people")
+    await tick(svc)
+    assert bob.last_text == "📣 Can anyone visit Mr Green on Tuesday?"
+    assert count(alice, "Mr Green") == 0
