@@ -75,8 +75,9 @@ async def cb_accept(update: Update, context: Context, member: Member, callback: 
 @on_button
 async def cb_done(update: Update, context: Context, member: Member, callback: Callback) -> None:
     """ "It happened" (or "Change the hours"): ask how long it took."""
-    await _party_exchange(context, callback.id, member)
-    await reply(update, t("exchange.how_long"), keyboards.hours_picker(callback.id))
+    exchange = await _party_exchange(context, callback.id, member)
+    key = "exchange.how_long_instead" if exchange.state == "proposed" else "exchange.how_long"
+    await reply(update, t(key), keyboards.hours_picker(callback.id))
 
 
 @on_button
