@@ -247,3 +247,13 @@ async def test_my_hours_offers_to_finish_open_exchanges(alice, bob, svc):
     await bob.taps("My hours")
     await bob.taps(f"Finish exchange #{exchange_id}")
     assert bob.last_text == "Lovely! How long did it take?"
+
+
+async def test_an_unexpected_failure_gets_a_kind_reply_not_silence(alice, monkeypatch, caplog):
+    async def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("storage.ledger.balance", broken)
+    await alice.says("/balance")
+    assert alice.last_text == "Sorry, something went wrong on our side. Please try again."
+    assert "disk on fire" in caplog.text, "logged with its context for us"
