@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Message, ReplyKeyboardMarkup, Update
+from telegram import Message, Update
 from telegram.ext import (
     BaseHandler,
     CommandHandler,
@@ -68,11 +68,7 @@ async def typed(update: Update, limit: int) -> str | None:
 
 
 async def show_menu(update: Update, text: str | None = None) -> Message:
-    return await reply(update, text or t("menu.prompt"), main_menu())
-
-
-def main_menu() -> ReplyKeyboardMarkup:
-    return keyboards.main_menu()
+    return await reply(update, text or t("menu.prompt"), keyboards.main_menu())
 
 
 async def member_of(update: Update, context: Context) -> Member | None:

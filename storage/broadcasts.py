@@ -177,10 +177,11 @@ async def cancel(db: Database, *, by: int, broadcast_id: int, now: datetime) -> 
             (to_db(now), broadcast_id),
         )
         if cursor.rowcount != 1:
-            exists = await (
-                await tx.execute("SELECT 1 FROM broadcasts WHERE id = ?", (broadcast_id,))
-            ).fetchone()
-            raise WrongState(broadcast_id) if exists else NotFound(broadcast_id)
+            raise (
+                WrongState(broadcast_id)
+                if await _exists(tx, broadcast_id)
+                else NotFound(broadcast_id)
+            )
         await tx.execute(
             "UPDATE outbox SET state = 'skipped' WHERE kind = 'broadcast' AND ref_id = ?"
             " AND state = 'pending'",
