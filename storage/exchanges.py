@@ -132,15 +132,15 @@ async def propose(
         raise InvalidMinutes(minutes)
     async with db.transaction() as tx:
         exchange = await _party_exchange(tx, exchange_id, member_id)
-        async with tx.execute(
-            "UPDATE exchanges SET state = 'proposed', proposed_minutes = ?, proposed_by = ?,"
-            " updated_at = ? WHERE id = ? AND state IN ('agreed', 'proposed') RETURNING *",
-            (minutes, member_id, to_db(now), exchange_id),
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            _raise_for_state(exchange)
-        moved = Exchange.from_row(row)
+        moved = await _move(
+            tx,
+            exchange,
+            ("agreed", "proposed"),
+            "proposed",
+            now,
+            proposed_minutes=minutes,
+            proposed_by=member_id,
+        )
         other = moved.other_party(member_id)
         await enqueue(
             tx, Notice(other, "exchange_proposed", exchange_id, {"minutes": minutes}), now
@@ -157,15 +157,7 @@ async def schedule(
         raise WrongState(exchange_id)
     async with db.transaction() as tx:
         exchange = await _party_exchange(tx, exchange_id, member_id)
-        async with tx.execute(
-            "UPDATE exchanges SET scheduled_at = ?, updated_at = ? WHERE id = ?"
-            " AND state = 'agreed' RETURNING *",
-            (to_db(at), to_db(now), exchange_id),
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            _raise_for_state(exchange)
-        moved = Exchange.from_row(row)
+        moved = await _move(tx, exchange, ("agreed",), "agreed", now, scheduled_at=to_db(at))
         await nudges.on_scheduled(tx, moved, at, now)
         await enqueue(
             tx,
@@ -320,9 +312,13 @@ async def settle(
                 tx, exchange, change, now, "coordinator" if not credited else "correction", by
             )
         new_state = "confirmed" if minutes else "cancelled"
-        await tx.execute(
-            "UPDATE exchanges SET state = ?, proposed_minutes = ?, updated_at = ? WHERE id = ?",
-            (new_state, minutes or exchange.proposed_minutes, to_db(now), exchange_id),
+        await _move(
+            tx,
+            exchange,
+            ("agreed", "proposed", "held", "disputed", "confirmed"),
+            new_state,
+            now,
+            proposed_minutes=minutes or exchange.proposed_minutes,
         )
         await audit.record(
             tx,
@@ -445,18 +441,32 @@ async def _hold_for_coordinator(
     await enqueue(tx, Notice(exchange.proposed_by, "exchange_held_party", exchange.id), now)
 
 
+# Columns a state change may also set, besides state and updated_at.
+_MOVE_COLUMNS = frozenset({"proposed_minutes", "proposed_by", "scheduled_at"})
+
+
 async def _move(
     tx: aiosqlite.Connection,
     exchange: Exchange,
     allowed: tuple[str, ...],
     new_state: str,
     now: datetime,
+    **columns: object,
 ) -> Exchange:
-    marks = ",".join("?" * len(allowed))
+    """Compare-and-set: change the exchange only if it is still in an `allowed` state."""
+    assert set(columns) <= _MOVE_COLUMNS
+    sets = "".join(f", {name} = :{name}" for name in columns)
+    states = ", ".join(f":allowed{i}" for i in range(len(allowed)))
     async with tx.execute(
-        f"UPDATE exchanges SET state = ?, updated_at = ? WHERE id = ? AND state IN ({marks})"
-        " RETURNING *",
-        (new_state, to_db(now), exchange.id, *allowed),
+        f"UPDATE exchanges SET state = :state, updated_at = :now{sets}"
+        f" WHERE id = :id AND state IN ({states}) RETURNING *",
+        {
+            "state": new_state,
+            "now": to_db(now),
+            "id": exchange.id,
+            **columns,
+            **{f"allowed{i}": state for i, state in enumerate(allowed)},
+        },
     ) as cur:
         row = await cur.fetchone()
     if row is None:
