@@ -85,6 +85,15 @@ async def join(member: ChatMember, place: str = "Riverside") -> None:
     await member.taps("I agree")
 
 
+async def post(member: ChatMember, menu: str, category: str, text: str) -> None:
+    """Post through the buttons: "I can offer" / "I need", a category, the words, publish."""
+    await member.taps(menu)
+    await member.taps(category)
+    await member.says(text)
+    await member.taps("Skip")
+    await member.taps("Publish")
+
+
 @pytest.fixture
 async def alice(person: Person) -> ChatMember:
     return await person("Alice", 101)

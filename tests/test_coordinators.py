@@ -12,11 +12,19 @@ from bot.services import services_of
 from bot.standin import ChatMember
 from storage import audit, exchanges, ledger, listings, members, roles
 from storage.errors import NotCoordinator
-from tests.conftest import COORDINATOR_ID, join, make_config
+from tests.conftest import COORDINATOR_ID, join, make_config, post
 from tests.test_exchanges import agree, member_id
 from tests.test_nudges import DAY, count
 
 REFUSED = "Sorry, only a coordinator can do that."
+
+
+async def compose(coordinator, text: str, *audience: str) -> None:
+    """/broadcast, the words, then the audience buttons, up to the preview."""
+    await coordinator.says("/broadcast")
+    await coordinator.says(text)
+    for choice in audience:
+        await coordinator.taps(choice)
 
 
 @pytest.mark.parametrize("command", [f"/{c.name} x" for c in COMMANDS if c.coordinator_only])
@@ -98,9 +106,7 @@ async def test_newcomers_wait_for_a_coordinator_in_approval_mode(tmp_path, api, 
 
 
 async def test_broadcast_to_everyone_with_progress_and_report(coordinator, alice, bob, svc):
-    await coordinator.says("/broadcast")
-    await coordinator.says("Community lunch on Friday <all welcome>")
-    await coordinator.taps("Everyone")
+    await compose(coordinator, "Community lunch on Friday <all welcome>", "Everyone")
     assert "<b>2 people</b> will get it" in coordinator.last_text
     assert "&lt;all welcome&gt;" in coordinator.last_text
     await coordinator.taps("Send to 2 people")
@@ -115,10 +121,12 @@ async def test_broadcast_to_everyone_with_progress_and_report(coordinator, alice
 
 
 async def test_broadcast_answers_reach_the_coordinator(coordinator, alice, bob, svc):
-    await coordinator.says("/broadcast")
-    await coordinator.says("Can anyone drive Mrs Patel to the clinic on Monday?")
-    await coordinator.taps("People in one area")
-    await coordinator.taps("Riverside")
+    await compose(
+        coordinator,
+        "Can anyone drive Mrs Patel to the clinic on Monday?",
+        "People in one area",
+        "Riverside",
+    )
     await coordinator.taps("Add an “I can help” button")
     assert "answers come to you" in coordinator.last_text
     await coordinator.taps("Send to 2 people")
@@ -142,16 +150,10 @@ async def test_broadcast_audiences_count_the_right_people(coordinator, alice, bo
         when_where=None,
         now=svc.clock.now(),
     )
-    await coordinator.says("/broadcast")
-    await coordinator.says("Hello")
-    await coordinator.taps("People in one area")
-    await coordinator.taps("Old Town")
+    await compose(coordinator, "Hello", "People in one area", "Old Town")
     assert "<b>1 people</b>" in coordinator.last_text
     await coordinator.taps("Don't send")
-    await coordinator.says("/broadcast")
-    await coordinator.says("Hello")
-    await coordinator.taps("People offering a kind of help")
-    await coordinator.taps("Garden")
+    await compose(coordinator, "Hello", "People offering a kind of help", "Garden")
     assert "<b>1 people</b>" in coordinator.last_text
     await coordinator.taps("Don't send")
     assert coordinator.last_text == "OK, nothing was sent."
@@ -190,9 +192,7 @@ async def test_a_killed_broadcast_resumes_without_resending(tmp_path, api, clock
         cora = ChatMember(first, api, COORDINATOR_ID, "Cora")
         await join(cora)
         recipients = await make_members(svc, 40)
-        await cora.says("/broadcast")
-        await cora.says("Stay warm")
-        await cora.taps("Everyone")
+        await compose(cora, "Stay warm", "Everyone")
         await cora.taps("Send to 40 people")
         sent = 0
 
@@ -217,9 +217,7 @@ async def test_a_killed_broadcast_resumes_without_resending(tmp_path, api, clock
 
 async def test_a_stopped_broadcast_sends_no_more(coordinator, svc, api):
     recipients = await make_members(svc, 30)
-    await coordinator.says("/broadcast")
-    await coordinator.says("Stay warm")
-    await coordinator.taps("Everyone")
+    await compose(coordinator, "Stay warm", "Everyone")
     await coordinator.taps("Send to 30 people")
 
     async def stop_after_ten(method, params):
@@ -239,11 +237,7 @@ async def test_a_stopped_broadcast_sends_no_more(coordinator, svc, api):
 
 async def test_open_needs_to_matching_helpers_in_two_taps(coordinator, alice, bob, svc, clock):
     await bob.says("/offer lifts in my car")
-    await alice.taps("I need")
-    await alice.taps("Other")
-    await alice.says("A lift to the dentist")
-    await alice.taps("Skip")
-    await alice.taps("Publish")
+    await post(alice, "I need", "Other", "A lift to the dentist")
     await coordinator.says("/open_needs")
     assert coordinator.last_text == "No need has waited more than 5 days without an answer. 🎉"
     clock.advance(6 * DAY)
@@ -315,9 +309,7 @@ async def test_a_coordinator_never_judges_their_own_exchange(coordinator, alice,
 
 
 async def test_a_broadcast_to_nobody_is_not_offered(coordinator, alice):
-    await coordinator.says("/broadcast")
-    await coordinator.says("Visitors, thank you!")
-    await coordinator.taps("Peer visitors")
+    await compose(coordinator, "Visitors, thank you!", "Peer visitors")
     assert coordinator.last_text == "Nobody is in that group yet, so there is no one to send it to."
 
 
@@ -335,9 +327,7 @@ async def test_peer_visitors_can_be_marked_and_reached(coordinator, alice, bob, 
     await coordinator.says("/visitor bob")
     await coordinator.taps("Bob")
     assert coordinator.last_text == "Bob is now a peer visitor. 💚"
-    await coordinator.says("/broadcast")
-    await coordinator.says("Can anyone visit Mr Green on Tuesday?")
-    await coordinator.taps("Peer visitors")
+    await compose(coordinator, "Can anyone visit Mr Green on Tuesday?", "Peer visitors")
     assert "<b>1 people</b> will get it" in coordinator.last_text
     await coordinator.taps("Send to 1 people")
     await tick(svc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from storage import listings
+from tests.conftest import post
 
 
 async def test_post_a_need_step_by_step(alice, svc):
@@ -135,10 +136,6 @@ async def test_quick_post_finds_its_category_or_can_be_moved(alice, svc):
 
 
 async def test_search_finds_a_listing_by_its_category(alice, bob):
-    await alice.taps("I can offer")
-    await alice.taps("Garden")
-    await alice.says("Hedges trimmed, lawns mowed")
-    await alice.taps("Skip")
-    await alice.taps("Publish")
+    await post(alice, "I can offer", "Garden", "Hedges trimmed, lawns mowed")
     await bob.says("/search garden")
     assert bob.inline_labels == ["1. Hedges trimmed, lawns mowed"]

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.scheduler import tick
 from storage import listings, members
+from tests.conftest import post
 from tests.test_exchanges import agree, member_id
 
 DAY = timedelta(days=1)
@@ -145,23 +146,11 @@ async def test_unanswered_need_asks_owner_and_tells_matching_helpers(
 ):
     carol = await person("Carol", 103)
     dora = await person("Dora", 104)
-    await carol.taps("I can offer")
-    await carol.taps("Garden")
-    await carol.says("Hedge trimming")
-    await carol.taps("Skip")
-    await carol.taps("Publish")
+    await post(carol, "I can offer", "Garden", "Hedge trimming")
     await dora.says("/settings")
     await dora.taps("Turn nudges off")
-    await dora.taps("I can offer")
-    await dora.taps("Garden")
-    await dora.says("Lawn mowing")
-    await dora.taps("Skip")
-    await dora.taps("Publish")
-    await alice.taps("I need")
-    await alice.taps("Garden")
-    await alice.says("Help with my hedge")
-    await alice.taps("Skip")
-    await alice.taps("Publish")
+    await post(dora, "I can offer", "Garden", "Lawn mowing")
+    await post(alice, "I need", "Garden", "Help with my hedge")
     clock.advance(5 * DAY)
     await run_tick(svc)
     await run_tick(svc)
