@@ -233,3 +233,10 @@ def pager(
     if has_next:
         row.append(button(t("browse.next"), Callback(area, "page", offset + size, arg)))
     return row
+
+
+def report_periods(choices: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """One button per report period: (callback arg, label key)."""
+    return InlineKeyboardMarkup(
+        [[button(t(label), Callback("rp", "period", 0, arg))] for arg, label in choices]
+    )

@@ -13,14 +13,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from telegram import Chat, InlineKeyboardMarkup, Update
+from telegram import Chat, Update
 from telegram.constants import ChatAction
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot import keyboards
 from bot.callbacks import Callback, pattern
 from bot.charts import hours_chart_png
 from bot.i18n import Html, hours, t
-from bot.keyboards import button
 from bot.services import services
 from handlers.common import Context, for_coordinators, on_coordinator_button, reply
 from storage import export, reports
@@ -38,7 +38,8 @@ PERIODS: dict[str, tuple[str, Callable[[datetime, tzinfo], Span]]] = {
 @for_coordinators
 async def cmd_report(update: Update, context: Context, member: Member) -> None:
     """/report: ask which period, with one button each."""
-    await reply(update, t("report.choose"), period_choice())
+    choices = [(arg, label) for arg, (label, _) in PERIODS.items()]
+    await reply(update, t("report.choose"), keyboards.report_periods(choices))
 
 
 @on_coordinator_button
@@ -87,15 +88,6 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
 
 
 # --- pure rendering, testable without Telegram ------------------------------------------
-
-
-def period_choice() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [button(t(label), Callback("rp", "period", 0, arg))]
-            for arg, (label, _) in PERIODS.items()
-        ]
-    )
 
 
 def report_text(report: Report, period: str, zone: tzinfo) -> Html:
