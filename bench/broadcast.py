@@ -26,10 +26,10 @@ from _common import bulk_connection, migrate, peak_rss_mb, print_result, seed_me
 from bot.app import build_application, running
 from bot.clock import FakeClock
 from bot.config import parse_config
-from bot.pacing import PER_CHAT_INTERVAL, PER_SECOND
-from bot.scheduler import tick
+from bot.outbound.pacing import PER_CHAT_INTERVAL, PER_SECOND
+from bot.outbound.scheduler import tick
+from bot.sandbox.standin import ChatMember, StandInBotAPI
 from bot.services import services_of
-from bot.standin import ChatMember, StandInBotAPI
 from storage import broadcasts
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)

@@ -47,7 +47,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 from bot.app import build_application, running
 from bot.clock import FakeClock
 from bot.config import Config, parse_config
-from bot.standin import ChatMember, SentMessage, StandInBotAPI
+from bot.sandbox.standin import ChatMember, SentMessage, StandInBotAPI
 
 MEMBERS = 10_000
 LISTINGS = 100_000

@@ -34,10 +34,10 @@ from _common import (
 from bot.app import SCHEDULER_KEY, build_application, running
 from bot.clock import FakeClock
 from bot.config import parse_config
-from bot.pacing import Pacer
-from bot.sender import BATCH
+from bot.outbound.pacing import Pacer
+from bot.outbound.sender import BATCH
+from bot.sandbox.standin import StandInBotAPI
 from bot.services import services_of
-from bot.standin import StandInBotAPI
 from storage import outbox
 from storage.db import Database
 from storage.outbox import OutboxItem

@@ -13,14 +13,14 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, BaseHandler, Defaults
 from telegram.request import BaseRequest
 
-from bot.broadcasting import ProgressReporter
 from bot.clock import Clock, SystemClock
-from bot.commands import bot_commands
 from bot.config import Config
-from bot.delivery import Policy
-from bot.scheduler import Ticker
-from bot.sender import Sender
+from bot.outbound.broadcasting import ProgressReporter
+from bot.outbound.delivery import Policy
+from bot.outbound.scheduler import Ticker
+from bot.outbound.sender import Sender
 from bot.services import SERVICES_KEY, Services, timings_from
+from bot.ui.commands import bot_commands
 from handlers import (
     account,
     broadcast,

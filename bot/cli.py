@@ -18,7 +18,7 @@ from telegram import Update
 
 from bot.app import build_application
 from bot.config import Config, ConfigError, load_config
-from bot.sandbox import run_sandbox_sync
+from bot.sandbox.terminal import run_sandbox_sync
 
 PROG = "timebank-bot"
 DEFAULT_CONFIG = "config.toml"

@@ -14,7 +14,7 @@ from storage.db import Database
 from storage.nudges import Timings
 
 if TYPE_CHECKING:
-    from bot.sender import Sender
+    from bot.outbound.sender import Sender
 
 SERVICES_KEY = "services"
 

@@ -7,12 +7,12 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import keyboards
-from bot.callbacks import Callback, pattern
-from bot.commands import help_lines
-from bot.i18n import Html, hours, t
-from bot.render import history_line
 from bot.services import services
+from bot.ui import keyboards
+from bot.ui.callbacks import Callback, pattern
+from bot.ui.commands import help_lines
+from bot.ui.i18n import Html, hours, t
+from bot.ui.render import history_line
 from handlers.common import (
     Context,
     cmd_cancel,

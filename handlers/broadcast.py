@@ -21,12 +21,12 @@ from telegram.ext import (
     MessageHandler,
 )
 
-from bot.broadcasting import progress_text, stop_button
-from bot.callbacks import Callback, pattern
-from bot.i18n import Html, t
-from bot.keyboards import button, grid
-from bot.render import listing_card
+from bot.outbound.broadcasting import progress_text, stop_button
 from bot.services import services
+from bot.ui.callbacks import Callback, pattern
+from bot.ui.i18n import Html, t
+from bot.ui.keyboards import button, grid
+from bot.ui.render import listing_card
 from handlers.common import (
     Context,
     conversation,

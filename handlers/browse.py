@@ -20,11 +20,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot import keyboards
-from bot.callbacks import MAX_BYTES, Callback, pattern
-from bot.i18n import Html, t
-from bot.render import snippet
 from bot.services import services
+from bot.ui import keyboards
+from bot.ui.callbacks import MAX_BYTES, Callback, pattern
+from bot.ui.i18n import Html, t
+from bot.ui.render import snippet
 from handlers.common import Context, conversation, for_members, on_button, reply, text_input
 from storage import listings
 from storage.models import Listing, ListingKind, Page

@@ -18,10 +18,10 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import keyboards
-from bot.callbacks import Callback, parse
-from bot.i18n import languages, t
 from bot.services import services
+from bot.ui import keyboards
+from bot.ui.callbacks import Callback, parse
+from bot.ui.i18n import languages, t
 from storage import errors, members
 from storage.models import Member
 

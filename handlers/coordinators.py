@@ -24,11 +24,11 @@ from telegram.ext import (
     MessageHandler,
 )
 
-from bot import keyboards
-from bot.callbacks import Callback, pattern
-from bot.i18n import Html, hours, t
-from bot.render import snippet
 from bot.services import services
+from bot.ui import keyboards
+from bot.ui.callbacks import Callback, pattern
+from bot.ui.i18n import Html, hours, t
+from bot.ui.render import snippet
 from handlers.common import (
     Context,
     conversation,

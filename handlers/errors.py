@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.i18n import t
+from bot.ui.i18n import t
 from handlers.common import Context
 
 log = logging.getLogger(__name__)

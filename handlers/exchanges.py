@@ -16,11 +16,11 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
-from bot import keyboards
-from bot.callbacks import Callback, pattern
-from bot.i18n import hours, link, t
-from bot.notices import close_after_help, local_time
+from bot.outbound.notices import close_after_help, local_time
 from bot.services import services
+from bot.ui import keyboards
+from bot.ui.callbacks import Callback, pattern
+from bot.ui.i18n import hours, link, t
 from handlers.common import Context, on_button, reply
 from storage import exchanges, members
 from storage.errors import InvalidMinutes, NotFound, NotYours, OverdraftLimit

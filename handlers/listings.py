@@ -20,11 +20,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot import keyboards
-from bot.callbacks import Callback, parse, pattern
-from bot.i18n import t
-from bot.render import card, listing_card, snippet
 from bot.services import services
+from bot.ui import keyboards
+from bot.ui.callbacks import Callback, parse, pattern
+from bot.ui.i18n import t
+from bot.ui.render import card, listing_card, snippet
 from handlers.common import Context, conversation, for_members, on_button, reply, text_input, typed
 from storage import listings
 from storage.listings import MAX_BODY, MAX_WHEN_WHERE

@@ -17,11 +17,11 @@ from telegram import Chat, Update
 from telegram.constants import ChatAction
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot import keyboards
-from bot.callbacks import Callback, pattern
-from bot.charts import hours_chart_png
-from bot.i18n import Html, hours, t
 from bot.services import services
+from bot.ui import keyboards
+from bot.ui.callbacks import Callback, pattern
+from bot.ui.charts import hours_chart_png
+from bot.ui.i18n import Html, hours, t
 from handlers.common import Context, for_coordinators, on_coordinator_button, reply
 from storage import export, reports
 from storage.models import Member

@@ -11,10 +11,10 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import Callback, pattern
-from bot.i18n import Html, t
-from bot.keyboards import button
 from bot.services import services
+from bot.ui.callbacks import Callback, pattern
+from bot.ui.i18n import Html, t
+from bot.ui.keyboards import button
 from handlers.common import Context, for_members, on_button, reply
 from storage import members
 from storage.models import Member

@@ -18,10 +18,10 @@ from telegram.ext import (
     MessageHandler,
 )
 
-from bot import keyboards
-from bot.callbacks import Callback, pattern
-from bot.i18n import t
 from bot.services import services
+from bot.ui import keyboards
+from bot.ui.callbacks import Callback, pattern
+from bot.ui.i18n import t
 from handlers.common import Context, conversation, member_of, reply, show_menu, text_input, typed
 from storage import members
 

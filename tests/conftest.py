@@ -12,8 +12,8 @@ import pytest
 from bot.app import build_application, running
 from bot.clock import FakeClock
 from bot.config import Config, parse_config
+from bot.sandbox.standin import ChatMember, StandInBotAPI
 from bot.services import Services, services_of
-from bot.standin import ChatMember, StandInBotAPI
 
 COORDINATOR_ID = 900
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from telegram.ext import CommandHandler, ConversationHandler
 
-from bot import keyboards
 from bot.app import build_application
-from bot.callbacks import Callback, parse
-from bot.commands import COMMANDS
 from bot.config import parse_config
-from bot.i18n import catalogue, hours, languages, t
+from bot.ui import keyboards
+from bot.ui.callbacks import Callback, parse
+from bot.ui.commands import COMMANDS
+from bot.ui.i18n import catalogue, hours, languages, t
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [*ROOT.glob("bot/*.py"), *ROOT.glob("handlers/*.py")]

@@ -10,7 +10,7 @@ import pytest
 
 from bot import cli
 from bot.cli import main
-from bot.sandbox import plain, run_sandbox
+from bot.sandbox.terminal import plain, run_sandbox
 from tests.conftest import COORDINATOR_ID, make_config
 
 TOKEN_ENV = "TIMEBANK_BOT_TOKEN"

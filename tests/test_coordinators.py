@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from bot.app import build_application, running
-from bot.commands import COMMANDS
-from bot.scheduler import tick
+from bot.outbound.scheduler import tick
+from bot.sandbox.standin import ChatMember
 from bot.services import services_of
-from bot.standin import ChatMember
+from bot.ui.commands import COMMANDS
 from storage import audit, exchanges, ledger, listings, members, roles
 from storage.errors import NotCoordinator
 from tests.conftest import COORDINATOR_ID, join, make_config, post

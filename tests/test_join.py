@@ -83,7 +83,7 @@ async def test_too_long_name_is_refused_kindly(person):
 
 async def test_approval_mode_leaves_newcomers_waiting(tmp_path, api, clock):
     from bot.app import build_application, running
-    from bot.standin import ChatMember
+    from bot.sandbox.standin import ChatMember
     from tests.conftest import join, make_config
 
     application = build_application(

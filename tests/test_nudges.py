@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.scheduler import tick
+from bot.outbound.scheduler import tick
 from storage import listings, members
 from tests.conftest import post
 from tests.test_exchanges import agree, member_id

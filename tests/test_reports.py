@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.charts import hours_chart_png
+from bot.ui.charts import hours_chart_png
 from handlers.reports import report_text, wait_text
 from storage import audit, exchanges, export, listings, members, reports
 from storage.db import Database

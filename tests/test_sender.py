@@ -10,12 +10,12 @@ import pytest
 
 from bot.app import SCHEDULER_KEY, build_application, running
 from bot.clock import FakeClock
-from bot.delivery import Action, Policy, decide, in_window, next_digest
-from bot.pacing import Pacer
-from bot.scheduler import JOB_ID, tick
-from bot.sender import MAX_ATTEMPTS
+from bot.outbound.delivery import Action, Policy, decide, in_window, next_digest
+from bot.outbound.pacing import Pacer
+from bot.outbound.scheduler import JOB_ID, tick
+from bot.outbound.sender import MAX_ATTEMPTS
+from bot.sandbox.standin import NETWORK_DOWN, TOO_MANY, ChatMember, StandInBotAPI
 from bot.services import services_of
-from bot.standin import NETWORK_DOWN, TOO_MANY, ChatMember, StandInBotAPI
 from storage import outbox
 from storage.outbox import OutboxItem
 from tests.conftest import join, make_config

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest
 
-from bot.callbacks import Callback
 from bot.clock import Clock
-from bot.i18n import Html, t
-from bot.keyboards import button
-from bot.pacing import Pacer
+from bot.outbound.pacing import Pacer
+from bot.ui.callbacks import Callback
+from bot.ui.i18n import Html, t
+from bot.ui.keyboards import button
 from storage import broadcasts, members
 from storage.broadcasts import Broadcast, Progress
 from storage.db import Database

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup
 
-from bot.callbacks import Callback
-from bot.i18n import hours, t
+from bot.ui.callbacks import Callback
+from bot.ui.i18n import hours, t
 from storage.models import MAX_MINUTES, MIN_MINUTES, Exchange, Listing
 
 QUICK_MINUTES = (30, 60, 90, 120, 180)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from telegram import BotCommand
 
-from bot.i18n import t
+from bot.ui.i18n import t
 
 
 @dataclass(frozen=True)

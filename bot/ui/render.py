@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import Html, hours, t
+from bot.ui.i18n import Html, hours, t
 from storage.models import HistoryItem, Listing
 
 SNIPPET_WIDTH = 48

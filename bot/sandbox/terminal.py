@@ -1,11 +1,11 @@
 """The offline sandbox: the real bot, in-process, with the terminal as the chat.
 
 Anyone can try the bot, or a change to it, without a token, a network or a phone. The real
-Application runs against the stand-in Bot API (`bot.standin`), so every handler, the database
-and the outbox behave exactly as in production; only the far end of the wire is pretend.
+Application runs against the stand-in Bot API (`bot.sandbox.standin`), so every handler, the
+database and the outbox behave exactly as in production; only the far end of the wire is pretend.
 Input and output are plain text streams, so the whole thing is scriptable and testable.
 
-The words here are developer-facing terminal chrome; what members read lives in locales/.
+The words here are developer-facing terminal chrome; what members read lives in bot/ui/locales/.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from telegram.ext import Application
 
 from bot.app import OFFLINE_TOKEN, build_application, running
 from bot.config import Config
-from bot.scheduler import tick
+from bot.outbound.scheduler import tick
+from bot.sandbox.standin import ChatMember, SentMessage, StandInBotAPI
 from bot.services import services_of
-from bot.standin import ChatMember, SentMessage, StandInBotAPI
 
 READY_MADE = ("Alice", "Bob", "Cora")
 FIRST_PRETEND_ID = 1001

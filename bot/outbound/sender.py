@@ -24,10 +24,10 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.clock import Clock
-from bot.delivery import Action, Policy, decide
-from bot.i18n import Html, t
-from bot.notices import Rendered, RenderEnv, Renderer, render
-from bot.pacing import Pacer
+from bot.outbound.delivery import Action, Policy, decide
+from bot.outbound.notices import Rendered, RenderEnv, Renderer, render
+from bot.outbound.pacing import Pacer
+from bot.ui.i18n import Html, t
 from storage import members, outbox
 from storage.db import Database
 from storage.nudges import NUDGE_KINDS

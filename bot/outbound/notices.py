@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup
 
-from bot import keyboards
-from bot.i18n import Html, hours, link, t
-from bot.render import listing_card
+from bot.ui import keyboards
+from bot.ui.i18n import Html, hours, link, t
+from bot.ui.render import listing_card
 from storage import broadcasts, exchanges, ledger, listings, members
 from storage.db import Database
 from storage.models import Exchange, Member, to_db
