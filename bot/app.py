@@ -107,10 +107,12 @@ def _open_services(config: Config, clock: Clock, background: bool) -> Any:
         await outbox.recover_in_flight(db)
         sender = Sender(app.bot, db, clock, Policy.from_config(config))
         sender.after_batch = ProgressReporter(app.bot, db, clock, sender.pacer)
+        db.on_outbox(sender.wake)  # a commit that queued a notice wakes the sender's task
         services = Services(config, db, clock, sender, timings_from(config))
         app.bot_data[SERVICES_KEY] = services
         await app.bot.set_my_commands(bot_commands())
         if background:
+            sender.start()
             ticker = Ticker(services)
             ticker.start()
             app.bot_data[SCHEDULER_KEY] = ticker
@@ -124,6 +126,7 @@ async def _close_services(app: Application[Any, Any, Any, Any, Any, Any]) -> Non
         await ticker.stop()
     services = app.bot_data.pop(SERVICES_KEY, None)
     if isinstance(services, Services):
+        await services.sender.stop()
         await services.db.close()
 
 

@@ -98,7 +98,6 @@ async def cb_role(update: Update, context: Context, member: Member, callback: Ca
     change = roles.promote if callback.action == "promote" else roles.demote
     target = await change(svc.db, by=member.id, member_id=callback.id, now=svc.clock.now())
     await reply(update, t(f"coordinator.{callback.action}d", name=target.display_name))
-    await svc.sender.deliver_direct()
 
 
 @on_coordinator_button
@@ -113,7 +112,6 @@ async def cb_application(
     )
     key = "coordinator.approved_member" if approve else "coordinator.declined_member"
     await reply(update, t(key, name=applicant.display_name))
-    await svc.sender.deliver_direct()
 
 
 @for_coordinators
@@ -154,7 +152,6 @@ async def cb_settle(update: Update, context: Context, member: Member, callback: 
         svc.db, by=member.id, exchange_id=callback.id, minutes=minutes, now=svc.clock.now()
     )
     await reply(update, t("coordinator.settled", number=callback.id, hours=hours(result.minutes)))
-    await svc.sender.deliver_direct()
 
 
 @for_coordinators
@@ -234,7 +231,6 @@ async def cb_record_hours(
         now=svc.clock.now(),
     )
     await reply(update, t("coordinator.recorded", hours=hours(minutes)))
-    await svc.sender.deliver_direct()
     return ConversationHandler.END
 
 

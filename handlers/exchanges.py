@@ -38,7 +38,6 @@ def one_change(
         svc = services(context)
         await change(svc.db, **{id_name: callback.id}, member_id=member.id, now=svc.clock.now())
         await reply(update, t(reply_key))
-        await svc.sender.deliver_direct()
 
     return handler
 
@@ -69,7 +68,6 @@ async def cb_accept(update: Update, context: Context, member: Member, callback: 
         ),
         keyboards.exchange_next_step(exchange),
     )
-    await svc.sender.deliver_direct()
 
 
 @on_button
@@ -111,7 +109,6 @@ async def cb_hours(update: Update, context: Context, member: Member, callback: C
     other = await members.get(svc.db, exchange.other_party(member.id))
     assert other is not None
     await reply(update, t("exchange.asked_other", name=other.display_name, hours=hours(minutes)))
-    await svc.sender.deliver_direct()
 
 
 @on_button
@@ -132,7 +129,6 @@ async def cb_yes(update: Update, context: Context, member: Member, callback: Cal
         )
     except OverdraftLimit as limit:
         await reply(update, t("exchange.over_limit", limit=hours(limit.limit)))
-        await svc.sender.deliver_direct()
         return
     mine = done.giver_balance if done.exchange.giver_id == member.id else done.receiver_balance
     await reply(
@@ -140,7 +136,6 @@ async def cb_yes(update: Update, context: Context, member: Member, callback: Cal
         t("exchange.thanks", hours=hours(done.minutes), balance=hours(mine)),
         await close_after_help(svc.db, done.exchange, member.id),
     )
-    await svc.sender.deliver_direct()
 
 
 @on_button
@@ -163,7 +158,6 @@ async def cb_approve_held(
         svc.db, exchange_id=callback.id, coordinator_id=member.id, now=svc.clock.now()
     )
     await reply(update, t("coordinator.approved", hours=hours(done.minutes)))
-    await svc.sender.deliver_direct()
 
 
 async def _party_exchange(context: Context, exchange_id: int, member: Member) -> Exchange:
@@ -213,7 +207,6 @@ async def cb_at(update: Update, context: Context, member: Member, callback: Call
     assert other is not None
     when = local_time(local, svc.config.zone)
     await reply(update, t("exchange.time_set", name=other.display_name, when=when))
-    await svc.sender.deliver_direct()
 
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:

@@ -123,7 +123,6 @@ async def _join(update: Update, context: Context, answers: dict[str, Any]) -> No
         await show_menu(update, t("join.done", name=member.display_name))
     else:
         await reply(update, t("join.pending", name=member.display_name))
-        await svc.sender.deliver_direct()  # each coordinator gets Approve / Decline
 
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:

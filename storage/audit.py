@@ -7,14 +7,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.models import to_db
 
 
 async def record(
-    tx: aiosqlite.Connection,
+    tx: Tx,
     *,
     actor_id: int,
     action: str,

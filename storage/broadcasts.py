@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage import audit, roles
-from storage.db import Database
+from storage.db import Database, Row, Tx
 from storage.errors import NotFound, WrongState
+from storage.kinds import OutboxKind
 from storage.models import from_row, to_db
 from storage.outbox import Notice, enqueue
 
@@ -34,7 +33,7 @@ class Broadcast:
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Broadcast:
+    def from_row(cls, row: Row) -> Broadcast:
         return from_row(cls, row)
 
 
@@ -133,7 +132,7 @@ async def get(db: Database, broadcast_id: int) -> Broadcast | None:
     return Broadcast.from_row(row) if row else None
 
 
-async def _exists(tx: aiosqlite.Connection, broadcast_id: int) -> bool:
+async def _exists(tx: Tx, broadcast_id: int) -> bool:
     async with tx.execute("SELECT 1 FROM broadcasts WHERE id = ?", (broadcast_id,)) as cursor:
         return await cursor.fetchone() is not None
 
@@ -213,7 +212,7 @@ async def finish_if_done(db: Database, broadcast_id: int, now: datetime) -> bool
             tx,
             Notice(
                 row[0],
-                "broadcast_report",
+                OutboxKind.BROADCAST_REPORT,
                 broadcast_id,
                 idempotency_key=f"broadcast:{broadcast_id}:report",
             ),

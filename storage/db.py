@@ -1,13 +1,15 @@
-"""One SQLite connection per process, with writes serialised and wrapped in BEGIN IMMEDIATE.
+"""The timebank's SQLite file: one writer connection, serialised, and one reader of its own.
 
-A single writer connection is what SQLite wants anyway; the asyncio lock keeps two coroutines
-from interleaving statements inside one transaction.
+A single writer is what SQLite wants anyway; the asyncio lock keeps two coroutines from
+interleaving statements inside one transaction. Reads go to a second connection: in WAL mode it
+sees only committed data, so a member's read never shows another task's half-made write, and
+reads never queue behind a write transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -24,66 +26,112 @@ PRAGMAS = (
 )
 
 Params = Iterable[Any] | dict[str, Any]
+Row = aiosqlite.Row
 
 
-class Database:
-    """The timebank's SQLite file: reads anywhere, writes inside `transaction()`."""
+class Tx:
+    """One open write transaction: its statements, and whether it queued outbox rows (so the
+    sender is woken once it commits, never before: a woken sender must find the rows)."""
+
+    __slots__ = ("_conn", "queued_outbox")
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
+        self.queued_outbox = False
+
+    def execute(self, sql: str, params: Params = ()) -> Any:
+        """Awaitable, or `async with` for the cursor, as aiosqlite's own."""
+        return self._conn.execute(sql, params)
+
+    async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        return list(await self._conn.execute_fetchall(sql, params))
+
+    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        await self._conn.executemany(sql, rows)
+
+    async def one(self, sql: str, *params: object) -> Row | None:
+        return next(iter(await self._conn.execute_fetchall(sql, params)), None)
+
+
+class Database:
+    """Reads anywhere (committed data only), writes inside `transaction()`."""
+
+    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self._writer = writer
+        self._reader = reader
         self._write_lock = asyncio.Lock()
+        self._outbox_listeners: list[Callable[[], None]] = []
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
+        writer = await _connect(path)
         try:
-            for pragma in PRAGMAS:
-                await conn.execute(pragma)
             # Migrations run with foreign keys off so a table can be rebuilt (SQLite's
             # documented way to change a column); each checks them itself before it commits.
-            await apply_migrations(conn)
-            await conn.execute("PRAGMA foreign_keys = ON")
+            await apply_migrations(writer)
+            await writer.execute("PRAGMA foreign_keys = ON")
+            reader = await _connect(path)
+            await reader.execute("PRAGMA foreign_keys = ON")
         except BaseException:
-            await conn.close()  # its worker thread would otherwise keep the process alive
+            await writer.close()  # its worker thread would otherwise keep the process alive
             raise
-        return cls(conn)
+        return cls(writer, reader)
 
     async def close(self) -> None:
-        await self._conn.close()
+        await self._reader.close()
+        await self._writer.close()
+
+    def on_outbox(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every commit that queued outbox rows (the sender's wake-up)."""
+        self._outbox_listeners.append(listener)
 
     @asynccontextmanager
-    async def transaction(self, *, durable: bool = True) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self, *, durable: bool = True) -> AsyncIterator[Tx]:
         """Run the block as one IMMEDIATE transaction: all of it lands, or none of it.
 
-        `durable=False` is for bookkeeping that is not a promise (the sender claiming and
-        marking outbox rows): it commits without waiting for the disk, and the next durable
-        commit flushes it. Power loss can then only undo a mark, so a message may be sent
-        twice; a promise, a credit, is never lost."""
+        `durable=False` is for bookkeeping that is not a promise (the sender claiming outbox
+        rows): it commits without waiting for the disk, and the next durable commit flushes
+        it. Power loss can then only undo a claim, which puts the row back in the queue."""
+        tx = Tx(self._writer)
         async with self._write_lock:
             if not durable:
-                await self._conn.execute("PRAGMA synchronous = NORMAL")
+                await self._writer.execute("PRAGMA synchronous = NORMAL")
             try:
-                await self._conn.execute("BEGIN IMMEDIATE")
+                await self._writer.execute("BEGIN IMMEDIATE")
                 try:
-                    yield self._conn
+                    yield tx
                 except BaseException:
-                    await self._conn.execute("ROLLBACK")
+                    await self._writer.execute("ROLLBACK")
                     raise
-                await self._conn.execute("COMMIT")
+                await self._writer.execute("COMMIT")
             finally:
                 if not durable:
-                    await self._conn.execute("PRAGMA synchronous = FULL")
+                    await self._writer.execute("PRAGMA synchronous = FULL")
+        if tx.queued_outbox:
+            for listener in self._outbox_listeners:
+                listener()
 
     # Reads use execute_fetchall: one trip to aiosqlite's thread instead of three
     # (execute, fetch, close), which is most of a small query's cost.
-    async def one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        rows = await self._conn.execute_fetchall(sql, params)
+    async def one(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self._reader.execute_fetchall(sql, params)
         return next(iter(rows), None)
 
-    async def all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        return list(await self._conn.execute_fetchall(sql, params))
+    async def all(self, sql: str, params: Params = ()) -> list[Row]:
+        return list(await self._reader.execute_fetchall(sql, params))
 
     async def scalar(self, sql: str, params: Params = ()) -> Any:
         row = await self.one(sql, params)
         return None if row is None else row[0]
+
+
+async def _connect(path: str | Path) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    try:
+        for pragma in PRAGMAS:
+            await conn.execute(pragma)
+    except BaseException:
+        await conn.close()
+        raise
+    return conn

@@ -10,10 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage import audit, ledger, nudges, roles
-from storage.db import Database
+from storage.db import Database, Row, Tx
 from storage.errors import (
     AlreadyConfirmed,
     AlreadyResponded,
@@ -25,6 +23,7 @@ from storage.errors import (
     SamePerson,
     WrongState,
 )
+from storage.kinds import ExchangeState, OutboxKind
 from storage.models import Exchange, HistoryItem, Response, from_db, to_db, valid_minutes
 from storage.nudges import DEFAULT_TIMINGS, Timings
 from storage.outbox import Notice, enqueue
@@ -72,7 +71,7 @@ async def respond(db: Database, *, listing_id: int, member_id: int, now: datetim
         if row is None:
             raise AlreadyResponded(listing_id)
         response = Response.from_row(row)
-        await enqueue(tx, Notice(listing["owner_id"], "response_new", response.id), now)
+        await enqueue(tx, Notice(listing["owner_id"], OutboxKind.RESPONSE_NEW, response.id), now)
     return response
 
 
@@ -105,7 +104,9 @@ async def accept(
             created = await cur.fetchone()
         assert created is not None
         exchange = Exchange.from_row(created)
-        await enqueue(tx, Notice(row["responder_id"], "response_accepted", exchange.id), now)
+        await enqueue(
+            tx, Notice(row["responder_id"], OutboxKind.RESPONSE_ACCEPTED, exchange.id), now
+        )
         await nudges.on_agreed(tx, exchange, now, timings)
     return exchange
 
@@ -114,7 +115,9 @@ async def decline(db: Database, *, response_id: int, member_id: int, now: dateti
     async with db.transaction() as tx:
         row = await _owned_response(tx, response_id, member_id)
         await _move_response(tx, response_id, "declined")
-        await enqueue(tx, Notice(row["responder_id"], "response_declined", response_id), now)
+        await enqueue(
+            tx, Notice(row["responder_id"], OutboxKind.RESPONSE_DECLINED, response_id), now
+        )
 
 
 async def propose(
@@ -135,15 +138,15 @@ async def propose(
         moved = await _move(
             tx,
             exchange,
-            ("agreed", "proposed"),
-            "proposed",
+            (ExchangeState.AGREED, ExchangeState.PROPOSED),
+            ExchangeState.PROPOSED,
             now,
             proposed_minutes=minutes,
             proposed_by=member_id,
         )
         other = moved.other_party(member_id)
         await enqueue(
-            tx, Notice(other, "exchange_proposed", exchange_id, {"minutes": minutes}), now
+            tx, Notice(other, OutboxKind.EXCHANGE_PROPOSED, exchange_id, {"minutes": minutes}), now
         )
         await nudges.on_proposed(tx, moved, now, timings)
     return moved
@@ -157,12 +160,17 @@ async def schedule(
         raise WrongState(exchange_id)
     async with db.transaction() as tx:
         exchange = await _party_exchange(tx, exchange_id, member_id)
-        moved = await _move(tx, exchange, ("agreed",), "agreed", now, scheduled_at=to_db(at))
+        moved = await _move(
+            tx, exchange, (ExchangeState.AGREED,), ExchangeState.AGREED, now, scheduled_at=to_db(at)
+        )
         await nudges.on_scheduled(tx, moved, at, now)
         await enqueue(
             tx,
             Notice(
-                moved.other_party(member_id), "exchange_time_set", exchange_id, {"at": to_db(at)}
+                moved.other_party(member_id),
+                OutboxKind.EXCHANGE_TIME_SET,
+                exchange_id,
+                {"at": to_db(at)},
             ),
             now,
         )
@@ -184,7 +192,7 @@ async def confirm(
     since) is refused rather than confirming an amount they never saw."""
     async with db.transaction() as tx:
         exchange = await _party_exchange(tx, exchange_id, member_id)
-        if exchange.state != "proposed" or exchange.proposed_minutes != minutes:
+        if exchange.state != ExchangeState.PROPOSED or exchange.proposed_minutes != minutes:
             _raise_for_state(exchange)
         if exchange.proposed_by == member_id:
             raise NotYours(exchange_id)
@@ -196,7 +204,7 @@ async def confirm(
         else:
             confirmed = await _credit(tx, exchange, minutes, now)
             other = exchange.other_party(member_id)
-            await enqueue(tx, Notice(other, "exchange_confirmed", exchange_id), now)
+            await enqueue(tx, Notice(other, OutboxKind.EXCHANGE_CONFIRMED, exchange_id), now)
     if confirmed is None:
         raise OverdraftLimit(receiver_balance, overdraft_limit)
     return confirmed
@@ -214,7 +222,7 @@ async def approve_held(
         exchange = Exchange.from_row(row)
         if exchange.involves(coordinator_id):
             raise NotYours(exchange_id)  # nobody approves their own exchange
-        if exchange.state != "held" or exchange.proposed_minutes is None:
+        if exchange.state != ExchangeState.HELD or exchange.proposed_minutes is None:
             _raise_for_state(exchange)
         assert exchange.proposed_minutes is not None
         confirmed = await _credit(tx, exchange, exchange.proposed_minutes, now, coordinator_id)
@@ -227,7 +235,7 @@ async def approve_held(
             detail={"minutes": exchange.proposed_minutes},
         )
         for party in (exchange.giver_id, exchange.receiver_id):
-            await enqueue(tx, Notice(party, "exchange_approved", exchange_id), now)
+            await enqueue(tx, Notice(party, OutboxKind.EXCHANGE_APPROVED, exchange_id), now)
     return confirmed
 
 
@@ -235,13 +243,21 @@ async def dispute(db: Database, *, exchange_id: int, member_id: int, now: dateti
     """ "Not quite", and they can't agree the hours: a coordinator is asked to help."""
     async with db.transaction() as tx:
         exchange = await _party_exchange(tx, exchange_id, member_id)
-        moved = await _move(tx, exchange, ("agreed", "proposed"), "disputed", now)
+        moved = await _move(
+            tx,
+            exchange,
+            (ExchangeState.AGREED, ExchangeState.PROPOSED),
+            ExchangeState.DISPUTED,
+            now,
+        )
         for coordinator in await roles.coordinator_ids(
             tx, apart_from=(exchange.giver_id, exchange.receiver_id)
         ):
-            await enqueue(tx, Notice(coordinator, "exchange_disputed", exchange_id), now)
+            await enqueue(tx, Notice(coordinator, OutboxKind.EXCHANGE_DISPUTED, exchange_id), now)
         await enqueue(
-            tx, Notice(moved.other_party(member_id), "exchange_disputed_party", exchange_id), now
+            tx,
+            Notice(moved.other_party(member_id), OutboxKind.EXCHANGE_DISPUTED_PARTY, exchange_id),
+            now,
         )
     return moved
 
@@ -250,9 +266,17 @@ async def cancel(db: Database, *, exchange_id: int, member_id: int, now: datetim
     """ "It didn't happen": nothing is credited and the other party is told."""
     async with db.transaction() as tx:
         exchange = await _party_exchange(tx, exchange_id, member_id)
-        moved = await _move(tx, exchange, ("agreed", "proposed"), "cancelled", now)
+        moved = await _move(
+            tx,
+            exchange,
+            (ExchangeState.AGREED, ExchangeState.PROPOSED),
+            ExchangeState.CANCELLED,
+            now,
+        )
         await enqueue(
-            tx, Notice(moved.other_party(member_id), "exchange_cancelled", exchange_id), now
+            tx,
+            Notice(moved.other_party(member_id), OutboxKind.EXCHANGE_CANCELLED, exchange_id),
+            now,
         )
     return moved
 
@@ -286,7 +310,7 @@ async def record_by_coordinator(
             detail={"minutes": minutes, "giver": giver_id, "receiver": receiver_id},
         )
         for party in (giver_id, receiver_id):
-            await enqueue(tx, Notice(party, "exchange_recorded", exchange.id), now)
+            await enqueue(tx, Notice(party, OutboxKind.EXCHANGE_RECORDED, exchange.id), now)
     return exchange
 
 
@@ -300,7 +324,7 @@ async def settle(
     async with db.transaction() as tx:
         await roles.require_coordinator(tx, by)
         row = await _one(tx, "SELECT * FROM exchanges WHERE id = ?", exchange_id)
-        if row is None or row["state"] == "cancelled":
+        if row is None or row["state"] == ExchangeState.CANCELLED:
             raise NotFound(exchange_id)
         exchange = Exchange.from_row(row)
         if exchange.involves(by):
@@ -311,11 +335,17 @@ async def settle(
             await _post_credit(
                 tx, exchange, change, now, "coordinator" if not credited else "correction", by
             )
-        new_state = "confirmed" if minutes else "cancelled"
+        new_state = ExchangeState.CONFIRMED if minutes else ExchangeState.CANCELLED
         await _move(
             tx,
             exchange,
-            ("agreed", "proposed", "held", "disputed", "confirmed"),
+            (
+                ExchangeState.AGREED,
+                ExchangeState.PROPOSED,
+                ExchangeState.HELD,
+                ExchangeState.DISPUTED,
+                ExchangeState.CONFIRMED,
+            ),
             new_state,
             now,
             proposed_minutes=minutes or exchange.proposed_minutes,
@@ -331,12 +361,14 @@ async def settle(
         if change:
             for party in (exchange.giver_id, exchange.receiver_id):
                 await enqueue(
-                    tx, Notice(party, "exchange_settled", exchange_id, {"minutes": minutes}), now
+                    tx,
+                    Notice(party, OutboxKind.EXCHANGE_SETTLED, exchange_id, {"minutes": minutes}),
+                    now,
                 )
     return Settled(exchange_id, minutes, change)
 
 
-async def _credited(tx: aiosqlite.Connection, exchange: Exchange) -> int:
+async def _credited(tx: Tx, exchange: Exchange) -> int:
     """Minutes the giver has been credited for this exchange so far, corrections included."""
     giver_account = await ledger.account_of(tx, exchange.giver_id)
     row = await _one(
@@ -351,7 +383,7 @@ async def _credited(tx: aiosqlite.Connection, exchange: Exchange) -> int:
 
 
 async def _post_credit(
-    tx: aiosqlite.Connection,
+    tx: Tx,
     exchange: Exchange,
     minutes: int,
     now: datetime,
@@ -415,30 +447,32 @@ async def open_for(db: Database, member_id: int) -> list[Exchange]:
 
 
 async def _credit(
-    tx: aiosqlite.Connection,
+    tx: Tx,
     exchange: Exchange,
     minutes: int,
     now: datetime,
     recorded_by: int | None = None,
 ) -> Confirmed:
-    moved = await _move(tx, exchange, ("proposed", "held"), "confirmed", now)
+    moved = await _move(
+        tx, exchange, (ExchangeState.PROPOSED, ExchangeState.HELD), ExchangeState.CONFIRMED, now
+    )
     balances = await _post_credit(tx, exchange, minutes, now, "exchange", recorded_by)
     if balances is None:
         raise AlreadyConfirmed(exchange.id)
     return Confirmed(moved, minutes, giver_balance=balances[0], receiver_balance=balances[1])
 
 
-async def _hold_for_coordinator(
-    tx: aiosqlite.Connection, exchange: Exchange, now: datetime
-) -> None:
+async def _hold_for_coordinator(tx: Tx, exchange: Exchange, now: datetime) -> None:
     """Park the exchange for a coordinator instead of letting the receiver pass the limit."""
-    await _move(tx, exchange, ("proposed",), "held", now)
+    await _move(tx, exchange, (ExchangeState.PROPOSED,), ExchangeState.HELD, now)
     for coordinator in await roles.coordinator_ids(
         tx, apart_from=(exchange.giver_id, exchange.receiver_id)
     ):
-        await enqueue(tx, Notice(coordinator, "exchange_held", exchange.id), now)
+        await enqueue(tx, Notice(coordinator, OutboxKind.EXCHANGE_HELD, exchange.id), now)
     assert exchange.proposed_by is not None
-    await enqueue(tx, Notice(exchange.proposed_by, "exchange_held_party", exchange.id), now)
+    await enqueue(
+        tx, Notice(exchange.proposed_by, OutboxKind.EXCHANGE_HELD_PARTY, exchange.id), now
+    )
 
 
 # Columns a state change may also set, besides state and updated_at.
@@ -446,10 +480,10 @@ _MOVE_COLUMNS = frozenset({"proposed_minutes", "proposed_by", "scheduled_at"})
 
 
 async def _move(
-    tx: aiosqlite.Connection,
+    tx: Tx,
     exchange: Exchange,
-    allowed: tuple[str, ...],
-    new_state: str,
+    allowed: tuple[ExchangeState, ...],
+    new_state: ExchangeState,
     now: datetime,
     **columns: object,
 ) -> Exchange:
@@ -476,12 +510,12 @@ async def _move(
 
 
 def _raise_for_state(exchange: Exchange) -> None:
-    if exchange.state == "confirmed":
+    if exchange.state == ExchangeState.CONFIRMED:
         raise AlreadyConfirmed(exchange.id)
     raise WrongState(exchange.id)
 
 
-async def _party_exchange(tx: aiosqlite.Connection, exchange_id: int, member_id: int) -> Exchange:
+async def _party_exchange(tx: Tx, exchange_id: int, member_id: int) -> Exchange:
     row = await _one(tx, "SELECT * FROM exchanges WHERE id = ?", exchange_id)
     if row is None:
         raise NotFound(exchange_id)
@@ -491,9 +525,7 @@ async def _party_exchange(tx: aiosqlite.Connection, exchange_id: int, member_id:
     return exchange
 
 
-async def _owned_response(
-    tx: aiosqlite.Connection, response_id: int, member_id: int
-) -> aiosqlite.Row:
+async def _owned_response(tx: Tx, response_id: int, member_id: int) -> Row:
     row = await _one(
         tx,
         "SELECT r.listing_id, r.responder_id, r.status, l.owner_id, l.kind FROM responses r"
@@ -509,7 +541,7 @@ async def _owned_response(
     return row
 
 
-async def _move_response(tx: aiosqlite.Connection, response_id: int, status: str) -> None:
+async def _move_response(tx: Tx, response_id: int, status: str) -> None:
     cur = await tx.execute(
         "UPDATE responses SET status = ? WHERE id = ? AND status = 'pending'",
         (status, response_id),
@@ -518,5 +550,5 @@ async def _move_response(tx: aiosqlite.Connection, response_id: int, status: str
         raise WrongState(response_id)
 
 
-async def _one(tx: aiosqlite.Connection, sql: str, *params: object) -> aiosqlite.Row | None:
+async def _one(tx: Tx, sql: str, *params: object) -> Row | None:
     return next(iter(await tx.execute_fetchall(sql, params)), None)

@@ -26,10 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from storage import audit, roles
-from storage.db import Database
+from storage.db import Database, Tx
 
 # Excel reads a UTF-8 file as the local code page unless it starts with a byte-order mark;
 # with it, names such as "Zoë" survive. LibreOffice and Google Sheets accept it too.
@@ -141,12 +139,12 @@ async def unclassified_columns(db: Database) -> dict[str, list[str]]:
     return found
 
 
-async def table_columns(tx: aiosqlite.Connection, table: str) -> list[str]:
+async def table_columns(tx: Tx, table: str) -> list[str]:
     rows = await _all(tx, "SELECT name FROM pragma_table_info(?) ORDER BY cid", table)
     return [row[0] for row in rows]
 
 
-async def _export(tx: aiosqlite.Connection, suffix: str) -> dict[str, bytes]:
+async def _export(tx: Tx, suffix: str) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for spec in EXPORTS:
         # Only columns listed as exported, in the table's own order; a new one stays out.
@@ -156,7 +154,7 @@ async def _export(tx: aiosqlite.Connection, suffix: str) -> dict[str, bytes]:
     return files
 
 
-async def _all(tx: aiosqlite.Connection, sql: str, *params: object) -> list[tuple[Any, ...]]:
+async def _all(tx: Tx, sql: str, *params: object) -> list[tuple[Any, ...]]:
     async with tx.execute(sql, params) as cursor:
         return [tuple(row) for row in await cursor.fetchall()]
 

@@ -9,9 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.models import to_db
 
 COMMUNITY_ACCOUNT = 1
@@ -27,7 +25,7 @@ class Account:
     balance: int
 
 
-async def accounts(tx: aiosqlite.Connection, *member_ids: int) -> dict[int, Account]:
+async def accounts(tx: Tx, *member_ids: int) -> dict[int, Account]:
     """The members' accounts and balances, in one query (a confirm needs both parties')."""
     marks = ",".join("?" * len(member_ids))
     rows = await tx.execute_fetchall(
@@ -42,7 +40,7 @@ async def accounts(tx: aiosqlite.Connection, *member_ids: int) -> dict[int, Acco
     return found
 
 
-async def account_of(tx: aiosqlite.Connection, member_id: int) -> int:
+async def account_of(tx: Tx, member_id: int) -> int:
     rows = list(
         await tx.execute_fetchall("SELECT id FROM accounts WHERE member_id = ?", (member_id,))
     )
@@ -51,7 +49,7 @@ async def account_of(tx: aiosqlite.Connection, member_id: int) -> int:
     return int(rows[0][0])
 
 
-async def balance_in(tx: aiosqlite.Connection, member_id: int) -> int:
+async def balance_in(tx: Tx, member_id: int) -> int:
     """A member's balance in minutes, read inside the caller's transaction."""
     rows = list(
         await tx.execute_fetchall(
@@ -79,7 +77,7 @@ async def total(db: Database) -> int:
 
 
 async def post(
-    tx: aiosqlite.Connection,
+    tx: Tx,
     *,
     kind: str,
     idempotency_key: str,

@@ -7,6 +7,7 @@ from datetime import datetime
 from storage import audit, nudges, roles
 from storage.db import Database
 from storage.errors import WrongState
+from storage.kinds import OutboxKind
 from storage.models import Member, to_db
 from storage.nudges import DEFAULT_TIMINGS, Timings
 from storage.outbox import Notice, enqueue
@@ -62,7 +63,7 @@ async def join(
         await nudges.on_join(tx, member.id, now, timings)
         if member.status == "pending":
             for coordinator in await roles.coordinator_ids(tx):
-                await enqueue(tx, Notice(coordinator, "member_applied", member.id), now)
+                await enqueue(tx, Notice(coordinator, OutboxKind.MEMBER_APPLIED, member.id), now)
     return member
 
 
@@ -123,7 +124,7 @@ async def decide_application(
             raise WrongState(member_id)
         action = "approve_member" if approve else "decline_member"
         await audit.record(tx, actor_id=by, action=action, subject=f"member:{member_id}", now=now)
-        await enqueue(tx, Notice(member_id, f"member_{status}", member_id), now)
+        await enqueue(tx, Notice(member_id, OutboxKind(f"member_{status}"), member_id), now)
     return Member.from_row(row)
 
 

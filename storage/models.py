@@ -9,6 +9,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 import aiosqlite
 
+from storage.kinds import ExchangeState
+
 ListingKind = Literal["offer", "need"]
 T = TypeVar("T")
 
@@ -116,7 +118,7 @@ class Exchange:
     listing_id: int | None
     giver_id: int
     receiver_id: int
-    state: str
+    state: ExchangeState
     proposed_minutes: int | None
     proposed_by: int | None
     updated_at: datetime
@@ -130,7 +132,7 @@ class Exchange:
 
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Exchange:
-        return from_row(cls, row)
+        return from_row(cls, row, state=ExchangeState(row["state"]))
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,27 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from storage import roles
-from storage.db import Database
+from storage.db import Database, Row, Tx
+from storage.kinds import OutboxKind
 from storage.models import Exchange, to_db
 from storage.outbox import Notice, enqueue
 
-# Kinds that obey a member's nudge settings, quiet hours and digest; other outbox kinds are
-# direct notices (someone answered you) and go out at once.
-NUDGE_KINDS = frozenset(
-    {
-        "nudge_first_post",
-        "nudge_unconfirmed",
-        "nudge_confirm_waiting",
-        "coordinator_confirm_stuck",
-        "need_still_open",
-        "need_match",
-        "reminder_day_before",
-        "reminder_hour_before",
-    }
-)
 SCAN_BATCH = 50
 
 
@@ -44,14 +29,12 @@ class Timings:
 DEFAULT_TIMINGS = Timings()
 
 
-async def on_join(
-    tx: aiosqlite.Connection, member_id: int, now: datetime, timings: Timings
-) -> None:
+async def on_join(tx: Tx, member_id: int, now: datetime, timings: Timings) -> None:
     await enqueue(
         tx,
         Notice(
             member_id,
-            "nudge_first_post",
+            OutboxKind.NUDGE_FIRST_POST,
             member_id,
             due_at=now + timings.new_member_after,
             idempotency_key=f"member:{member_id}:first_post",
@@ -60,15 +43,13 @@ async def on_join(
     )
 
 
-async def on_agreed(
-    tx: aiosqlite.Connection, exchange: Exchange, now: datetime, timings: Timings
-) -> None:
+async def on_agreed(tx: Tx, exchange: Exchange, now: datetime, timings: Timings) -> None:
     for party in (exchange.giver_id, exchange.receiver_id):
         await enqueue(
             tx,
             Notice(
                 party,
-                "nudge_unconfirmed",
+                OutboxKind.NUDGE_UNCONFIRMED,
                 exchange.id,
                 due_at=now + timings.unconfirmed_after,
                 idempotency_key=f"ex:{exchange.id}:unconfirmed:{party}",
@@ -77,9 +58,7 @@ async def on_agreed(
         )
 
 
-async def on_proposed(
-    tx: aiosqlite.Connection, exchange: Exchange, now: datetime, timings: Timings
-) -> None:
+async def on_proposed(tx: Tx, exchange: Exchange, now: datetime, timings: Timings) -> None:
     """Remind the other party later, and tell coordinators if it is still waiting after that."""
     assert exchange.proposed_by is not None
     since = to_db(exchange.updated_at)
@@ -89,7 +68,7 @@ async def on_proposed(
         tx,
         Notice(
             other,
-            "nudge_confirm_waiting",
+            OutboxKind.NUDGE_CONFIRM_WAITING,
             exchange.id,
             args,
             due_at=now + timings.confirm_reminder_after,
@@ -104,7 +83,7 @@ async def on_proposed(
             tx,
             Notice(
                 coordinator,
-                "coordinator_confirm_stuck",
+                OutboxKind.COORDINATOR_CONFIRM_STUCK,
                 exchange.id,
                 args,
                 due_at=now + timings.confirm_escalate_after,
@@ -114,15 +93,13 @@ async def on_proposed(
         )
 
 
-async def on_scheduled(
-    tx: aiosqlite.Connection, exchange: Exchange, at: datetime, now: datetime
-) -> None:
+async def on_scheduled(tx: Tx, exchange: Exchange, at: datetime, now: datetime) -> None:
     """Remind both parties the day before and an hour before; neither after the time itself."""
     stamp = to_db(at)
     for party in (exchange.giver_id, exchange.receiver_id):
         for kind, ahead in (
-            ("reminder_day_before", timedelta(days=1)),
-            ("reminder_hour_before", timedelta(hours=1)),
+            (OutboxKind.REMINDER_DAY_BEFORE, timedelta(days=1)),
+            (OutboxKind.REMINDER_HOUR_BEFORE, timedelta(hours=1)),
         ):
             if at - ahead <= now:
                 continue
@@ -167,21 +144,22 @@ async def queue_unmet_needs(db: Database, now: datetime, timings: Timings) -> in
             return queued
 
 
-async def _has_response(tx: aiosqlite.Connection, listing_id: int) -> bool:
+async def _has_response(tx: Tx, listing_id: int) -> bool:
     async with tx.execute(
         "SELECT 1 FROM responses WHERE listing_id = ? LIMIT 1", (listing_id,)
     ) as cur:
         return await cur.fetchone() is not None
 
 
-async def _queue_need_nudges(
-    tx: aiosqlite.Connection, need: aiosqlite.Row, now: datetime, timings: Timings
-) -> int:
+async def _queue_need_nudges(tx: Tx, need: Row, now: datetime, timings: Timings) -> int:
     need_id = need["id"]
     await enqueue(
         tx,
         Notice(
-            need["owner_id"], "need_still_open", need_id, idempotency_key=f"need:{need_id}:open"
+            need["owner_id"],
+            OutboxKind.NEED_STILL_OPEN,
+            need_id,
+            idempotency_key=f"need:{need_id}:open",
         ),
         now,
     )
@@ -198,7 +176,12 @@ async def _queue_need_nudges(
     for helper in helpers:
         await enqueue(
             tx,
-            Notice(helper, "need_match", need_id, idempotency_key=f"need:{need_id}:match:{helper}"),
+            Notice(
+                helper,
+                OutboxKind.NEED_MATCH,
+                need_id,
+                idempotency_key=f"need:{need_id}:match:{helper}",
+            ),
             now,
         )
     return 1 + len(helpers)

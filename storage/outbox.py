@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
-from storage.db import Database
+from storage.db import Database, Row, Tx
+from storage.kinds import OutboxKind, OutboxState
 from storage.models import from_row, to_db
+
+# How long a claimed row may stay unmarked before it is due again: longer than any send waits
+# for pacing and Telegram's answer, short enough that a stranded row is soon retried.
+LEASE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +23,7 @@ class Notice:
     """What to tell whom; rendered to text only when it is sent."""
 
     member_id: int
-    kind: str
+    kind: OutboxKind
     ref_id: int | None = None
     args: Mapping[str, Any] = field(default_factory=dict)
     due_at: datetime | None = None
@@ -33,7 +36,7 @@ class OutboxItem:
     id: int
     member_id: int
     telegram_id: int | None
-    kind: str
+    kind: OutboxKind
     ref_id: int | None
     args: Mapping[str, Any]
     due_at: datetime
@@ -44,8 +47,9 @@ class OutboxItem:
     unreachable: bool = False
 
 
-async def enqueue(tx: aiosqlite.Connection, notice: Notice, now: datetime) -> None:
+async def enqueue(tx: Tx, notice: Notice, now: datetime) -> None:
     """Add a notice inside the caller's transaction; a repeated idempotency key is ignored."""
+    tx.queued_outbox = True
     await tx.execute(
         "INSERT INTO outbox (member_id, kind, ref_id, args, due_at, expires_at,"
         " idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -64,13 +68,26 @@ async def enqueue(tx: aiosqlite.Connection, notice: Notice, now: datetime) -> No
 
 
 async def claim_due(
-    db: Database, now: datetime, limit: int, *, skip_kinds: Collection[str] = ()
+    db: Database,
+    now: datetime,
+    limit: int,
+    *,
+    skip_kinds: Collection[str] = (),
+    lease: timedelta = LEASE,
 ) -> list[OutboxItem]:
-    """Mark up to `limit` due rows as sending and return them, oldest due first, leaving
-    rows of `skip_kinds` for another pass."""
+    """Mark up to `limit` due rows as sending, under a lease, and return them, oldest due
+    first, leaving rows of `skip_kinds` for another pass.
+
+    Rows whose lease ran out (their sender died or erred between claim and mark) are due
+    again first, so nothing waits for a restart."""
     skipped = list(skip_kinds)
     not_these = f"AND kind NOT IN ({','.join('?' * len(skipped))})" if skipped else ""
     async with db.transaction(durable=False) as tx:
+        await tx.execute(
+            "UPDATE outbox SET state = 'pending', lease_until = NULL"
+            " WHERE state = 'sending' AND lease_until <= ?",
+            (to_db(now),),
+        )
         if not skipped:  # only the scheduler's full pass: direct notices never expire
             await tx.execute(
                 "UPDATE outbox SET state = 'skipped'"
@@ -78,11 +95,11 @@ async def claim_due(
                 {"now": to_db(now)},
             )
         async with tx.execute(
-            "UPDATE outbox SET state = 'sending'"
+            "UPDATE outbox SET state = 'sending', lease_until = ?"
             " WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND due_at <= ?"
             f" {not_these} ORDER BY due_at, id LIMIT ?)"
             " RETURNING id",
-            (to_db(now), *skipped, limit),
+            (to_db(now + lease), to_db(now), *skipped, limit),
         ) as cursor:
             ids = [row[0] for row in await cursor.fetchall()]
         rows = await _select_items(tx, ids)
@@ -90,24 +107,24 @@ async def claim_due(
 
 
 async def claim_member_nudges(
-    db: Database, member_id: int, kinds: Iterable[str], now: datetime
+    db: Database, member_id: int, kinds: Iterable[str], now: datetime, lease: timedelta = LEASE
 ) -> list[OutboxItem]:
     """Claim every due nudge of one member, to merge them into a single digest message."""
     kind_list = list(kinds)
     marks = ",".join("?" * len(kind_list))
     async with db.transaction(durable=False) as tx:
         async with tx.execute(
-            "UPDATE outbox SET state = 'sending'"
+            "UPDATE outbox SET state = 'sending', lease_until = ?"
             f" WHERE member_id = ? AND state = 'pending' AND due_at <= ? AND kind IN ({marks})"
             " RETURNING id",
-            (member_id, to_db(now), *kind_list),
+            (to_db(now + lease), member_id, to_db(now), *kind_list),
         ) as cursor:
             ids = [row[0] for row in await cursor.fetchall()]
         rows = await _select_items(tx, ids)
     return [_item(row) for row in rows]
 
 
-async def _select_items(tx: aiosqlite.Connection, ids: list[int]) -> list[aiosqlite.Row]:
+async def _select_items(tx: Tx, ids: list[int]) -> list[Row]:
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
@@ -121,20 +138,24 @@ async def _select_items(tx: aiosqlite.Connection, ids: list[int]) -> list[aiosql
         return list(await cursor.fetchall())
 
 
-def _item(row: aiosqlite.Row) -> OutboxItem:
+def _item(row: Row) -> OutboxItem:
     return from_row(
         OutboxItem,
         row,
+        kind=OutboxKind(row["kind"]),
         args=json.loads(row["args"]),
         digest=bool(row["nudge_digest"]),
         unreachable=row["unreachable_at"] is not None,
     )
 
 
-async def mark(db: Database, item_ids: Iterable[int], state: str, now: datetime) -> None:
-    async with db.transaction(durable=False) as tx:
+async def mark(db: Database, item_ids: Iterable[int], state: OutboxState, now: datetime) -> None:
+    """Record what became of claimed rows. Durable: after a power cut, the only message sent
+    again is the one that was in flight (the sender has one at a time)."""
+    async with db.transaction() as tx:
         await tx.executemany(
-            "UPDATE outbox SET state = ?, sent_at = ? WHERE id = ?",
+            "UPDATE outbox SET state = ?, sent_at = ?, lease_until = NULL"
+            " WHERE id = ? AND state = 'sending'",
             [(state, to_db(now) if state == "sent" else None, item_id) for item_id in item_ids],
         )
 
@@ -146,16 +167,19 @@ async def release(
     (rate limited, network down) that counts towards giving up."""
     async with db.transaction() as tx:
         await tx.executemany(
-            "UPDATE outbox SET state = 'pending', due_at = ?, attempts = attempts + ? WHERE id = ?",
+            "UPDATE outbox SET state = 'pending', lease_until = NULL, due_at = ?,"
+            " attempts = attempts + ? WHERE id = ? AND state = 'sending'",
             [(to_db(due_at), int(failed_attempt), item_id) for item_id in item_ids],
         )
 
 
 async def recover_in_flight(db: Database) -> int:
-    """Put rows claimed by a process that died back in the queue.
+    """At start, put back rows claimed by a process that died, without waiting for their lease.
 
-    A row is 'sending' from its claim until it is marked, so after a crash only the messages
-    that were in flight are sent again: at most one duplicate each, never a lost one."""
+    A row is 'sending' from its claim until it is marked, so after a crash only the message
+    that was in flight is sent again: at most one duplicate, never a lost one."""
     async with db.transaction() as tx:
-        cur = await tx.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'")
-        return cur.rowcount
+        cur = await tx.execute(
+            "UPDATE outbox SET state = 'pending', lease_until = NULL WHERE state = 'sending'"
+        )
+        return int(cur.rowcount)

@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-import aiosqlite
-
 from storage import audit
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.errors import NotCoordinator, NotFound, WrongState
+from storage.kinds import OutboxKind
 from storage.models import Member
 from storage.outbox import Notice, enqueue
 
@@ -29,7 +28,7 @@ async def ensure_coordinators(db: Database, telegram_ids: Iterable[int]) -> None
         )
 
 
-async def coordinator_ids(tx: aiosqlite.Connection, *, apart_from: Iterable[int] = ()) -> list[int]:
+async def coordinator_ids(tx: Tx, *, apart_from: Iterable[int] = ()) -> list[int]:
     """Active coordinators, leaving out `apart_from` (the people a decision is about: nobody
     judges their own exchange)."""
     async with tx.execute(
@@ -39,7 +38,7 @@ async def coordinator_ids(tx: aiosqlite.Connection, *, apart_from: Iterable[int]
         return [row[0] for row in await cursor.fetchall() if row[0] not in excluded]
 
 
-async def require_coordinator(tx: aiosqlite.Connection, member_id: int) -> None:
+async def require_coordinator(tx: Tx, member_id: int) -> None:
     async with tx.execute("SELECT role FROM members WHERE id = ?", (member_id,)) as cursor:
         row = await cursor.fetchone()
     if row is None or row[0] != "coordinator":
@@ -70,7 +69,7 @@ async def _set_role(db: Database, *, by: int, member_id: int, role: str, now: da
             raise NotFound(member_id)
         action = "promote" if role == "coordinator" else "demote"
         await audit.record(tx, actor_id=by, action=action, subject=f"member:{member_id}", now=now)
-        await enqueue(tx, Notice(member_id, f"role_{action}d", member_id), now)
+        await enqueue(tx, Notice(member_id, OutboxKind(f"role_{action}d"), member_id), now)
     return Member.from_row(row)
 
 

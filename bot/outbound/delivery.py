@@ -12,7 +12,7 @@ from enum import Enum
 from zoneinfo import ZoneInfo
 
 from bot.config import Config, parse_clock_time, parse_quiet_hours
-from storage.nudges import NUDGE_KINDS
+from storage.kinds import NUDGE_KINDS
 from storage.outbox import OutboxItem
 
 Window = tuple[time, time]

@@ -18,6 +18,7 @@ from bot.ui.i18n import Html, hours, link, t
 from bot.ui.render import listing_card
 from storage import broadcasts, exchanges, ledger, listings, members
 from storage.db import Database
+from storage.kinds import ExchangeState, OutboxKind
 from storage.models import Exchange, Member, to_db
 from storage.outbox import OutboxItem
 
@@ -88,7 +89,11 @@ async def _response_declined(env: RenderEnv, item: OutboxItem) -> Rendered | Non
 async def _exchange_proposed(env: RenderEnv, item: OutboxItem) -> Rendered | None:
     found = await _exchange_and_other(env.db, item)
     minutes = int(item.args.get("minutes", 0))
-    if found is None or found[0].state != "proposed" or found[0].proposed_minutes != minutes:
+    if (
+        found is None
+        or found[0].state != ExchangeState.PROPOSED
+        or found[0].proposed_minutes != minutes
+    ):
         return None
     exchange, other = found
     key = (
@@ -104,13 +109,17 @@ async def _exchange_proposed(env: RenderEnv, item: OutboxItem) -> Rendered | Non
 
 async def _exchange_confirmed(env: RenderEnv, item: OutboxItem) -> Rendered | None:
     found = await _exchange_and_other(env.db, item)
-    if found is None or found[0].state != "confirmed" or found[0].proposed_minutes is None:
+    if (
+        found is None
+        or found[0].state != ExchangeState.CONFIRMED
+        or found[0].proposed_minutes is None
+    ):
         return None
     exchange, other = found
     balance = await ledger.balance(env.db, item.member_id)
     key = (
         "exchange.approved_notice"
-        if item.kind == "exchange_approved"
+        if item.kind == OutboxKind.EXCHANGE_APPROVED
         else ("exchange.confirmed_notice")
     )
     text = t(
@@ -136,7 +145,7 @@ async def close_after_help(
 
 async def _exchange_held(env: RenderEnv, item: OutboxItem) -> Rendered | None:
     parties = await _parties(env.db, item)
-    if parties is None or parties[0].state != "held":
+    if parties is None or parties[0].state != ExchangeState.HELD:
         return None
     exchange, giver, receiver = parties
     text = t(
@@ -173,7 +182,7 @@ async def _first_post(env: RenderEnv, item: OutboxItem) -> Rendered | None:
 
 async def _unconfirmed(env: RenderEnv, item: OutboxItem) -> Rendered | None:
     found = await _exchange_and_other(env.db, item)
-    if found is None or found[0].state != "agreed":
+    if found is None or found[0].state != ExchangeState.AGREED:
         return None
     exchange, other = found
     return Rendered(
@@ -245,7 +254,7 @@ def _reminder(key: str) -> Renderer:
 
 def _still_proposed(exchange: Exchange, item: OutboxItem) -> bool:
     return (
-        exchange.state == "proposed"
+        exchange.state == ExchangeState.PROPOSED
         and exchange.proposed_minutes == item.args.get("minutes")
         and to_db(exchange.updated_at) == item.args.get("since")
     )
@@ -253,7 +262,7 @@ def _still_proposed(exchange: Exchange, item: OutboxItem) -> bool:
 
 def _still_scheduled(exchange: Exchange, item: OutboxItem) -> bool:
     return (
-        exchange.state == "agreed"
+        exchange.state == ExchangeState.AGREED
         and exchange.scheduled_at is not None
         and to_db(exchange.scheduled_at) == item.args.get("at")
     )
@@ -356,34 +365,34 @@ async def _parties(db: Database, item: OutboxItem) -> tuple[Exchange, Member, Me
     return exchange, giver, receiver
 
 
-RENDERERS: dict[str, Renderer] = {
-    "response_new": _response_new,
-    "response_accepted": _response_accepted,
-    "response_declined": _response_declined,
-    "exchange_proposed": _exchange_proposed,
-    "exchange_confirmed": _exchange_confirmed,
-    "exchange_approved": _exchange_confirmed,
-    "exchange_held": _exchange_held,
-    "exchange_held_party": _about_other("exchange.held_party"),
-    "exchange_disputed": _exchange_disputed,
-    "exchange_disputed_party": _about_other("exchange.disputed_party"),
-    "exchange_cancelled": _about_other("exchange.cancelled_notice"),
-    "exchange_time_set": _reminder("exchange.time_set_notice"),
-    "nudge_first_post": _first_post,
-    "nudge_unconfirmed": _unconfirmed,
-    "nudge_confirm_waiting": _confirm_waiting,
-    "coordinator_confirm_stuck": _confirm_stuck,
-    "need_still_open": _need_still_open,
-    "need_match": _need_match,
-    "reminder_day_before": _reminder("nudge.day_before"),
-    "reminder_hour_before": _reminder("nudge.hour_before"),
-    "broadcast": _broadcast,
-    "broadcast_report": _broadcast_report,
-    "member_applied": _member_applied,
-    "member_active": _member_active,
-    "member_declined": _fixed("join.declined_by_coordinator"),
-    "role_promoted": _fixed("coordinator.you_are_promoted"),
-    "role_demoted": _fixed("coordinator.you_are_demoted"),
-    "exchange_recorded": _exchange_hours_by_coordinator,
-    "exchange_settled": _exchange_hours_by_coordinator,
+RENDERERS: dict[OutboxKind, Renderer] = {
+    OutboxKind.RESPONSE_NEW: _response_new,
+    OutboxKind.RESPONSE_ACCEPTED: _response_accepted,
+    OutboxKind.RESPONSE_DECLINED: _response_declined,
+    OutboxKind.EXCHANGE_PROPOSED: _exchange_proposed,
+    OutboxKind.EXCHANGE_CONFIRMED: _exchange_confirmed,
+    OutboxKind.EXCHANGE_APPROVED: _exchange_confirmed,
+    OutboxKind.EXCHANGE_HELD: _exchange_held,
+    OutboxKind.EXCHANGE_HELD_PARTY: _about_other("exchange.held_party"),
+    OutboxKind.EXCHANGE_DISPUTED: _exchange_disputed,
+    OutboxKind.EXCHANGE_DISPUTED_PARTY: _about_other("exchange.disputed_party"),
+    OutboxKind.EXCHANGE_CANCELLED: _about_other("exchange.cancelled_notice"),
+    OutboxKind.EXCHANGE_TIME_SET: _reminder("exchange.time_set_notice"),
+    OutboxKind.NUDGE_FIRST_POST: _first_post,
+    OutboxKind.NUDGE_UNCONFIRMED: _unconfirmed,
+    OutboxKind.NUDGE_CONFIRM_WAITING: _confirm_waiting,
+    OutboxKind.COORDINATOR_CONFIRM_STUCK: _confirm_stuck,
+    OutboxKind.NEED_STILL_OPEN: _need_still_open,
+    OutboxKind.NEED_MATCH: _need_match,
+    OutboxKind.REMINDER_DAY_BEFORE: _reminder("nudge.day_before"),
+    OutboxKind.REMINDER_HOUR_BEFORE: _reminder("nudge.hour_before"),
+    OutboxKind.BROADCAST: _broadcast,
+    OutboxKind.BROADCAST_REPORT: _broadcast_report,
+    OutboxKind.MEMBER_APPLIED: _member_applied,
+    OutboxKind.MEMBER_ACTIVE: _member_active,
+    OutboxKind.MEMBER_DECLINED: _fixed("join.declined_by_coordinator"),
+    OutboxKind.ROLE_PROMOTED: _fixed("coordinator.you_are_promoted"),
+    OutboxKind.ROLE_DEMOTED: _fixed("coordinator.you_are_demoted"),
+    OutboxKind.EXCHANGE_RECORDED: _exchange_hours_by_coordinator,
+    OutboxKind.EXCHANGE_SETTLED: _exchange_hours_by_coordinator,
 }

@@ -1,27 +1,37 @@
 """The one outbound sender: everything the bot sends unprompted leaves through here.
 
-It claims due outbox rows, asks the delivery policy whether each may go now (nudge settings,
-quiet hours, digest), renders it at the moment of sending, paces it within Telegram's limits,
-sends it, and marks it. Telegram's answer decides what happens next:
+It runs as its own task, woken whenever a transaction commits outbox rows and on every
+scheduler tick; handlers never call it, so no member's tap waits on pacing, a 429 or someone
+else's delivery. It claims due rows (direct notices first, then nudges and broadcasts in small
+batches, so a long broadcast never holds up "someone answered you"), asks the delivery policy
+whether each may go now, renders it at the moment of sending, paces it within Telegram's
+limits, sends it and marks it. Telegram's answer decides what happens next:
 - 429: the row waits `retry_after` and every send pauses as long;
-- 403 (blocked): the member is marked unreachable, so nudges stop until they write again;
-- a network error: the row waits with a growing backoff, and is given up after MAX_ATTEMPTS.
+- 403, "chat not found", "user is deactivated": the member is marked unreachable, so nudges
+  stop until they write again;
+- a network error or anything unexpected: that row alone waits with a growing backoff, and is
+  given up after MAX_ATTEMPTS; the others go on.
 
-Crash safety: a row is 'sending' from its claim until it is marked. If the process dies in
-between, `outbox.recover_in_flight` puts it back at the next start, so the one message that was
-in flight may be sent twice; no row is ever lost.
+Nothing lost, at most one message twice: a row is 'sending' under a lease from its claim until
+it is marked, and the mark is committed durably before the next message goes. One message is in
+flight at a time, so a crash or a power cut can send again only that one; a stranded row is
+claimed again when its lease runs out (or at the next start), never dropped.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
+from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.clock import Clock
 from bot.outbound.delivery import Action, Policy, decide
@@ -30,34 +40,37 @@ from bot.outbound.pacing import Pacer
 from bot.ui.i18n import Html, t
 from storage import members, outbox
 from storage.db import Database
-from storage.nudges import NUDGE_KINDS
+from storage.kinds import NUDGE_KINDS, SCHEDULED_KINDS, OutboxState
 from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 
-BATCH = 200
+DIRECT_BATCH = 50
+SCHEDULED_BATCH = 20
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = timedelta(minutes=10)
+# Telegram's limit on one message, and on the buttons under it.
+MAX_TEXT = 4096
+MAX_BUTTONS = 100
+# Telegram's words for a chat we can never reach again (alongside 403 Forbidden).
+GONE_PHRASES = ("chat not found", "user is deactivated", "bot was blocked", "peer_id_invalid")
+LOCKED_RETRIES = 5
+T = TypeVar("T")
 
 
 class Outcome(Enum):
     """What Telegram's answer means for the row; the value is the row's final state."""
 
-    SENT = "sent"
+    SENT = OutboxState.SENT
     RETRY = "retry"
-    BLOCKED = "blocked"
-    FAILED = "failed"
+    BLOCKED = OutboxState.BLOCKED
+    FAILED = OutboxState.FAILED
 
 
 @dataclass(frozen=True)
 class Result:
     outcome: Outcome
     wait: timedelta = timedelta(0)
-
-
-# Rows a handler's own pass leaves to the scheduler: nudges wait for their policy, and a
-# broadcast of thousands must never hold up the member whose tap queued something.
-SCHEDULER_ONLY = NUDGE_KINDS | {"broadcast"}
 
 
 class Sender:
@@ -75,85 +88,141 @@ class Sender:
         self.env = RenderEnv(db, policy.zone)
         self.pacer = pacer or Pacer(clock)
         self.after_batch: Callable[[], Awaitable[None]] | None = None
-        self._running = False
-        self._again = False
+        self._flight = asyncio.Lock()  # one message in flight, whoever asks
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # --- running as its own task -----------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """A pass is sending now (it sends whatever else becomes due before it ends)."""
+        return self._flight.locked()
+
+    def wake(self) -> None:
+        """Something was queued (a commit, a tick): send what is due, soon, in our own task."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="outbox-sender")
+
+    async def stop(self) -> None:
+        """Let the message in flight finish and be marked, then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:
+                # The rows it held go back when their lease runs out; the next wake retries.
+                log.exception("the sender's pass failed; it goes on at the next wake")
+
+    # --- passes ----------------------------------------------------------------------------
 
     async def deliver_direct(self) -> int:
-        """Send the direct notices that are due (someone answered you), right away.
-
-        Handlers call this after their transaction: it is quick, and it runs beside a long
-        scheduler pass rather than behind it (claims never overlap)."""
-        sent = 0
-        while True:
-            items = await outbox.claim_due(
-                self.db, self.clock.now(), BATCH, skip_kinds=SCHEDULER_ONLY
-            )
-            sent += await self._handle(items)
-            if len(items) < BATCH:  # that was the last of them: no empty claim after
-                return sent
+        """Send the direct notices that are due (someone answered you), not nudges or
+        broadcasts. The sandbox and tests call it after each member action, to see at once
+        what the sender's own task would send a moment later."""
+        return await self._pass(scheduled=False)
 
     async def flush(self) -> int:
-        """Send every due row; returns how many messages went out.
+        """Send every due row, direct notices first; returns how many messages went out."""
+        return await self._pass(scheduled=True)
 
-        Calls while a flush runs fold into it (it loops until nothing is due), so no row is
-        claimed twice and the scheduler never stacks passes."""
-        if self._running:
-            self._again = True
-            return 0
-        self._running, sent = True, 0
-        try:
-            self._again = True
-            while self._again:
-                self._again = False
-                while items := await outbox.claim_due(self.db, self.clock.now(), BATCH):
-                    sent += await self._handle(items)
-                    if self.after_batch is not None:
-                        await self.after_batch()
-        finally:
-            self._running = False
+    async def _pass(self, *, scheduled: bool) -> int:
+        sent = 0
+        async with self._flight:
+            while not self._stopping and (items := await self._next_batch(scheduled)):
+                sent += await self._handle(items)
+                if scheduled and self.after_batch is not None:
+                    await self._report_progress()
         return sent
 
+    async def _next_batch(self, scheduled: bool) -> list[OutboxItem]:
+        """Direct notices first; nudges and broadcasts, in small batches, only when none wait."""
+        direct = await self._claim(DIRECT_BATCH, skip_kinds=SCHEDULED_KINDS)
+        if direct or not scheduled:
+            return direct
+        return await self._claim(SCHEDULED_BATCH)
+
+    async def _claim(self, limit: int, *, skip_kinds: Iterable[str] = ()) -> list[OutboxItem]:
+        now = self.clock.now()
+        return await _retry_locked(
+            lambda: outbox.claim_due(self.db, now, limit, skip_kinds=list(skip_kinds))
+        )
+
+    async def _report_progress(self) -> None:
+        assert self.after_batch is not None
+        try:
+            await self.after_batch()
+        except Exception:
+            log.exception("a broadcast's progress could not be shown")
+
     async def _handle(self, items: list[OutboxItem]) -> int:
-        """Send, skip or defer each claimed row; a member's digest rows go as one message."""
+        """Send, skip or defer each claimed row; a member's digest rows go as one message.
+        An error on one row touches that row alone."""
         now, sent = self.clock.now(), 0
         digests: dict[int, list[OutboxItem]] = {}
         for item in items:
-            decision = decide(item, now, self.policy)
-            if decision.action is Action.SKIP:
-                await outbox.mark(self.db, [item.id], "skipped", now)
-            elif decision.action is Action.DEFER:
-                assert decision.until is not None
-                await outbox.release(self.db, [item.id], decision.until)
-            elif decision.action is Action.DIGEST:
-                digests.setdefault(item.member_id, []).append(item)
-            else:
-                sent += await self._deliver([item])
+            try:
+                decision = decide(item, now, self.policy)
+                if decision.action is Action.SKIP:
+                    await self._mark([item.id], OutboxState.SKIPPED)
+                elif decision.action is Action.DEFER:
+                    assert decision.until is not None
+                    await self._release([item.id], decision.until)
+                elif decision.action is Action.DIGEST:
+                    digests.setdefault(item.member_id, []).append(item)
+                else:
+                    sent += await self._deliver([item])
+            except Exception:
+                await self._failed_unexpectedly([item])
         for member_id, group in digests.items():
-            group += await outbox.claim_member_nudges(self.db, member_id, NUDGE_KINDS, now)
-            sent += await self._deliver(group)
+            try:
+                group += await outbox.claim_member_nudges(self.db, member_id, NUDGE_KINDS, now)
+                sent += await self._deliver(group)
+            except Exception:
+                await self._failed_unexpectedly(group)
         return sent
 
     async def _deliver(self, batch: list[OutboxItem]) -> int:
-        """Render the rows (several only for a digest), send them as one message, mark them."""
-        rendered: list[Rendered] = []
+        """Render the rows (several only for a digest), send them, mark them. A digest too
+        long for one message goes as several, each with its own rows' buttons."""
+        live: list[tuple[OutboxItem, Rendered]] = []
         stale: list[int] = []
         for item in batch:
             message = await self.renderer(self.env, item)
             if message is None:
                 stale.append(item.id)
             else:
-                rendered.append(message)
+                live.append((item, message))
         if stale:
-            await outbox.mark(self.db, stale, "skipped", self.clock.now())
-        live = [item for item in batch if item.id not in stale]
-        if not live:
-            return 0
-        message = rendered[0] if len(rendered) == 1 else _digest(rendered)
-        result = await self._send(live[0], message)
-        await self._record(live, result)
+            await self._mark(stale, OutboxState.SKIPPED)
+        if len(live) == 1:
+            return await self._send_and_record([live[0][0]], live[0][1])
+        sent = 0
+        for chunk in digest_chunks(live):
+            sent += await self._send_and_record(
+                [item for item, _ in chunk], _digest([message for _, message in chunk])
+            )
+        return sent
+
+    async def _send_and_record(self, items: list[OutboxItem], message: Rendered) -> int:
+        result = await self._send(items[0], message)
+        await self._record(items, result)
         return int(result.outcome is Outcome.SENT)
 
     async def _send(self, item: OutboxItem, message: Rendered) -> Result:
+        assert item.telegram_id is not None  # decide() skips members without Telegram
         await self.pacer.wait(item.telegram_id)
         try:
             await self.bot.send_message(item.telegram_id, message.text, reply_markup=message.markup)
@@ -163,33 +232,111 @@ class Sender:
             return Result(Outcome.RETRY, wait)
         except Forbidden:
             return Result(Outcome.BLOCKED)
-        except BadRequest:
-            log.exception("Telegram refused outbox row %s (%s)", item.id, item.kind)
+        except BadRequest as error:
+            if is_gone(error):
+                return Result(Outcome.BLOCKED)
+            log.warning("Telegram refused outbox row %s (%s): %s", item.id, item.kind, error)
             return Result(Outcome.FAILED)
         except NetworkError as error:
             log.warning("network error sending row %s: %s", item.id, error)
-            if item.attempts + 1 >= MAX_ATTEMPTS:
-                return Result(Outcome.FAILED)
-            return Result(Outcome.RETRY, min(timedelta(seconds=2**item.attempts), MAX_BACKOFF))
+            return self._backoff(item)
         return Result(Outcome.SENT)
+
+    def _backoff(self, item: OutboxItem) -> Result:
+        if item.attempts + 1 >= MAX_ATTEMPTS:
+            return Result(Outcome.FAILED)
+        return Result(Outcome.RETRY, min(timedelta(seconds=2**item.attempts), MAX_BACKOFF))
 
     async def _record(self, items: list[OutboxItem], result: Result) -> None:
         now = self.clock.now()
         ids = [item.id for item in items]
         if result.outcome is Outcome.RETRY:
-            await outbox.release(self.db, ids, now + result.wait, failed_attempt=True)
+            until = now + result.wait
+            await _retry_locked(lambda: outbox.release(self.db, ids, until, failed_attempt=True))
             return
         if result.outcome is Outcome.BLOCKED:
-            log.info("member %s has blocked the bot; nudges stop", items[0].member_id)
-            await members.mark_unreachable(self.db, items[0].member_id, now)
-        await outbox.mark(self.db, ids, result.outcome.value, now)
+            log.info(
+                "member %s can't be reached (blocked or gone); nudges stop", items[0].member_id
+            )
+            member_id = items[0].member_id
+            await _retry_locked(lambda: members.mark_unreachable(self.db, member_id, now))
+        await self._mark(ids, OutboxState(result.outcome.value))
+
+    async def _release(
+        self, ids: list[int], until: datetime, *, failed_attempt: bool = False
+    ) -> None:
+        await _retry_locked(
+            lambda: outbox.release(self.db, ids, until, failed_attempt=failed_attempt)
+        )
+
+    async def _mark(self, ids: list[int], state: OutboxState) -> None:
+        now = self.clock.now()
+        await _retry_locked(lambda: outbox.mark(self.db, ids, state, now))
+
+    async def _failed_unexpectedly(self, items: list[OutboxItem]) -> None:
+        """A bug or a broken row: log it, and retry that row alone later (or give it up)."""
+        log.exception("outbox rows %s could not be sent", [item.id for item in items])
+        for item in items:
+            with contextlib.suppress(Exception):  # its lease brings it back if this fails too
+                await self._record([item], self._backoff(item))
+
+
+def is_gone(error: TelegramError) -> bool:
+    """Telegram's answer means this chat can never be reached (like a 403)."""
+    text = str(error).lower()
+    return isinstance(error, Forbidden) or any(phrase in text for phrase in GONE_PHRASES)
+
+
+def digest_chunks(
+    parts: list[tuple[OutboxItem, Rendered]],
+) -> list[list[tuple[OutboxItem, Rendered]]]:
+    """Split a digest's parts into messages that fit Telegram's limits, in order."""
+    title = len(t("digest.title")) + 2
+    chunks: list[list[tuple[OutboxItem, Rendered]]] = []
+    size = buttons = 0
+    for part in parts:
+        length = len(part[1].text) + 2
+        count = _button_count(part[1])
+        if chunks and size + length <= MAX_TEXT and buttons + count <= MAX_BUTTONS:
+            chunks[-1].append(part)
+            size, buttons = size + length, buttons + count
+        else:
+            chunks.append([part])
+            size, buttons = title + length, count
+    return chunks
+
+
+def _button_count(message: Rendered) -> int:
+    markup = message.markup
+    if not isinstance(markup, InlineKeyboardMarkup):
+        return 0
+    return sum(len(row) for row in markup.inline_keyboard)
 
 
 def _digest(parts: list[Rendered]) -> Rendered:
     """Many nudges as one message: their texts in turn, and all their buttons below."""
     text = Html("\n\n".join([t("digest.title"), *(part.text for part in parts)]))
-    rows = [row for part in parts if part.markup for row in part.markup.inline_keyboard]
+    rows = [
+        row
+        for part in parts
+        if isinstance(part.markup, InlineKeyboardMarkup)
+        for row in part.markup.inline_keyboard
+    ]
     return Rendered(text, InlineKeyboardMarkup(rows) if rows else None)
+
+
+async def _retry_locked(action: Callable[[], Awaitable[T]]) -> T:
+    """Run a storage call, again if another process held the database (a backup, say) for
+    longer than the busy timeout: bookkeeping must land, or a message goes twice."""
+    for attempt in range(LOCKED_RETRIES):
+        try:
+            return await action()
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == LOCKED_RETRIES - 1:
+                raise
+            log.warning("the database was locked; trying again (%s)", attempt + 1)
+            await asyncio.sleep(0.2 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 def _as_delta(value: int | timedelta) -> timedelta:

@@ -19,6 +19,8 @@ from telegram.error import NetworkError
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
+from bot.services import SERVICES_KEY, Services
+
 BOT_ID = 7000000001
 BOT_USERNAME = "timebank_test_bot"
 
@@ -379,6 +381,16 @@ class ChatMember:
         payload["update_id"] = self.api.next_update_id()
         update = Update.de_json(payload, self.app.bot)
         await self.app.process_update(update)
+        await self._settle()
+
+    async def _settle(self) -> None:
+        """Deliver the notices this action queued for others, as the sender's own task would a
+        moment later, so a test or the sandbox reads everyone's chat as it will be."""
+        bot_data = getattr(self.app, "bot_data", None)
+        services = bot_data.get(SERVICES_KEY) if isinstance(bot_data, dict) else None
+        # A pass already under way (this action came from inside one) picks them up itself.
+        if isinstance(services, Services) and not services.sender.busy:
+            await services.sender.deliver_direct()
 
     def _latest_with_inline(self) -> SentMessage | None:
         for message in reversed(self.messages):

@@ -1,0 +1,85 @@
+"""The names the rooms share, as StrEnums: exchange states, outbox kinds and outbox states.
+
+Each is matched by a CHECK constraint in the schema (tests/test_contracts.py compares them), so
+a misspelt state or a kind nobody renders fails a test or an INSERT, never a send. They are
+strings, so SQL parameters and stored rows need no conversion.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ExchangeState(StrEnum):
+    """agreed -> proposed -> confirmed | held | disputed; agreed -> cancelled;
+    held and disputed wait for a coordinator, who may also settle a cancelled one."""
+
+    AGREED = "agreed"
+    PROPOSED = "proposed"
+    CONFIRMED = "confirmed"
+    HELD = "held"
+    DISPUTED = "disputed"
+    CANCELLED = "cancelled"
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by the sender, under a lease
+    SENT = "sent"
+    BLOCKED = "blocked"  # Telegram said the member blocked the bot, or is gone
+    FAILED = "failed"
+    SKIPPED = "skipped"  # no longer applies, expired, or a stopped broadcast
+
+
+class OutboxKind(StrEnum):
+    """What an outbox row tells whom; bot/outbound/notices.py renders each when it is sent."""
+
+    RESPONSE_NEW = "response_new"
+    RESPONSE_ACCEPTED = "response_accepted"
+    RESPONSE_DECLINED = "response_declined"
+    EXCHANGE_PROPOSED = "exchange_proposed"
+    EXCHANGE_CONFIRMED = "exchange_confirmed"
+    EXCHANGE_APPROVED = "exchange_approved"
+    EXCHANGE_HELD = "exchange_held"
+    EXCHANGE_HELD_PARTY = "exchange_held_party"
+    EXCHANGE_DISPUTED = "exchange_disputed"
+    EXCHANGE_DISPUTED_PARTY = "exchange_disputed_party"
+    EXCHANGE_CANCELLED = "exchange_cancelled"
+    EXCHANGE_TIME_SET = "exchange_time_set"
+    EXCHANGE_RECORDED = "exchange_recorded"
+    EXCHANGE_SETTLED = "exchange_settled"
+    NUDGE_FIRST_POST = "nudge_first_post"
+    NUDGE_UNCONFIRMED = "nudge_unconfirmed"
+    NUDGE_CONFIRM_WAITING = "nudge_confirm_waiting"
+    COORDINATOR_CONFIRM_STUCK = "coordinator_confirm_stuck"
+    NEED_STILL_OPEN = "need_still_open"
+    NEED_MATCH = "need_match"
+    REMINDER_DAY_BEFORE = "reminder_day_before"
+    REMINDER_HOUR_BEFORE = "reminder_hour_before"
+    BROADCAST = "broadcast"
+    BROADCAST_REPORT = "broadcast_report"
+    MEMBER_APPLIED = "member_applied"
+    MEMBER_ACTIVE = "member_active"
+    MEMBER_DECLINED = "member_declined"
+    ROLE_PROMOTED = "role_promoted"
+    ROLE_DEMOTED = "role_demoted"
+
+
+# Kinds that obey a member's nudge settings, quiet hours and digest; the other kinds are
+# direct notices (someone answered you) and go out at once.
+NUDGE_KINDS = frozenset(
+    {
+        OutboxKind.NUDGE_FIRST_POST,
+        OutboxKind.NUDGE_UNCONFIRMED,
+        OutboxKind.NUDGE_CONFIRM_WAITING,
+        OutboxKind.COORDINATOR_CONFIRM_STUCK,
+        OutboxKind.NEED_STILL_OPEN,
+        OutboxKind.NEED_MATCH,
+        OutboxKind.REMINDER_DAY_BEFORE,
+        OutboxKind.REMINDER_HOUR_BEFORE,
+    }
+)
+
+# Kinds only the scheduler's full pass sends: nudges wait for their policy, and a broadcast of
+# thousands must never hold up a member's own notices.
+SCHEDULED_KINDS = NUDGE_KINDS | {OutboxKind.BROADCAST}
