@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from telegram import LinkPreviewOptions, Update
@@ -27,17 +28,20 @@ from handlers import (
     browse,
     coordinators,
     exchanges,
+    gate,
     listings,
     reports,
     settings,
     start,
 )
+from handlers.conversation import Conversation, Leaver
 from handlers.errors import on_error
 from storage import outbox, roles
 from storage.db import Database
 
 OFFLINE_TOKEN = "123456:offline-stand-in"
-MENU_GROUP = 1
+GATE_GROUP = -2
+LEAVER_GROUP = -1
 SCHEDULER_KEY = "scheduler"
 NO_PREVIEWS = LinkPreviewOptions(is_disabled=True)
 
@@ -71,20 +75,22 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app = builder.build()
-    for group, group_handlers in handler_groups():
+    for group, group_handlers in handler_groups(config):
         app.add_handlers(group_handlers, group=group)
     app.add_error_handler(on_error)
     return app
 
 
-def handler_groups() -> list[tuple[int, list[BaseHandler[Update, Any, Any]]]]:
+def handler_groups(config: Config) -> list[tuple[int, list[BaseHandler[Update, Any, Any]]]]:
     """Every handler, in the order they are tried.
 
-    Group 0 holds the conversations first (a member mid-conversation is answered by it), then
-    commands and buttons, then the catch-all that shows the menu. Group 1 holds the main-menu
-    taps, apart, so that a tap both ends any conversation (its fallback, group 0) and acts.
+    Group -2 is the gate: private chats only, edits never re-run, every button answered.
+    Group -1 ends a member's conversation when they start something else (or it went stale).
+    Group 0 holds everything else, tried in order, the first match acting: the conversations
+    (a member mid-conversation is answered by it), commands, buttons and main-menu taps, and
+    last the catch-alls for words and buttons nobody else took.
     """
-    conversations_and_buttons = [
+    conversations_and_buttons: list[BaseHandler[Update, Any, Any]] = [
         *start.handlers(),
         *listings.handlers(),
         *browse.handlers(),
@@ -94,10 +100,18 @@ def handler_groups() -> list[tuple[int, list[BaseHandler[Update, Any, Any]]]]:
         *coordinators.handlers(),
         *broadcast.handlers(),
         *reports.handlers(),
+        *listings.menu_handlers(),
+        *browse.menu_handlers(),
+        *account.menu_handlers(),
         *account.fallback_handlers(),
     ]
-    menu = [*listings.menu_handlers(), *browse.menu_handlers(), *account.menu_handlers()]
-    return [(0, conversations_and_buttons), (MENU_GROUP, menu)]
+    conversations = [h for h in conversations_and_buttons if isinstance(h, Conversation)]
+    timeout = timedelta(minutes=config.bot.conversation_timeout_minutes)
+    return [
+        (GATE_GROUP, gate.handlers()),
+        (LEAVER_GROUP, [Leaver(conversations, timeout)]),
+        (0, conversations_and_buttons),
+    ]
 
 
 def _open_services(config: Config, clock: Clock, background: bool) -> Any:

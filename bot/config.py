@@ -32,6 +32,8 @@ class BotSection(_Strict):
     api_base_url: str | None = None
     database: str = "timebank.sqlite3"
     timezone: str = "Europe/London"
+    # A conversation (posting, /broadcast…) left untouched this long is put aside kindly.
+    conversation_timeout_minutes: int = Field(default=30, ge=1)
 
     @field_validator("timezone")
     @classmethod

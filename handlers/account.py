@@ -85,8 +85,6 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
 
 async def unknown_button(update: Update, context: Context) -> None:
     """A press no handler knows (an old button, forged data): answer it, and say so kindly."""
-    assert update.callback_query is not None
-    await update.callback_query.answer()
     await reply(update, t("errors.gone"))
 
 

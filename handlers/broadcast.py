@@ -29,13 +29,13 @@ from bot.ui.keyboards import button, grid
 from bot.ui.render import listing_card
 from handlers.common import (
     Context,
-    conversation,
     for_coordinators,
     on_coordinator_button,
     reply,
     text_input,
     typed,
 )
+from handlers.conversation import Conversation
 from storage import broadcasts, listings
 from storage.broadcasts import AREA, EVERYONE, OFFERS, VISITORS, audience
 from storage.models import Member
@@ -215,7 +215,7 @@ def _audience_label(audience_text: str) -> Html:
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:
     return [
-        conversation(
+        Conversation(
             "broadcast",
             [
                 CommandHandler("broadcast", cmd_broadcast),
@@ -229,6 +229,7 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
                     CallbackQueryHandler(cb_send, pattern=pattern("bc", "send", "drop")),
                 ],
             },
+            drafts=[DRAFT],
         ),
         CallbackQueryHandler(cb_stop, pattern=pattern("bc", "stop")),
         # Outside the conversation (an old preview, or forged): gated, then "start again".

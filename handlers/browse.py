@@ -25,7 +25,8 @@ from bot.ui import keyboards
 from bot.ui.callbacks import MAX_BYTES, Callback, pattern
 from bot.ui.i18n import Html, t
 from bot.ui.render import snippet
-from handlers.common import Context, conversation, for_members, on_button, reply, text_input
+from handlers.common import Context, edit, for_members, on_button, reply, text_input
+from handlers.conversation import Conversation
 from storage import listings
 from storage.models import Listing, ListingKind, Page
 
@@ -154,15 +155,15 @@ async def _show_page(update: Update, title: str, page: Page[Listing], area: str,
         rows.append(pager)
     text = Html("\n".join(lines))
     query = update.callback_query
-    if query and query.data and query.data.startswith(f"{area}:page:") and query.message:
-        await query.edit_message_text(text, reply_markup=InlineKeyboardMarkup(rows))
+    if query and query.data and query.data.startswith(f"{area}:page:"):
+        await edit(update, text, InlineKeyboardMarkup(rows))
         return
     await reply(update, text, InlineKeyboardMarkup(rows))
 
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:
     return [
-        conversation(
+        Conversation(
             "search",
             [
                 CallbackQueryHandler(cb_ask_words, pattern=pattern("sr", "ask")),

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import functools
-import warnings
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Message, Update
-from telegram.ext import (
-    BaseHandler,
-    CommandHandler,
-    ContextTypes,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
-from telegram.warnings import PTBUserWarning
+from telegram import Chat, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes, filters
 
+from bot.refusals import cant_edit, is_not_modified
 from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import Callback, parse
@@ -25,6 +19,7 @@ from bot.ui.i18n import languages, t
 from storage import errors, members
 from storage.models import Member
 
+log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 MemberHandler = Callable[[Update, Context, Member], Awaitable[Any]]
 CallbackHandler = Callable[[Update, Context, Member, Callback], Awaitable[Any]]
@@ -55,6 +50,44 @@ async def reply(update: Update, text: str, markup: Any = None) -> Message:
     chat = update.effective_chat
     assert chat is not None
     return await chat.send_message(text, reply_markup=markup)
+
+
+async def edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Show `text` in place of the message whose button was pressed. If it already says that
+    (a double tap) there is nothing to do; if it can't be edited (deleted, too old), it comes
+    as a new message instead."""
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message):
+        try:
+            await query.edit_message_text(text, reply_markup=markup)
+            return
+        except BadRequest as error:
+            if is_not_modified(error):
+                return
+            if not cant_edit(error):
+                raise
+    await reply(update, text, markup)
+
+
+async def drop_buttons(update: Update) -> None:
+    """Take the buttons off the pressed message, so they can't be pressed again; harmless if
+    they are gone already."""
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest as error:
+        if not (is_not_modified(error) or cant_edit(error)):
+            raise
+
+
+async def show_busy(chat: Chat, action: str) -> None:
+    """ "Sending a photo…" while a chart is drawn: a nicety, so a refusal never stops the work."""
+    try:
+        await chat.send_action(action)
+    except TelegramError as error:
+        log.info("chat action %s not shown: %s", action, error)
 
 
 async def typed(update: Update, limit: int) -> str | None:
@@ -88,8 +121,6 @@ def for_members(handler: MemberHandler) -> Callable[[Update, Context], Awaitable
 
     @functools.wraps(handler)
     async def wrapper(update: Update, context: Context) -> Any:
-        if update.callback_query:
-            await update.callback_query.answer()
         member = await member_of(update, context)
         if member is None:
             await reply(update, t("join.first"))
@@ -171,37 +202,7 @@ def text_input() -> filters.BaseFilter:
     return filters.TEXT & ~filters.COMMAND & ~menu_filter()
 
 
-async def end_quietly(update: Update, context: Context) -> int:
-    """Leave a conversation when the member taps the menu; the menu handler (group 1) acts."""
-    return ConversationHandler.END
-
-
-async def cmd_cancel(update: Update, context: Context) -> int:
-    """Leave any conversation, keeping nothing half-done."""
-    context.user_data.clear() if context.user_data is not None else None
+async def cmd_cancel(update: Update, context: Context) -> None:
+    """Stop whatever the member was doing: the conversation (if any) was already ended, and
+    its draft dropped, before this runs (handlers/conversation.py: Leaver)."""
     await show_menu(update, t("common.cancelled"))
-    return ConversationHandler.END
-
-
-def conversation(
-    name: str,
-    entry_points: list[BaseHandler[Update, Context, Any]],
-    states: dict[object, list[BaseHandler[Update, Context, Any]]],
-) -> ConversationHandler[Context]:
-    """A conversation with the fallbacks every one shares: /cancel, and tapping the menu.
-
-    Buttons inside a conversation are tracked per chat and user, not per message
-    (per_message=False), on purpose: a member's steps may answer any of the bot's messages.
-    python-telegram-bot warns about that choice; the warning is silenced here only."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
-        return ConversationHandler(
-            name=name,
-            entry_points=entry_points,
-            states=states,
-            fallbacks=[
-                CommandHandler("cancel", cmd_cancel),
-                MessageHandler(menu_filter(), end_quietly),
-            ],
-            allow_reentry=True,
-        )

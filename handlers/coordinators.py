@@ -31,12 +31,12 @@ from bot.ui.i18n import Html, hours, t
 from bot.ui.render import snippet
 from handlers.common import (
     Context,
-    conversation,
     for_coordinators,
     on_coordinator_button,
     reply,
     text_input,
 )
+from handlers.conversation import Conversation
 from storage import exchanges, listings, members, roles
 from storage.models import Member
 
@@ -256,7 +256,7 @@ async def cmd_open_needs(update: Update, context: Context, member: Member) -> No
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:
     return [
-        conversation(
+        Conversation(
             "record",
             [CommandHandler("record", cmd_record)],
             {
@@ -270,6 +270,7 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
                     CallbackQueryHandler(cb_record_hours, pattern=pattern("cr", "rhours")),
                 ],
             },
+            drafts=[RECORD],
         ),
         CommandHandler("promote", cmd_promote),
         CommandHandler("demote", cmd_demote),

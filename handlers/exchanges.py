@@ -21,7 +21,7 @@ from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import Callback, pattern
 from bot.ui.i18n import hours, link, t
-from handlers.common import Context, on_button, reply
+from handlers.common import Context, edit, on_button, reply
 from storage import exchanges, members
 from storage.errors import InvalidMinutes, NotFound, NotYours, OverdraftLimit
 from storage.models import Exchange, Member, valid_minutes
@@ -85,10 +85,8 @@ async def cb_more(update: Update, context: Context, member: Member, callback: Ca
     minutes = callback.arg_int
     if minutes is None or not valid_minutes(minutes):
         raise InvalidMinutes(minutes)
-    query = update.callback_query
-    assert query is not None
     text = t("exchange.pick_hours", hours=hours(minutes))
-    await query.edit_message_text(text, reply_markup=keyboards.hours_stepper(callback.id, minutes))
+    await edit(update, text, keyboards.hours_stepper(callback.id, minutes))
 
 
 @on_button

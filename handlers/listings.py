@@ -25,13 +25,15 @@ from bot.ui import keyboards
 from bot.ui.callbacks import Callback, parse, pattern
 from bot.ui.i18n import t
 from bot.ui.render import card, listing_card, snippet
-from handlers.common import Context, conversation, for_members, on_button, reply, text_input, typed
+from handlers.common import Context, drop_buttons, for_members, on_button, reply, text_input, typed
+from handlers.conversation import Conversation
 from storage import listings
 from storage.listings import MAX_BODY, MAX_WHEN_WHERE
 from storage.models import Listing, ListingKind, Member
 
 TEXT, WHEN, PREVIEW, EDIT_TEXT = range(4)
 DRAFT = "draft"
+EDITING = "editing"
 KIND_AREAS: dict[ListingKind, str] = {"offer": "po", "need": "pn"}
 
 
@@ -139,7 +141,6 @@ async def got_when(update: Update, context: Context) -> int:
 async def cb_skip_when(update: Update, context: Context) -> int:
     assert update.callback_query
     assert context.user_data is not None
-    await update.callback_query.answer()
     context.user_data.get(DRAFT, {})["when_where"] = None
     return await show_preview(update, context)
 
@@ -172,7 +173,7 @@ async def cb_preview(update: Update, context: Context, member: Member) -> int:
     assert context.user_data is not None
     assert query is not None
     draft = context.user_data.get(DRAFT)
-    await query.edit_message_reply_markup(None)
+    await drop_buttons(update)
     if callback is None or draft is None or "body" not in draft:
         await reply(update, t("post.draft_lost"))
         return ConversationHandler.END
@@ -271,7 +272,7 @@ async def cb_edit(update: Update, context: Context, member: Member, callback: Ca
     """Owners only: ask for the new words of their listing."""
     listing = await listings.owned(services(context).db, callback.id, member.id)
     assert context.user_data is not None
-    context.user_data["editing"] = listing.id
+    context.user_data[EDITING] = listing.id
     await reply(update, t("listing.ask_new_text", body=listing.body, limit=MAX_BODY))
     return EDIT_TEXT
 
@@ -282,7 +283,7 @@ async def got_new_text(update: Update, context: Context, member: Member) -> int:
     if body is None:
         return EDIT_TEXT
     assert context.user_data is not None
-    listing_id = context.user_data.pop("editing", None)
+    listing_id = context.user_data.pop(EDITING, None)
     if listing_id is None:
         await reply(update, t("post.draft_lost"))
         return ConversationHandler.END
@@ -309,7 +310,7 @@ async def cb_mine(update: Update, context: Context, member: Member, callback: Ca
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:
     return [
-        conversation(
+        Conversation(
             "post",
             [CallbackQueryHandler(cb_category, pattern=r"^p[on]:cat:\d")],
             {
@@ -320,11 +321,13 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
                 ],
                 PREVIEW: [CallbackQueryHandler(cb_preview, pattern=pattern("pv"))],
             },
+            drafts=[DRAFT],
         ),
-        conversation(
+        Conversation(
             "edit_listing",
             [CallbackQueryHandler(cb_edit, pattern=pattern("ls", "edit"))],
             {EDIT_TEXT: [MessageHandler(text_input(), got_new_text)]},
+            drafts=[EDITING],
         ),
         CommandHandler("offer", cmd_offer),
         CommandHandler("need", cmd_need),

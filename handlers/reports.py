@@ -22,7 +22,7 @@ from bot.ui import keyboards
 from bot.ui.callbacks import Callback, pattern
 from bot.ui.charts import hours_chart_png
 from bot.ui.i18n import Html, hours, t
-from handlers.common import Context, for_coordinators, on_coordinator_button, reply
+from handlers.common import Context, for_coordinators, on_coordinator_button, reply, show_busy
 from storage import export, reports
 from storage.models import Member
 from storage.reports import Report, Span
@@ -58,7 +58,7 @@ async def cb_report_period(
     weeks = await reports.hours_per_week(svc.db, start=start, end=end)
     await reply(update, report_text(report, t(label_key), svc.config.zone))
     chat = _chat(update)
-    await chat.send_action(ChatAction.UPLOAD_PHOTO)
+    await show_busy(chat, ChatAction.UPLOAD_PHOTO)
     # Drawing takes a moment (longer the first time, while matplotlib loads): off the loop.
     png = await asyncio.to_thread(
         hours_chart_png, weeks, t("report.chart_title"), hours_label=t("report.chart_hours")

@@ -15,7 +15,7 @@ from bot.services import services
 from bot.ui.callbacks import Callback, pattern
 from bot.ui.i18n import Html, t
 from bot.ui.keyboards import button
-from handlers.common import Context, for_members, on_button, reply
+from handlers.common import Context, edit, for_members, on_button, reply
 from storage import members
 from storage.models import Member
 
@@ -42,9 +42,8 @@ async def cb_setting(update: Update, context: Context, member: Member, callback:
         preset = QUIET_PRESETS[callback.arg_int or 0]
         member = await members.update_settings(db, member.id, quiet_hours=preset)
     text, markup = settings_view(member, services(context).config.nudges.quiet_hours)
-    query = update.callback_query
-    if callback.action != "show" and query is not None and query.message is not None:
-        await query.edit_message_text(Html(f"{t('settings.saved')}\n\n{text}"), reply_markup=markup)
+    if callback.action != "show":
+        await edit(update, Html(f"{t('settings.saved')}\n\n{text}"), markup)
     else:
         await reply(update, text, markup)
 

@@ -22,7 +22,8 @@ from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import Callback, pattern
 from bot.ui.i18n import t
-from handlers.common import Context, conversation, member_of, reply, show_menu, text_input, typed
+from handlers.common import Context, drop_buttons, member_of, reply, show_menu, text_input, typed
+from handlers.conversation import Conversation
 from storage import members
 
 NAME, PLACE, CONSENT = range(3)
@@ -89,9 +90,8 @@ async def cb_consent(update: Update, context: Context) -> int:
     query = update.callback_query
     assert query is not None
     assert context.user_data is not None
-    await query.answer()
     answers = context.user_data.pop(JOIN, None)
-    await query.edit_message_reply_markup(None)
+    await drop_buttons(update)
     if query.data != Callback("jn", "agree").pack():
         await reply(update, t("join.declined"))
         return ConversationHandler.END
@@ -127,7 +127,7 @@ async def _join(update: Update, context: Context, answers: dict[str, Any]) -> No
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:
     return [
-        conversation(
+        Conversation(
             "join",
             [CommandHandler("start", cmd_start)],
             {
@@ -135,5 +135,6 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
                 PLACE: [MessageHandler(text_input(), got_place)],
                 CONSENT: [CallbackQueryHandler(cb_consent, pattern=pattern("jn"))],
             },
+            drafts=[JOIN],
         )
     ]

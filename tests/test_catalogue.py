@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from telegram.ext import CommandHandler, ConversationHandler
+from telegram.ext import CommandHandler
 
 from bot.app import build_application
 from bot.config import parse_config
@@ -14,6 +14,7 @@ from bot.ui import keyboards
 from bot.ui.callbacks import Callback, parse
 from bot.ui.commands import COMMANDS
 from bot.ui.i18n import catalogue, hours, languages, t
+from handlers.conversation import Conversation
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [*ROOT.glob("bot/*.py"), *ROOT.glob("handlers/*.py")]
@@ -115,11 +116,7 @@ def test_every_registered_command_is_in_the_help_table(tmp_path):
     registered: set[str] = set()
     for handlers in app.handlers.values():
         for handler in handlers:
-            inner = (
-                [*handler.entry_points, *handler.fallbacks]
-                if isinstance(handler, ConversationHandler)
-                else [handler]
-            )
+            inner = handler.all_handlers() if isinstance(handler, Conversation) else [handler]
             for each in inner:
                 if isinstance(each, CommandHandler):
                     registered |= set(each.commands)

@@ -31,12 +31,13 @@ from enum import Enum
 from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.clock import Clock
 from bot.outbound.delivery import Action, Policy, decide
 from bot.outbound.notices import Rendered, RenderEnv, Renderer, render
 from bot.outbound.pacing import Pacer
+from bot.refusals import is_gone
 from bot.ui.i18n import Html, t
 from storage import members, outbox
 from storage.db import Database
@@ -52,8 +53,6 @@ MAX_BACKOFF = timedelta(minutes=10)
 # Telegram's limit on one message, and on the buttons under it.
 MAX_TEXT = 4096
 MAX_BUTTONS = 100
-# Telegram's words for a chat we can never reach again (alongside 403 Forbidden).
-GONE_PHRASES = ("chat not found", "user is deactivated", "bot was blocked", "peer_id_invalid")
 LOCKED_RETRIES = 5
 T = TypeVar("T")
 
@@ -230,9 +229,7 @@ class Sender:
             wait = _as_delta(error.retry_after)
             self.pacer.pause(wait.total_seconds())
             return Result(Outcome.RETRY, wait)
-        except Forbidden:
-            return Result(Outcome.BLOCKED)
-        except BadRequest as error:
+        except (Forbidden, BadRequest) as error:
             if is_gone(error):
                 return Result(Outcome.BLOCKED)
             log.warning("Telegram refused outbox row %s (%s): %s", item.id, item.kind, error)
@@ -279,12 +276,6 @@ class Sender:
         for item in items:
             with contextlib.suppress(Exception):  # its lease brings it back if this fails too
                 await self._record([item], self._backoff(item))
-
-
-def is_gone(error: TelegramError) -> bool:
-    """Telegram's answer means this chat can never be reached (like a 403)."""
-    text = str(error).lower()
-    return isinstance(error, Forbidden) or any(phrase in text for phrase in GONE_PHRASES)
 
 
 def digest_chunks(
