@@ -22,6 +22,7 @@ from bot.outbound.scheduler import Ticker
 from bot.outbound.sender import Sender
 from bot.services import SERVICES_KEY, Services, timings_from
 from bot.ui.commands import bot_commands
+from bot.updates import PerMemberUpdateProcessor
 from handlers import (
     account,
     broadcast,
@@ -67,6 +68,7 @@ def build_application(
                 parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
             )
         )
+        .concurrent_updates(PerMemberUpdateProcessor())
         .post_init(_open_services(config, clock or SystemClock(), background))
         .post_shutdown(_close_services)
     )

@@ -1,0 +1,243 @@
+"""Conversations: anything else a member starts ends the one they were in; /cancel ends every
+one; words typed afterwards are never taken as the old conversation's content; a stale one is
+put aside kindly. Walked as a table: every registered conversation x every command and menu tap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.sandbox.standin import ChatMember
+from bot.ui.commands import COMMANDS
+from bot.ui.i18n import t
+from handlers.common import MENU_KEYS
+from handlers.conversation import Conversation
+from storage import listings
+from tests.conftest import COORDINATOR_ID, join, make_config, post
+
+SENTINEL = "zebra crossing forty two"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a person enters a conversation, and the reply that shows it took typed words."""
+
+    enter: Callable[[ChatMember], Awaitable[None]]
+    took_words: str  # the start of the conversation's answer to words typed at that step
+    joined: bool = True
+    entry_command: str | None = None  # the command that (re)starts it, if any
+
+
+async def _enter_post(member: ChatMember) -> None:
+    await member.taps("I can offer")
+    await member.taps("Garden")
+
+
+async def _enter_edit(member: ChatMember) -> None:
+    await member.says("/offer fixing bikes")
+    await member.taps("Edit")
+
+
+async def _enter_search(member: ChatMember) -> None:
+    await member.says("/search")
+
+
+async def _enter_broadcast(member: ChatMember) -> None:
+    await member.says("/broadcast")
+
+
+async def _enter_record(member: ChatMember) -> None:
+    await member.says("/record")
+
+
+async def _enter_join(member: ChatMember) -> None:
+    await member.says("/start")
+
+
+RECIPES: dict[str, Recipe] = {
+    "post": Recipe(_enter_post, t("post.ask_when")[:20]),
+    "edit_listing": Recipe(_enter_edit, t("listing.updated", card="")[:6]),
+    "search": Recipe(_enter_search, "<b>Search:", entry_command="search"),
+    "broadcast": Recipe(_enter_broadcast, t("broadcast.ask_audience"), entry_command="broadcast"),
+    "record": Recipe(_enter_record, t("coordinator.record_pick"), entry_command="record"),
+    "join": Recipe(_enter_join, "Thanks, zebra", joined=False, entry_command="start"),
+}
+INTERRUPTIONS = [f"/{c.name}" for c in COMMANDS] + [t(key) for key in MENU_KEYS]
+
+
+def conversations_of(app: Any) -> list[Conversation]:
+    return [
+        h for handlers in app.handlers.values() for h in handlers if isinstance(h, Conversation)
+    ]
+
+
+def test_every_registered_conversation_has_a_recipe(app):
+    assert {c.name for c in conversations_of(app)} == set(RECIPES)
+
+
+@pytest.fixture
+def config(tmp_path):
+    # Everyone here may use coordinator commands, so each can be tried as an interruption.
+    return make_config(tmp_path, coordinators=[COORDINATOR_ID, *range(7000, 7400)])
+
+
+async def test_anything_else_ends_a_conversation_and_its_words_are_never_taken(app, api, svc):
+    conversations = {c.name: c for c in conversations_of(app)}
+    faults: list[str] = []
+    user_ids = iter(range(7000, 7400))
+    for name, recipe in RECIPES.items():
+        for interruption in INTERRUPTIONS:
+            member = ChatMember(app, api, next(user_ids), "Zed")
+            if recipe.joined:
+                await join(member)
+            await recipe.enter(member)
+            assert conversations[name].step_of(member.user_id) is not None, name
+            await member.says(interruption)
+            restarted = interruption == f"/{recipe.entry_command}"
+            if not restarted and conversations[name].step_of(member.user_id) is not None:
+                faults.append(f"{name}: still active after {interruption}")
+            answer = member.last_text
+            if answer in (t("conversation.use_buttons"), t("post.draft_lost")):
+                faults.append(f"{name}: {interruption} was not acted on: {answer!r}")
+            before = len(member.messages)
+            await member.says(SENTINEL)
+            replies = member.texts_since(before)
+            if not restarted and any(r.startswith(recipe.took_words) for r in replies):
+                faults.append(f"{name}: after {interruption}, typed words were taken: {replies}")
+    assert not faults, "\n".join(faults)
+    assert await _stored_anywhere(svc, SENTINEL) == []
+
+
+async def _stored_anywhere(svc, words: str) -> list[str]:
+    """Where the words ended up as content: a listing, a broadcast, a member's name."""
+    found = []
+    for table, column in (
+        ("listings", "body"),
+        ("listings", "when_where"),
+        ("broadcasts", "text"),
+        ("members", "display_name"),
+    ):
+        hits = await svc.db.scalar(
+            f"SELECT COUNT(*) FROM {table} WHERE {column} LIKE ?", (f"%{words}%",)
+        )
+        if hits:
+            found.append(f"{table}.{column}")
+    return found
+
+
+@pytest.mark.parametrize("name", list(RECIPES))
+async def test_cancel_ends_every_conversation(app, api, name):
+    member = ChatMember(app, api, 7001, "Zed")
+    recipe = RECIPES[name]
+    if recipe.joined:
+        await join(member)
+    await recipe.enter(member)
+    await member.says("/cancel")
+    assert member.last_text == t("common.cancelled")
+    assert all(c.step_of(member.user_id) is None for c in conversations_of(app))
+
+
+async def test_a_half_made_offer_does_not_swallow_a_search(alice, svc):
+    await alice.taps("I can offer")
+    await alice.taps("Garden")
+    await alice.says("/search")
+    await alice.says("dog walking")
+    assert alice.last_text.startswith("<b>Search: dog walking</b>")
+    assert await listings.open_by_owner(svc.db, 1) == []
+
+
+async def test_editing_then_other_commands_never_replaces_the_text(alice, svc):
+    await alice.says("/need a lift to the clinic")
+    await alice.taps("Edit")
+    for command in ("/start", "/balance"):
+        await alice.says(command)
+    await alice.says("thank you")
+    (need,) = await listings.open_by_owner(svc.db, 1)
+    assert need.body == "a lift to the clinic"
+    assert alice.last_text == t("menu.not_understood")
+
+
+async def test_after_cancel_a_broadcast_takes_no_words(coordinator, svc):
+    await coordinator.says("/broadcast")
+    await coordinator.says("/cancel")
+    assert coordinator.last_text == "OK, stopped. Nothing was changed."
+    await coordinator.says("Thanks for yesterday everyone")
+    assert coordinator.last_text == t("menu.not_understood")
+
+
+async def test_a_stale_conversation_is_put_aside_kindly(alice, svc, clock):
+    await alice.taps("I need")
+    await alice.taps("Shopping")
+    clock.advance(timedelta(minutes=31))
+    await alice.says("milk and bread")
+    assert alice.last_text == t("conversation.put_aside")
+    assert alice.reply_buttons[:2] == [t("menu.offer"), t("menu.need")]
+    await alice.says("milk and bread")
+    assert alice.last_text == t("menu.not_understood")
+    assert await listings.open_by_owner(svc.db, 1) == []
+
+
+async def test_a_slow_but_not_stale_member_keeps_their_draft(alice, svc, clock):
+    await alice.taps("I need")
+    await alice.taps("Shopping")
+    clock.advance(timedelta(minutes=29))
+    await alice.says("milk and bread")
+    clock.advance(timedelta(minutes=29))
+    await alice.taps("Skip")
+    await alice.taps("Publish")
+    (need,) = await listings.open_by_owner(svc.db, 1)
+    assert need.body == "milk and bread"
+
+
+async def test_typing_where_a_button_is_awaited_asks_for_the_button(alice, svc):
+    await alice.taps("I can offer")
+    await alice.taps("Garden")
+    await alice.says("weeding")
+    await alice.taps("Skip")
+    await alice.says("looks good")
+    assert alice.last_text == t("conversation.use_buttons")
+    await alice.taps("Publish")
+    assert (await listings.open_by_owner(svc.db, 1))[0].body == "weeding"
+
+
+async def test_an_old_draft_button_after_leaving_is_answered_kindly(alice, svc):
+    await post_half(alice)
+    await alice.says("/balance")
+    await alice.taps("Publish")
+    assert alice.last_text == t("errors.gone")
+    assert await listings.open_by_owner(svc.db, 1) == []
+
+
+async def post_half(member: ChatMember) -> None:
+    """Up to the preview of an offer, not published."""
+    await member.taps("I can offer")
+    await member.taps("Garden")
+    await member.says("weeding")
+    await member.taps("Skip")
+
+
+async def test_a_config_timeout_is_used(tmp_path, api, clock):
+    from bot.app import build_application, running
+    from bot.config import parse_config
+
+    config = parse_config(
+        {
+            "bot": {"database": str(tmp_path / "t.sqlite3"), "conversation_timeout_minutes": 5},
+            "timebank": {"categories": ["Garden", "Other"], "neighbourhoods": ["Riverside"]},
+        }
+    )
+    application = build_application(config, request=api, clock=clock, background=False)
+    async with running(application):
+        zoe = ChatMember(application, api, 4242, "Zoe")
+        await join(zoe, place="Riverside")
+        await post(zoe, "I can offer", "Garden", "first one")
+        await zoe.taps("I can offer")
+        await zoe.taps("Garden")
+        clock.advance(timedelta(minutes=6))
+        await zoe.says("second one")
+        assert zoe.last_text == t("conversation.put_aside")
