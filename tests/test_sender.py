@@ -3,6 +3,8 @@ and keeps within Telegram's pacing."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -194,3 +196,122 @@ async def test_the_scheduler_starts_and_stops_with_the_application(tmp_path):
         assert scheduler.running
         assert scheduler.get_job(JOB_ID) is not None
     assert not scheduler.running
+
+
+# --- the sender's own guarantees: leases, one row's error, long digests, its own task ------
+
+
+async def test_a_row_stranded_while_running_is_sent_once_its_lease_runs_out(alice, bob, svc, clock):
+    await agree(alice, bob, svc)
+    clock.advance(timedelta(days=3))
+    stranded = await outbox.claim_due(svc.db, clock.now(), 100)  # a pass that died mid-way
+    assert stranded
+    await tick(svc)
+    assert count(alice, "Did your help") == 0, "still leased to the pass that died"
+    clock.advance(outbox.LEASE + timedelta(seconds=1))
+    await tick(svc)
+    assert count(alice, "Did your help") == 1
+    assert count(bob, "Did your help") == 1
+
+
+async def test_an_error_on_one_row_touches_that_row_alone(alice, bob, person, svc, clock, caplog):
+    carol = await person("Carol", 103)
+    for member in (alice, carol):
+        await member.says(f"/need help for {member.first_name}")
+    original = svc.sender.renderer
+
+    async def broken_for_alice(env, item):
+        if item.member_id == 1:
+            raise RuntimeError("a renderer bug")
+        return await original(env, item)
+
+    svc.sender.renderer = broken_for_alice
+    await bob.says("/search help")
+    await bob.taps("help for Alice")
+    await bob.taps("I can help")
+    await bob.taps("help for Carol")
+    await bob.taps("I can help")
+    await tick(svc)
+    assert count(carol, "Bob can help") == 1
+    assert count(alice, "Bob can help") == 0
+    row = await svc.db.one(
+        "SELECT state, attempts FROM outbox WHERE member_id = 1 AND kind = 'response_new'"
+    )
+    assert (row["state"], row["attempts"]) == ("pending", 1), "retried later, not lost"
+    assert "a renderer bug" in caplog.text
+    svc.sender.renderer = original
+    clock.advance(timedelta(seconds=2))
+    await tick(svc)
+    assert count(alice, "Bob can help") == 1
+
+
+async def test_a_long_daily_digest_comes_as_several_messages_and_loses_no_nudge(
+    person, svc, clock, api
+):
+    owner = await person("Olive", 120)
+    await owner.taps("My hours")
+    await owner.taps("Settings")
+    await owner.taps("One daily round-up")
+    for number in range(40):  # forty matching needs: far more than one message holds
+        asker = await person(f"Asker{number}", 400 + number)
+        await asker.says(f"/need {'a long description of the garden work ' * 10}{number}")
+    await owner.says("/offer garden work")
+    for _ in range(3):
+        clock.advance(timedelta(days=3))
+        await tick(svc)
+    digests = [m for m in owner.messages if m.text.startswith("📬")]
+    assert len(digests) > 1
+    assert all(len(m.text) <= 4096 for m in digests)
+    sent = await svc.db.scalar(
+        "SELECT COUNT(*) FROM outbox WHERE member_id = (SELECT id FROM members WHERE"
+        " telegram_id = 120) AND kind = 'need_match' AND state = 'sent'"
+    )
+    buttons = sum(len(m.inline_buttons) for m in digests)
+    assert sent == buttons > 0
+
+
+async def test_the_sender_wakes_on_commit_and_sends_in_its_own_task(tmp_path, api, clock):
+    config = make_config(tmp_path)
+    app = build_application(config, request=api, clock=clock, background=False)
+    async with running(app):
+        svc = services_of(app)
+        svc.sender.start()
+        alice = ChatMember(app, api, 101, "Alice", settle=False)
+        bob = ChatMember(app, api, 102, "Bob", settle=False)
+        await join(alice)
+        await join(bob)
+        await alice.says("/need a lift to the clinic")
+        await bob.says("/search clinic")
+        await bob.taps("1. a lift")
+        await bob.taps("I can help")
+        for _ in range(100):
+            if count(alice, "Bob can help"):
+                break
+            await asyncio.sleep(0.01)
+        assert count(alice, "Bob can help") == 1
+        await svc.sender.stop()
+
+
+async def test_a_locked_database_is_waited_for(alice, bob, svc, monkeypatch):
+    original = outbox.mark
+    calls = {"n": 0}
+
+    async def locked_twice(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise sqlite3.OperationalError("database is locked")
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "mark", locked_twice)
+    monkeypatch.setattr("bot.outbound.sender.asyncio.sleep", _no_wait)
+    await alice.says("/need a lift to the clinic")
+    await bob.says("/search clinic")
+    await bob.taps("1. a lift")
+    await bob.taps("I can help")
+    assert count(alice, "Bob can help") == 1
+    state = await svc.db.scalar("SELECT state FROM outbox WHERE kind = 'response_new'")
+    assert state == "sent"
+
+
+async def _no_wait(seconds: float) -> None:
+    return None

@@ -277,9 +277,12 @@ class ChatMember:
         user_id: int,
         first_name: str,
         username: str | None = None,
+        *,
+        settle: bool = True,
     ) -> None:
         self.app, self.api = app, api
         self.user_id, self.first_name, self.username = user_id, first_name, username
+        self.settle = settle
 
     # --- acting ------------------------------------------------------------------------------
 
@@ -386,6 +389,8 @@ class ChatMember:
     async def _settle(self) -> None:
         """Deliver the notices this action queued for others, as the sender's own task would a
         moment later, so a test or the sandbox reads everyone's chat as it will be."""
+        if not self.settle:
+            return
         bot_data = getattr(self.app, "bot_data", None)
         services = bot_data.get(SERVICES_KEY) if isinstance(bot_data, dict) else None
         # A pass already under way (this action came from inside one) picks them up itself.
