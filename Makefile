@@ -17,8 +17,9 @@ run: $(STAMP)  ## the bot (the offline sandbox when no token is set)
 try: $(STAMP)  ## the offline sandbox, always
 	$(BIN)/timebank-bot try --config $(CONFIG)
 
-test: $(STAMP)  ## lint, then the whole test suite
+test: $(STAMP)  ## lint and type-check, then the whole test suite
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 bench: $(STAMP)  ## every benchmark under bench/, one after another

@@ -35,7 +35,7 @@ from bot.app import SCHEDULER_KEY, build_application, running
 from bot.clock import FakeClock
 from bot.config import parse_config
 from bot.outbound.pacing import Pacer
-from bot.outbound.sender import BATCH
+from bot.outbound.sender import DIRECT_BATCH as BATCH
 from bot.sandbox.standin import StandInBotAPI
 from bot.services import services_of
 from storage import outbox

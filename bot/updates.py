@@ -17,33 +17,36 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-# Enough to keep a burst moving without letting a flood of updates open unbounded tasks.
+# Enough to keep a burst moving without letting a flood of updates run unbounded.
 MAX_CONCURRENT_UPDATES = 256
+MAX_WAITING_UPDATES = 4096
 
 
 class PerMemberUpdateProcessor(BaseUpdateProcessor):
-    """Concurrent across members, sequential within one (keyed by the Telegram user)."""
+    """Concurrent across members, sequential within one (keyed by the Telegram user).
 
-    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
-        super().__init__(max_concurrent_updates)
+    A member waits for their own turn before taking one of the `running` slots, so a member
+    who floods the bot queues behind themselves and never takes the slots others need; the
+    base class's limit only bounds how many updates may be waiting at all."""
+
+    def __init__(
+        self, running: int = MAX_CONCURRENT_UPDATES, waiting: int = MAX_WAITING_UPDATES
+    ) -> None:
+        super().__init__(waiting)
+        self._running = asyncio.Semaphore(running)
         self._queues: dict[int, _Turns] = {}
 
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Wait for this member's turn first, then for a free slot: a member who floods the
-        bot queues behind themselves, never taking the slots other members need."""
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = member_key(update)
         turns = self._queues.setdefault(key, _Turns())
         turns.waiting += 1
         try:
-            async with turns.lock:
-                await super().process_update(update, coroutine)
+            async with turns.lock, self._running:
+                await coroutine
         finally:
             turns.waiting -= 1
             if turns.waiting == 0:  # nobody else of theirs is queued: forget them
                 del self._queues[key]
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        await coroutine
 
     async def initialize(self) -> None:
         """Nothing to open: the locks are made as members arrive."""

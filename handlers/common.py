@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import Chat, InlineKeyboardMarkup, Message, Update
@@ -21,6 +21,7 @@ from storage.models import Member
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
+Handler = Callable[[Update, Context], Coroutine[Any, Any, Any]]
 MemberHandler = Callable[[Update, Context, Member], Awaitable[Any]]
 CallbackHandler = Callable[[Update, Context, Member, Callback], Awaitable[Any]]
 
@@ -41,7 +42,7 @@ ERROR_TEXT: dict[type[errors.DomainError], str] = {
 def explain(error: errors.DomainError) -> str:
     for kind in type(error).__mro__:
         if kind in ERROR_TEXT:
-            return t(ERROR_TEXT[kind])  # type: ignore[index]
+            return t(ERROR_TEXT[kind])
     return t("errors.generic")
 
 
@@ -116,7 +117,7 @@ async def member_of(update: Update, context: Context) -> Member | None:
     return member
 
 
-def for_members(handler: MemberHandler) -> Callable[[Update, Context], Awaitable[Any]]:
+def for_members(handler: MemberHandler) -> Handler:
     """Run `handler` only for active members; others are told how to join, kindly."""
 
     @functools.wraps(handler)
@@ -137,7 +138,7 @@ def for_members(handler: MemberHandler) -> Callable[[Update, Context], Awaitable
     return wrapper
 
 
-def for_coordinators(handler: MemberHandler) -> Callable[[Update, Context], Awaitable[Any]]:
+def for_coordinators(handler: MemberHandler) -> Handler:
     """Run `handler` only for coordinators; everyone else is told so, kindly.
 
     This is the front door; storage re-checks the role for anything that changes data."""
@@ -155,7 +156,7 @@ def for_coordinators(handler: MemberHandler) -> Callable[[Update, Context], Awai
 
 def on_coordinator_button(
     handler: CallbackHandler,
-) -> Callable[[Update, Context], Awaitable[Any]]:
+) -> Handler:
     """A button only coordinators may press; its data parsed, forged data answered kindly."""
 
     @for_coordinators
@@ -177,7 +178,7 @@ async def _with_callback(
     return await handler(update, context, member, callback)
 
 
-def on_button(handler: CallbackHandler) -> Callable[[Update, Context], Awaitable[Any]]:
+def on_button(handler: CallbackHandler) -> Handler:
     """A button press from an active member, its data parsed; forged data gets a kind reply."""
 
     @for_members

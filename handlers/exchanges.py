@@ -21,15 +21,13 @@ from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import Callback, pattern
 from bot.ui.i18n import hours, link, t
-from handlers.common import Context, edit, on_button, reply
+from handlers.common import Context, Handler, edit, on_button, reply
 from storage import exchanges, members
 from storage.errors import InvalidMinutes, NotFound, NotYours, OverdraftLimit
 from storage.models import Exchange, Member, valid_minutes
 
 
-def one_change(
-    change: Callable[..., Awaitable[object]], id_name: str, reply_key: str
-) -> Callable[[Update, Context], Awaitable[Any]]:
+def one_change(change: Callable[..., Awaitable[object]], id_name: str, reply_key: str) -> Handler:
     """A press that makes one change in storage (which checks the presser may), says so,
     and sends the notices the change queued for the other person."""
 

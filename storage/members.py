@@ -62,8 +62,9 @@ async def join(
         )
         await nudges.on_join(tx, member.id, now, timings)
         if member.status == "pending":
-            for coordinator in await roles.coordinator_ids(tx):
-                await enqueue(tx, Notice(coordinator, OutboxKind.MEMBER_APPLIED, member.id), now)
+            for coordinator_id in await roles.coordinator_ids(tx):
+                notice = Notice(coordinator_id, OutboxKind.MEMBER_APPLIED, member.id)
+                await enqueue(tx, notice, now)
     return member
 
 

@@ -50,7 +50,7 @@ async def _play(steps: list[tuple[object, ...]]) -> None:
             made: list[int] = []
             for action, *args in steps:
                 with contextlib.suppress(DomainError):
-                    await _do(db, ids, made, str(action), [int(a) for a in args])
+                    await _do(db, ids, made, str(action), [int(str(a)) for a in args])
                 await _check(db, ids)
         finally:
             await db.close()

@@ -80,7 +80,7 @@ async def _response_accepted(env: RenderEnv, item: OutboxItem) -> Rendered | Non
 
 async def _response_declined(env: RenderEnv, item: OutboxItem) -> Rendered | None:
     response = await exchanges.get_response(env.db, item.ref_id or 0)
-    listing = response and await listings.get(env.db, response.listing_id)
+    listing = await listings.get(env.db, response.listing_id) if response else None
     if listing is None:
         return None
     return Rendered(t(f"response.declined_{listing.kind}", name=listing.owner_name))

@@ -426,9 +426,9 @@ def _choose(label: str, labels: list[str]) -> str | None:
 def _markup(value: Any) -> dict[str, Any] | None:
     if value is None:
         return None
-    if isinstance(value, str):
-        return json.loads(value)
-    return value
+    parsed = json.loads(value) if isinstance(value, str) else value
+    assert isinstance(parsed, dict)
+    return parsed
 
 
 def _json(data: dict[str, Any]) -> bytes:

@@ -151,9 +151,9 @@ class Sandbox:
 
     def _who(self, name: str) -> None:
         if not name:
-            for member in self.members.values():
-                mark = "*" if member is self.current else " "
-                self.say(f"  {mark} {self._describe(member)}")
+            for each in self.members.values():
+                mark = "*" if each is self.current else " "
+                self.say(f"  {mark} {self._describe(each)}")
             return
         member = self.members.get(name.lower())
         if member is None:

@@ -44,7 +44,8 @@ def _draw(weeks: Sequence[tuple[date, int]], title: str, hours_label: str) -> by
 
     figure = Figure(figsize=SIZE_INCHES, dpi=DPI, layout="constrained")
     canvas = FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
+    # Any: matplotlib takes dates through its unit converters, which its type hints don't know.
+    axes: Any = figure.add_subplot()
     days = [week for week, _ in weeks]
     values = [minutes / 60 for _, minutes in weeks]
     axes.bar(days, values, width=6, align="edge", color=BAR_COLOUR)

@@ -70,6 +70,6 @@ class ForeignKeyViolation(RuntimeError):
 
 async def _check_foreign_keys(conn: aiosqlite.Connection, migration: Migration) -> None:
     async with conn.execute("PRAGMA foreign_key_check") as cursor:
-        broken = await cursor.fetchall()
+        broken = list(await cursor.fetchall())
     if broken:
         raise ForeignKeyViolation(f"{migration.path.name}: {[tuple(row) for row in broken[:5]]}")
