@@ -312,7 +312,10 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
     return [
         Conversation(
             "post",
-            [CallbackQueryHandler(cb_category, pattern=r"^p[on]:cat:\d")],
+            [
+                CallbackQueryHandler(cb_category, pattern=pattern(area, "cat"))
+                for area in KIND_AREAS.values()
+            ],
             {
                 TEXT: [MessageHandler(text_input(), got_text)],
                 WHEN: [
