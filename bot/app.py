@@ -11,7 +11,13 @@ from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, ApplicationBuilder, BaseHandler, Defaults
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseHandler,
+    BaseUpdateProcessor,
+    Defaults,
+)
 from telegram.request import BaseRequest
 
 from bot.clock import Clock, SystemClock
@@ -54,6 +60,7 @@ def build_application(
     clock: Clock | None = None,
     token: str | None = None,
     background: bool = True,
+    update_processor: BaseUpdateProcessor | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """An Application wired with every handler; storage (and, with `background`, the
     scheduler) opens in post_init. Tests pass background=False and call `tick` themselves."""
@@ -68,7 +75,7 @@ def build_application(
                 parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
             )
         )
-        .concurrent_updates(PerMemberUpdateProcessor())
+        .concurrent_updates(update_processor or PerMemberUpdateProcessor())
         .post_init(_open_services(config, clock or SystemClock(), background))
         .post_shutdown(_close_services)
     )
