@@ -94,22 +94,34 @@ class Database:
         it. Power loss can then only undo a claim, which puts the row back in the queue."""
         tx = Tx(self._writer)
         async with self._write_lock:
-            if not durable:
-                await self._writer.execute("PRAGMA synchronous = NORMAL")
+            await self._begin(durable)
             try:
-                await self._writer.execute("BEGIN IMMEDIATE")
-                try:
-                    yield tx
-                except BaseException:
-                    await self._writer.execute("ROLLBACK")
-                    raise
-                await self._writer.execute("COMMIT")
-            finally:
+                yield tx
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
                 if not durable:
                     await self._writer.execute("PRAGMA synchronous = FULL")
+                raise
+            await self._commit(durable)
         if tx.queued_outbox:
             for listener in self._outbox_listeners:
                 listener()
+
+    # Beginning and committing take one trip each to aiosqlite's thread, durable or not: a trip
+    # is a thread switch, which costs more than a small transaction's statements.
+    async def _begin(self, durable: bool) -> None:
+        if durable:
+            await self._writer.execute("BEGIN IMMEDIATE")
+        else:
+            await self._writer.executescript("PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE;")
+
+    async def _commit(self, durable: bool) -> None:
+        if durable:
+            await self._writer.execute("COMMIT")
+        else:
+            # executescript commits the open transaction first (still under NORMAL: no fsync),
+            # then puts the connection back to FULL for the next, durable, transaction.
+            await self._writer.executescript("PRAGMA synchronous = FULL;")
 
     # Reads use execute_fetchall: one trip to aiosqlite's thread instead of three
     # (execute, fetch, close), which is most of a small query's cost.
