@@ -6,8 +6,8 @@ such as 429 and 403) and records every call, and `ChatMember` speaks as a person
 Nothing here reaches the network.
 
 It refuses what Telegram refuses, in Telegram's words: HTML its parser can't read, texts and
-captions too long or empty, bad buttons, edits that change nothing. So a test meets, in
-memory, the 400 that production would meet.
+captions too long or empty, bad buttons, edits that change nothing, callback queries answered
+late or twice. So a test meets, in memory, the 400 that production would meet.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ BOT_USERNAME = "timebank_test_bot"
 TEXT_LIMIT = 4096  # UTF-16 code units of a message's text, counted after entity parsing
 CAPTION_LIMIT = 1024  # the same, for a caption
 CALLBACK_DATA_LIMIT = 64  # bytes of UTF-8 in an inline button's callback_data
+QUERY_LIFETIME = 15  # seconds Telegram waits for answerCallbackQuery before the query expires
 
 
 # --- Telegram's HTML -----------------------------------------------------------------------------
@@ -296,6 +297,9 @@ NOT_MODIFIED = Failure(
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message",
 )
+QUERY_TOO_OLD = Failure(
+    400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
+)
 TEXT_EMPTY = Failure(400, "Bad Request: message text is empty")
 TEXT_TOO_LONG = Failure(400, "Bad Request: message is too long")
 CAPTION_TOO_LONG = Failure(400, "Bad Request: message caption is too long")
@@ -338,6 +342,7 @@ class StandInBotAPI(BaseRequest):
     def __post_init__(self) -> None:
         self._message_ids = itertools.count(1)
         self._update_ids = itertools.count(1)
+        self._open_queries: dict[str, int] = {}  # callback query id -> when it was made
 
     # --- BaseRequest -------------------------------------------------------------------------
 
@@ -391,6 +396,14 @@ class StandInBotAPI(BaseRequest):
 
     def next_update_id(self) -> int:
         return next(self._update_ids)
+
+    def new_callback_query(self, age_seconds: int = 0) -> str:
+        """A callback query id, as Telegram makes one when a button is pressed; it can be
+        answered once, within QUERY_LIFETIME seconds (by `clock`) of being made. A press
+        `age_seconds` old models an update that reached the bot late."""
+        query_id = str(self.next_update_id())
+        self._open_queries[query_id] = self.clock() - age_seconds
+        return query_id
 
     def sent(self, method: str = "sendMessage") -> list[ApiCall]:
         return [call for call in self.calls if call.method == method]
@@ -461,8 +474,12 @@ class StandInBotAPI(BaseRequest):
             message.deleted = True
         return True
 
-    def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
-        self.callback_answers[str(params["callback_query_id"])] = params
+    def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool | Failure:
+        query_id = str(params["callback_query_id"])
+        made = self._open_queries.pop(query_id, None)
+        if made is None or self.clock() - made > QUERY_LIFETIME:
+            return QUERY_TOO_OLD
+        self.callback_answers[query_id] = params
         return True
 
     def _api_setMyCommands(self, _: dict[str, Any]) -> bool:
@@ -622,11 +639,14 @@ class ChatMember:
             raise AssertionError(f"{self.first_name} sees no button {label!r}: {self.buttons}")
         await self.says(choice)
 
-    async def presses(self, data: str, message: SentMessage | None = None) -> None:
-        """Send callback data as if from a button, even data no button had (a forgery)."""
+    async def presses(
+        self, data: str, message: SentMessage | None = None, age_seconds: int = 0
+    ) -> None:
+        """Send callback data as if from a button, even data no button had (a forgery); a
+        press `age_seconds` old reaches the bot after its query may have expired."""
         target = message or self._latest_with_inline() or self._any_message()
         query = {
-            "id": str(self.api.next_update_id()),
+            "id": self.api.new_callback_query(age_seconds),
             "from": self._user(),
             "chat_instance": str(self.user_id),
             "data": data,
