@@ -7,11 +7,13 @@ Nothing here reaches the network.
 
 It refuses what Telegram refuses, in Telegram's words: HTML its parser can't read, texts and
 captions too long or empty, bad buttons, edits that change nothing, callback queries answered
-late or twice. So a test meets, in memory, the 400 that production would meet.
+late or twice, chats of people who blocked the bot or are gone. So a test meets, in memory, the
+400 or 403 that production would meet. `rtt` adds a real round trip for benchmarks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -291,6 +293,8 @@ class Failure:
 
 TOO_MANY = Failure(429, "Too Many Requests: retry after 3", retry_after=3)
 BLOCKED = Failure(403, "Forbidden: bot was blocked by the user")
+DEACTIVATED = Failure(403, "Forbidden: user is deactivated")
+CHAT_NOT_FOUND = Failure(400, "Bad Request: chat not found")
 NETWORK_DOWN = Failure(0, "network is unreachable", network=True)
 NOT_MODIFIED = Failure(
     400,
@@ -328,6 +332,7 @@ class StandInBotAPI(BaseRequest):
     chats: dict[int, list[SentMessage]] = field(default_factory=dict)
     callback_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     blocked: set[int] = field(default_factory=set)
+    deactivated: set[int] = field(default_factory=set)
     failures: list[tuple[str, int | None, Failure]] = field(default_factory=list)
     record_calls: bool = True
     uploads: list[tuple[str, str, bytes]] = field(default_factory=list)
@@ -335,6 +340,9 @@ class StandInBotAPI(BaseRequest):
     # edit changing nothing, a stale query), with the call: the app swallows some refusals, so
     # a test can still see them. Kept only while record_calls is on.
     refusals: list[tuple[ApiCall, Failure]] = field(default_factory=list)
+    # Seconds every call waits (a real asyncio.sleep) before it is answered: a benchmark sets
+    # it to add the round trip to Telegram; tests keep 0.
+    rtt: float = 0.0
     # Called after a method was answered (and a message stored): tests use it to stop the
     # bot abruptly mid-broadcast, as a crash would.
     after_call: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
@@ -371,11 +379,15 @@ class StandInBotAPI(BaseRequest):
         if self.record_calls:
             self.calls.append(ApiCall(api_method, params))
             self._record_uploads(api_method, request_data)
+        if self.rtt > 0:
+            await asyncio.sleep(self.rtt)
         failure = self._take_failure(api_method, params.get("chat_id"))
         if failure is not None:
             return self._fail(failure)
         if params.get("chat_id") in self.blocked:
             return self._fail(BLOCKED)
+        if params.get("chat_id") in self.deactivated:
+            return self._fail(DEACTIVATED)
         answer = getattr(self, f"_api_{api_method}", None)
         if answer is None:
             return 404, _json({"ok": False, "error_code": 404, "description": "Not Found"})
