@@ -444,15 +444,15 @@ class StandInBotAPI(BaseRequest):
 
     def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any] | Failure:
         refused = _text_refusal(params) or _markup_refusal(params.get("reply_markup"))
-        return refused or self._store(params, params["text"], kind="text")
+        return refused or self._store(params, _wire(params, "text"), kind="text")
 
     def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any] | Failure:
         refused = _caption_refusal(params) or _markup_refusal(params.get("reply_markup"))
-        return refused or self._store(params, params.get("caption", ""), kind="photo")
+        return refused or self._store(params, _wire(params, "caption"), kind="photo")
 
     def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any] | Failure:
         refused = _caption_refusal(params) or _markup_refusal(params.get("reply_markup"))
-        return refused or self._store(params, params.get("caption", ""), kind="document")
+        return refused or self._store(params, _wire(params, "caption"), kind="document")
 
     def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any] | Failure:
         message = self._editable(params)
@@ -461,10 +461,10 @@ class StandInBotAPI(BaseRequest):
         refused = _text_refusal(params) or _markup_refusal(params.get("reply_markup"))
         if refused is not None:
             return refused
-        markup = _markup(params.get("reply_markup"))
-        if message.text == params["text"] and message.reply_markup == markup:
+        text, markup = _wire(params, "text"), _markup(params.get("reply_markup"))
+        if message.text == text and message.reply_markup == markup:
             return NOT_MODIFIED
-        message.text, message.reply_markup = params["text"], markup
+        message.text, message.reply_markup = text, markup
         return self._message_json(message)
 
     def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any] | Failure:
@@ -589,13 +589,23 @@ def _caption_refusal(params: dict[str, Any]) -> Failure | None:
 
 def _shown(params: dict[str, Any], name: str) -> str | Failure:
     """The text of `params[name]` as Telegram would show it: parsed when the mode is HTML."""
-    raw = str(params.get(name) or "")
+    raw = _wire(params, name)
     if str(params.get("parse_mode", "")).lower() != "html":
         return raw
     try:
         return parse_html(raw)
     except EntityError as error:
         return Failure(400, error.description)
+
+
+def _wire(params: dict[str, Any], name: str) -> str:
+    """A text parameter as Telegram receives it ("" when absent): python-telegram-bot sends
+    any value that isn't a string JSON-encoded (with Defaults, its ExtBot turns "" into [],
+    which arrives as "[]")."""
+    value = params.get(name)
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _markup_refusal(value: Any) -> Failure | None:
