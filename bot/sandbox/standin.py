@@ -45,8 +45,24 @@ QUERY_LIFETIME = 15  # seconds Telegram waits for answerCallbackQuery before the
 # knows, is plain text; only "<" always starts a tag.
 
 TAGS = frozenset(
-    {"a", "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler"}
-    | {"tg-emoji", "code", "pre", "blockquote"}
+    {
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "span",
+        "tg-spoiler",
+        "tg-emoji",
+        "code",
+        "pre",
+        "blockquote",
+    }
 )
 _SPECIAL = re.compile(r"[<&]")
 _TAG_NAME = re.compile(r"[^ \t\r\n\v\0>]*")
@@ -317,9 +333,18 @@ TEXT_BUTTON_INLINE = Failure(
 EDIT_NOT_FOUND = Failure(400, "Bad Request: message to edit not found")
 # What makes an inline button do something; one with none of them is only text.
 BUTTON_ACTIONS = frozenset(
-    {"url", "callback_data", "web_app", "login_url", "switch_inline_query", "pay"}
-    | {"switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text"}
-    | {"callback_game"}
+    {
+        "url",
+        "callback_data",
+        "web_app",
+        "login_url",
+        "switch_inline_query",
+        "switch_inline_query_current_chat",
+        "switch_inline_query_chosen_chat",
+        "copy_text",
+        "callback_game",
+        "pay",
+    }
 )
 
 
