@@ -4,12 +4,19 @@ The tests, the benchmarks and the `try` sandbox all run the real Application aga
 answers Bot API methods the way Telegram does (message ids, edits, callback answers, errors
 such as 429 and 403) and records every call, and `ChatMember` speaks as a person in a chat.
 Nothing here reaches the network.
+
+It refuses what Telegram refuses, in Telegram's words: HTML its parser can't read, texts and
+captions too long or empty, bad buttons, edits that change nothing, callback queries answered
+late or twice, chats of people who blocked the bot or are gone. So a test meets, in memory, the
+400 or 403 that production would meet. `rtt` adds a real round trip for benchmarks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +30,242 @@ from bot.services import SERVICES_KEY, Services
 
 BOT_ID = 7000000001
 BOT_USERNAME = "timebank_test_bot"
+
+TEXT_LIMIT = 4096  # UTF-16 code units of a message's text, counted after entity parsing
+CAPTION_LIMIT = 1024  # the same, for a caption
+CALLBACK_DATA_LIMIT = 64  # bytes of UTF-8 in an inline button's callback_data
+QUERY_LIFETIME = 15  # seconds Telegram waits for answerCallbackQuery before the query expires
+
+
+# --- Telegram's HTML -----------------------------------------------------------------------------
+# A port of the parser Telegram runs for parse_mode HTML (tdlib's parse_html), so the stand-in
+# refuses exactly what api.telegram.org refuses, in the same words and at the same byte offsets.
+# It reads the text as tdlib reads a C string: a "\0" (the sentinel appended below) ends it, and
+# inside a tag counts as a space. To Telegram a stray ">", or an "&" that starts no entity it
+# knows, is plain text; only "<" always starts a tag.
+
+TAGS = frozenset(
+    {
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "span",
+        "tg-spoiler",
+        "tg-emoji",
+        "code",
+        "pre",
+        "blockquote",
+    }
+)
+_SPECIAL = re.compile(r"[<&]")
+_TAG_NAME = re.compile(r"[^ \t\r\n\v\0>]*")
+_ATTRIBUTE_NAME = re.compile(r"[^ \t\r\n\v\0=>/\"']*")
+_SPACES = re.compile(r"[ \t\r\n\v]*")
+_NAME_TOKEN = re.compile(r"[A-Za-z0-9.-]*")
+_QUOTED = {'"': re.compile(r'[^"\0]*'), "'": re.compile(r"[^'\0]*")}
+_ENTITY = re.compile(r"&(?:#x([0-9A-Fa-f]*)|#([0-9]*)|([A-Za-z]*));?")
+_NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_NUMBER = re.compile(r"-?[0-9]+")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+class EntityError(ValueError):
+    """HTML Telegram can't parse; `description` is the Bot API's answer, word for word."""
+
+    def __init__(self, reason: str) -> None:
+        self.description = f"Bad Request: can't parse entities: {reason}"
+        super().__init__(self.description)
+
+
+def parse_html(html: str) -> str:
+    """The plain text Telegram shows for `html` sent with parse_mode HTML, or EntityError.
+
+    Tags must be supported, well formed, nested and closed; entities decode as Telegram decodes
+    them (only &lt; &gt; &amp; &quot; and numeric ones, the ";" optional)."""
+    if "<" not in html and "&" not in html:
+        return html
+    text, end = html + "\0", len(html)
+    plain: list[str] = []
+    written = 0  # characters of plain text so far: a tag around none makes no entity
+    open_tags: list[tuple[str, str, int]] = []  # (name, argument, `written` where it opened)
+    position = 0
+    while special := _SPECIAL.search(text, position, end):
+        at = special.start()
+        plain.append(text[position:at])
+        written += at - position
+        if text[at] == "&":
+            decoded, position = _entity(text, at)
+            plain.append(decoded)
+            written += len(decoded)
+        elif text[at + 1] == "/":
+            position = _end_tag(text, at, open_tags, written)
+        else:
+            tag, argument, position = _start_tag(text, at)
+            open_tags.append((tag, argument, written))
+    plain.append(text[position:end])
+    if open_tags:
+        raise EntityError(f'Can\'t find end tag corresponding to start tag "{open_tags[-1][0]}"')
+    result = "".join(plain)
+    if "&#" in html and _SURROGATES.search(result):
+        raise EntityError(
+            "Text contains invalid Unicode characters after decoding HTML entities, "
+            "check for unmatched surrogate code units"
+        )
+    return result
+
+
+def utf16_length(text: str) -> int:
+    """Telegram counts lengths in UTF-16 code units: an emoji beyond the BMP counts two."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _entity(text: str, at: int) -> tuple[str, int]:
+    """The character an "&..." at `at` stands for, and where reading goes on; an "&" that
+    starts no entity Telegram knows (a lone one, &nbsp;, &#0;) stays as it is."""
+    match = _ENTITY.match(text, at)
+    assert match is not None  # its last alternative matches even a lone "&"
+    hexadecimal, decimal, name = match.groups()
+    if name is not None:
+        character = _NAMED_ENTITIES.get(name)
+        return (character, match.end()) if character else ("&", at + 1)
+    digits, base, prefix = (hexadecimal, 16, 3) if hexadecimal is not None else (decimal, 10, 2)
+    code = int(digits, base) if digits else 0
+    if code == 0 or code >= 0x10FFFF or prefix + len(digits) >= 10:
+        return "&", at + 1
+    return chr(code), match.end()
+
+
+def _start_tag(text: str, begin: int) -> tuple[str, str, int]:
+    """Read `<tag attribute=value ...>` at `begin`: the tag, its argument (href, language,
+    spoiler, emoji id, "1" for an expandable quote) and the position after its ">"."""
+    i = _end_of(_TAG_NAME, text, begin + 1)
+    if text[i] == "\0":
+        raise EntityError(f"Unclosed start tag at byte offset {_bytes(text, begin)}")
+    tag = _ascii_lower(text[begin + 1 : i])
+    if tag not in TAGS:
+        raise EntityError(f'Unsupported start tag "{tag}" at byte offset {_bytes(text, begin)}')
+    argument = ""
+    while text[i] != ">":
+        i = _end_of(_SPACES, text, i)
+        if text[i] == ">":
+            break
+        name_end = _end_of(_ATTRIBUTE_NAME, text, i)
+        name, i = text[i:name_end], _end_of(_SPACES, text, name_end)
+        if not name:
+            raise EntityError(
+                f'Empty attribute name in the tag "{tag}" at byte offset {_bytes(text, begin)}'
+            )
+        if text[i] == "=":
+            value, i = _attribute_value(text, tag, begin, i + 1)
+            argument = _argument(tag, name, value, argument)
+        elif text[i] == "\0":
+            raise EntityError(f'Unclosed start tag "{tag}" at byte offset {_bytes(text, begin)}')
+        elif (tag, name) == ("blockquote", "expandable"):  # the one attribute with no value
+            argument = "1"
+    if tag == "span" and argument != "spoiler":
+        raise EntityError(
+            f'Tag "span" must have class "tg-spoiler" at byte offset {_bytes(text, begin)}'
+        )
+    return tag, argument, i + 1
+
+
+def _attribute_value(text: str, tag: str, begin: int, at: int) -> tuple[str, int]:
+    """An attribute's value after its "=": a quoted string (entities decoded) or a bare name
+    token (letters, digits, "." and "-", lowercased), and the position after it."""
+    i = _end_of(_SPACES, text, at)
+    if text[i] == "\0":
+        raise EntityError(f'Unclosed start tag "{tag}" at byte offset {_bytes(text, begin)}')
+    if text[i] in _QUOTED:
+        value_end = _end_of(_QUOTED[text[i]], text, i + 1)
+        value = _decode_entities(text[i + 1 : value_end])
+        i = value_end + (text[value_end] == text[i])
+    else:
+        value_end = _end_of(_NAME_TOKEN, text, i)
+        if text[value_end] not in " \t\r\n\v\0>":
+            raise EntityError(f"Unexpected end of name token at byte offset {_bytes(text, i)}")
+        value, i = _ascii_lower(text[i:value_end]), value_end
+    if text[i] == "\0":
+        raise EntityError(f"Unclosed start tag at byte offset {_bytes(text, begin)}")
+    return value, i
+
+
+def _argument(tag: str, name: str, value: str, argument: str) -> str:
+    """What an attribute tells Telegram; it ignores the attributes it doesn't know."""
+    if tag == "a" and name == "href":
+        return value
+    if tag == "code" and name == "class" and value.startswith("language-"):
+        return value.removeprefix("language-")
+    if tag == "span" and name == "class" and value.startswith("tg-"):
+        return value.removeprefix("tg-")
+    if tag == "tg-emoji" and name == "emoji-id":
+        return value
+    if tag == "blockquote" and name == "expandable":
+        return "1"
+    return argument
+
+
+def _end_tag(text: str, begin: int, open_tags: list[tuple[str, str, int]], written: int) -> int:
+    """Close the innermost open tag with the `</tag>` (or `</>`) at `begin`; the position after."""
+    if not open_tags:
+        raise EntityError(f"Unexpected end tag at byte offset {_bytes(text, begin)}")
+    name_end = _end_of(_TAG_NAME, text, begin + 2)
+    name = _ascii_lower(text[begin + 2 : name_end])
+    i = _end_of(_SPACES, text, name_end)
+    if text[i] != ">":
+        raise EntityError(f"Unclosed end tag at byte offset {_bytes(text, begin)}")
+    tag, argument, start = open_tags.pop()
+    if name and name != tag:
+        raise EntityError(
+            f"Unmatched end tag at byte offset {_bytes(text, begin)}, "
+            f'expected "</{tag}>", found "</{name}>"'
+        )
+    if tag == "tg-emoji" and written > start and not _is_emoji_id(argument):
+        raise EntityError("Invalid custom emoji identifier specified")
+    return i + 1
+
+
+def _decode_entities(value: str) -> str:
+    """A quoted attribute value with its entities decoded, as they are in text."""
+    parts: list[str] = []
+    position = 0
+    while (at := value.find("&", position)) >= 0:
+        parts.append(value[position:at])
+        decoded, position = _entity(value, at)
+        parts.append(decoded)
+    parts.append(value[position:])
+    return "".join(parts)
+
+
+def _is_emoji_id(argument: str) -> bool:
+    """A custom emoji id is a non-zero 64-bit integer, written plainly (no "+", no leading 0)."""
+    if not _NUMBER.fullmatch(argument) or str(int(argument)) != argument:
+        return False
+    return int(argument) != 0 and -(2**63) <= int(argument) < 2**63
+
+
+def _end_of(pattern: re.Pattern[str], text: str, at: int) -> int:
+    """Where the run of `pattern` starting at `at` ends (its patterns all match the empty run;
+    the sentinel stops those that would run on)."""
+    match = pattern.match(text, at)
+    assert match is not None
+    return match.end()
+
+
+def _ascii_lower(name: str) -> str:
+    """Telegram lowercases tag names and tokens byte by byte: ASCII letters only."""
+    return name.encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")
+
+
+def _bytes(text: str, index: int) -> int:
+    """Telegram reports where it stopped as a byte offset into the UTF-8 text."""
+    return len(text[:index].encode("utf-8", "surrogatepass"))
 
 
 @dataclass
@@ -66,7 +309,43 @@ class Failure:
 
 TOO_MANY = Failure(429, "Too Many Requests: retry after 3", retry_after=3)
 BLOCKED = Failure(403, "Forbidden: bot was blocked by the user")
+DEACTIVATED = Failure(403, "Forbidden: user is deactivated")
+CHAT_NOT_FOUND = Failure(400, "Bad Request: chat not found")
 NETWORK_DOWN = Failure(0, "network is unreachable", network=True)
+NOT_MODIFIED = Failure(
+    400,
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message",
+)
+QUERY_TOO_OLD = Failure(
+    400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
+)
+TEXT_EMPTY = Failure(400, "Bad Request: message text is empty")
+TEXT_TOO_LONG = Failure(400, "Bad Request: message is too long")
+CAPTION_TOO_LONG = Failure(400, "Bad Request: message caption is too long")
+BUTTON_DATA_INVALID = Failure(400, "Bad Request: BUTTON_DATA_INVALID")
+BUTTON_TEXT_INVALID = Failure(400, "Bad Request: BUTTON_TEXT_INVALID")
+TEXT_BUTTON_INLINE = Failure(
+    400,
+    "Bad Request: can't parse inline keyboard button: "
+    "Text buttons are unallowed in the inline keyboard",
+)
+EDIT_NOT_FOUND = Failure(400, "Bad Request: message to edit not found")
+# What makes an inline button do something; one with none of them is only text.
+BUTTON_ACTIONS = frozenset(
+    {
+        "url",
+        "callback_data",
+        "web_app",
+        "login_url",
+        "switch_inline_query",
+        "switch_inline_query_current_chat",
+        "switch_inline_query_chosen_chat",
+        "copy_text",
+        "callback_game",
+        "pay",
+    }
+)
 
 
 @dataclass
@@ -78,9 +357,17 @@ class StandInBotAPI(BaseRequest):
     chats: dict[int, list[SentMessage]] = field(default_factory=dict)
     callback_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     blocked: set[int] = field(default_factory=set)
+    deactivated: set[int] = field(default_factory=set)
     failures: list[tuple[str, int | None, Failure]] = field(default_factory=list)
     record_calls: bool = True
     uploads: list[tuple[str, str, bytes]] = field(default_factory=list)
+    # What Telegram refused because of the call itself (bad HTML, too long, bad buttons, an
+    # edit changing nothing, a stale query), with the call: the app swallows some refusals, so
+    # a test can still see them. Kept only while record_calls is on.
+    refusals: list[tuple[ApiCall, Failure]] = field(default_factory=list)
+    # Seconds every call waits (a real asyncio.sleep) before it is answered: a benchmark sets
+    # it to add the round trip to Telegram; tests keep 0.
+    rtt: float = 0.0
     # Called after a method was answered (and a message stored): tests use it to stop the
     # bot abruptly mid-broadcast, as a crash would.
     after_call: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
@@ -88,6 +375,7 @@ class StandInBotAPI(BaseRequest):
     def __post_init__(self) -> None:
         self._message_ids = itertools.count(1)
         self._update_ids = itertools.count(1)
+        self._open_queries: dict[str, int] = {}  # callback query id -> when it was made
 
     # --- BaseRequest -------------------------------------------------------------------------
 
@@ -116,16 +404,22 @@ class StandInBotAPI(BaseRequest):
         if self.record_calls:
             self.calls.append(ApiCall(api_method, params))
             self._record_uploads(api_method, request_data)
+        if self.rtt > 0:
+            await asyncio.sleep(self.rtt)
         failure = self._take_failure(api_method, params.get("chat_id"))
         if failure is not None:
             return self._fail(failure)
         if params.get("chat_id") in self.blocked:
             return self._fail(BLOCKED)
+        if params.get("chat_id") in self.deactivated:
+            return self._fail(DEACTIVATED)
         answer = getattr(self, f"_api_{api_method}", None)
         if answer is None:
             return 404, _json({"ok": False, "error_code": 404, "description": "Not Found"})
         result = answer(params)
         if isinstance(result, Failure):
+            if self.record_calls:
+                self.refusals.append((ApiCall(api_method, params), result))
             return self._fail(result)
         if self.after_call is not None:
             await self.after_call(api_method, params)
@@ -139,6 +433,14 @@ class StandInBotAPI(BaseRequest):
 
     def next_update_id(self) -> int:
         return next(self._update_ids)
+
+    def new_callback_query(self, age_seconds: int = 0) -> str:
+        """A callback query id, as Telegram makes one when a button is pressed; it can be
+        answered once, within QUERY_LIFETIME seconds (by `clock`) of being made. A press
+        `age_seconds` old models an update that reached the bot late."""
+        query_id = str(self.next_update_id())
+        self._open_queries[query_id] = self.clock() - age_seconds
+        return query_id
 
     def sent(self, method: str = "sendMessage") -> list[ApiCall]:
         return [call for call in self.calls if call.method == method]
@@ -165,30 +467,42 @@ class StandInBotAPI(BaseRequest):
             "supports_inline_queries": False,
         }
 
-    def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self._store(params, params["text"], kind="text")
+    def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any] | Failure:
+        refused = _text_refusal(params) or _markup_refusal(params.get("reply_markup"))
+        return refused or self._store(params, _wire(params, "text"), kind="text")
 
-    def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self._store(params, params.get("caption", ""), kind="photo")
+    def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any] | Failure:
+        refused = _caption_refusal(params) or _markup_refusal(params.get("reply_markup"))
+        return refused or self._store(params, _wire(params, "caption"), kind="photo")
 
-    def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self._store(params, params.get("caption", ""), kind="document")
+    def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any] | Failure:
+        refused = _caption_refusal(params) or _markup_refusal(params.get("reply_markup"))
+        return refused or self._store(params, _wire(params, "caption"), kind="document")
 
     def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any] | Failure:
-        message = self.find(int(params["chat_id"]), int(params["message_id"]))
+        message = self._editable(params)
         if message is None:
-            return Failure(400, "Bad Request: message to edit not found")
-        markup = _markup(params.get("reply_markup"))
-        if message.text == params["text"] and message.reply_markup == markup:
-            return Failure(400, "Bad Request: message is not modified")
-        message.text, message.reply_markup = params["text"], markup
+            return EDIT_NOT_FOUND
+        refused = _text_refusal(params) or _markup_refusal(params.get("reply_markup"))
+        if refused is not None:
+            return refused
+        text, markup = _wire(params, "text"), _markup(params.get("reply_markup"))
+        if message.text == text and message.reply_markup == markup:
+            return NOT_MODIFIED
+        message.text, message.reply_markup = text, markup
         return self._message_json(message)
 
     def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any] | Failure:
-        message = self.find(int(params["chat_id"]), int(params["message_id"]))
+        message = self._editable(params)
         if message is None:
-            return Failure(400, "Bad Request: message to edit not found")
-        message.reply_markup = _markup(params.get("reply_markup"))
+            return EDIT_NOT_FOUND
+        refused = _markup_refusal(params.get("reply_markup"))
+        if refused is not None:
+            return refused
+        markup = _markup(params.get("reply_markup"))
+        if message.reply_markup == markup:
+            return NOT_MODIFIED
+        message.reply_markup = markup
         return self._message_json(message)
 
     def _api_deleteMessage(self, params: dict[str, Any]) -> bool:
@@ -197,8 +511,12 @@ class StandInBotAPI(BaseRequest):
             message.deleted = True
         return True
 
-    def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
-        self.callback_answers[str(params["callback_query_id"])] = params
+    def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool | Failure:
+        query_id = str(params["callback_query_id"])
+        made = self._open_queries.pop(query_id, None)
+        if made is None or self.clock() - made > QUERY_LIFETIME:
+            return QUERY_TOO_OLD
+        self.callback_answers[query_id] = params
         return True
 
     def _api_setMyCommands(self, _: dict[str, Any]) -> bool:
@@ -214,6 +532,11 @@ class StandInBotAPI(BaseRequest):
         return []
 
     # --- helpers -----------------------------------------------------------------------------
+
+    def _editable(self, params: dict[str, Any]) -> SentMessage | None:
+        """The message an edit names, unless it never existed or was deleted."""
+        message = self.find(int(params["chat_id"]), int(params["message_id"]))
+        return None if message is None or message.deleted else message
 
     def _store(self, params: dict[str, Any], text: str, kind: str) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
@@ -267,6 +590,70 @@ class StandInBotAPI(BaseRequest):
         return failure.status, _json(body)
 
 
+# --- what Telegram checks in a message before it takes it ---------------------------------------
+
+
+def _text_refusal(params: dict[str, Any]) -> Failure | None:
+    """A message text Telegram refuses: HTML it can't parse, nothing to show, or too long."""
+    shown = _shown(params, "text")
+    if isinstance(shown, Failure):
+        return shown
+    shown = shown.strip()  # Telegram trims the text before it counts
+    if not shown:
+        return TEXT_EMPTY
+    return TEXT_TOO_LONG if utf16_length(shown) > TEXT_LIMIT else None
+
+
+def _caption_refusal(params: dict[str, Any]) -> Failure | None:
+    """A caption Telegram refuses: HTML it can't parse, or too long (it may be empty)."""
+    shown = _shown(params, "caption")
+    if isinstance(shown, Failure):
+        return shown
+    return CAPTION_TOO_LONG if utf16_length(shown.strip()) > CAPTION_LIMIT else None
+
+
+def _shown(params: dict[str, Any], name: str) -> str | Failure:
+    """The text of `params[name]` as Telegram would show it: parsed when the mode is HTML."""
+    raw = _wire(params, name)
+    if str(params.get("parse_mode", "")).lower() != "html":
+        return raw
+    try:
+        return parse_html(raw)
+    except EntityError as error:
+        return Failure(400, error.description)
+
+
+def _wire(params: dict[str, Any], name: str) -> str:
+    """A text parameter as Telegram receives it ("" when absent): python-telegram-bot sends
+    any value that isn't a string JSON-encoded (with Defaults, its ExtBot turns "" into [],
+    which arrives as "[]")."""
+    value = params.get(name)
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _markup_refusal(value: Any) -> Failure | None:
+    """Buttons Telegram refuses: no text, callback data empty or over 64 bytes, or an inline
+    button that does nothing."""
+    markup = _markup(value) or {}
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            if not str(button.get("text", "")).strip():
+                return BUTTON_TEXT_INVALID
+            if not BUTTON_ACTIONS & button.keys():
+                return TEXT_BUTTON_INLINE
+            data = button.get("callback_data")
+            if data is not None and not 0 < len(str(data).encode()) <= CALLBACK_DATA_LIMIT:
+                return BUTTON_DATA_INVALID
+    for row in markup.get("keyboard", []):
+        for button in row:
+            text = button.get("text", "") if isinstance(button, dict) else button
+            if not str(text).strip():
+                return BUTTON_TEXT_INVALID
+    return None
+
+
 class ChatMember:
     """A person in a private chat with the bot: says things, taps buttons, reads replies."""
 
@@ -302,11 +689,14 @@ class ChatMember:
             raise AssertionError(f"{self.first_name} sees no button {label!r}: {self.buttons}")
         await self.says(choice)
 
-    async def presses(self, data: str, message: SentMessage | None = None) -> None:
-        """Send callback data as if from a button, even data no button had (a forgery)."""
+    async def presses(
+        self, data: str, message: SentMessage | None = None, age_seconds: int = 0
+    ) -> None:
+        """Send callback data as if from a button, even data no button had (a forgery); a
+        press `age_seconds` old reaches the bot after its query may have expired."""
         target = message or self._latest_with_inline() or self._any_message()
         query = {
-            "id": str(self.api.next_update_id()),
+            "id": self.api.new_callback_query(age_seconds),
             "from": self._user(),
             "chat_instance": str(self.user_id),
             "data": data,
