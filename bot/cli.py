@@ -12,6 +12,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 
 from telegram import Update
@@ -21,6 +22,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.sandbox.terminal import run_sandbox_sync
 
 PROG = "timebank-bot"
+DISTRIBUTION = "timebank-bot"  # the name in pyproject.toml, whose version --version prints
 DEFAULT_CONFIG = "config.toml"
 EXAMPLE_CONFIG = "config.example.toml"
 CONFIG_ERROR = 2
@@ -46,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="A Telegram bot for a timebank.")
+    parser.add_argument(
+        "--version", action="version", version=f"{PROG} {metadata.version(DISTRIBUTION)}"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run the bot (the offline sandbox if no token is set)")
     _add_config(run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,14 @@ def test_run_with_token_polls_telegram(tmp_path, monkeypatch):
     monkeypatch.setattr(cli, "build_application", lambda config: FakeApp())
     assert main(["run", "--config", str(write_config(tmp_path))]) == 0
     assert "allowed_updates" in polled
+
+
+def test_version_is_pyprojects(capsys):
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"timebank-bot {pyproject['project']['version']}\n"
 
 
 def test_try_uses_a_throwaway_database_by_default(tmp_path, capsys, monkeypatch):
