@@ -1,33 +1,48 @@
 """The command line: `timebank-bot run` talks to Telegram, `timebank-bot try` never does.
 
-Config problems end the program with one line and exit status 2, not a traceback, because the
-person reading it is usually a coordinator editing a TOML file, not a developer.
+Config problems end the program with one line and exit status 2, and a start that Telegram
+refuses (or can't be reached for) with one line and exit status 3, not a traceback, because the
+person reading it is usually a coordinator editing a TOML file, not a developer. The token is
+never printed or logged in full: such output ends up pasted into chats and issue trackers.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from telegram import Update
+from telegram.error import InvalidToken, NetworkError
+from telegram.ext import Application
 
 from bot.app import build_application
 from bot.config import Config, ConfigError, load_config
 from bot.sandbox.terminal import run_sandbox_sync
 
 PROG = "timebank-bot"
+DISTRIBUTION = "timebank-bot"  # the name in pyproject.toml, whose version --version prints
 DEFAULT_CONFIG = "config.toml"
 EXAMPLE_CONFIG = "config.example.toml"
 CONFIG_ERROR = 2
+START_FAILED = 3
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # httpx logs every request URL at INFO, and a Bot API URL contains the token; apscheduler logs
 # every tick. Neither is news a person running the bot needs.
 QUIET_LOGGERS = ("httpx", "apscheduler")
+# python-telegram-bot's network retry loop logs here, a failed start included.
+RETRY_LOOP_LOGGER = "telegram.ext"
+
+App = Application[Any, Any, Any, Any, Any, Any]
+
+logger = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="A Telegram bot for a timebank.")
+    parser.add_argument(
+        "--version", action="version", version=f"{PROG} {metadata.version(DISTRIBUTION)}"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run the bot (the offline sandbox if no token is set)")
     _add_config(run)
@@ -82,20 +100,78 @@ def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, datefmt="%H:%M:%S")
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger(RETRY_LOOP_LOGGER).addFilter(_drop_start_failures)
+
+
+def _drop_start_failures(record: logging.LogRecord) -> bool:
+    """Drop the retry loop's traceback for a failed start ("Network Retry Loop (Bootstrap …)"):
+    InvalidToken's message there holds the token, and run_polling raises the same error on to
+    `_run`, which says it in one masked line. Failures while polling are kept: nothing else
+    reports them. A logger filter sees only records logged on that very logger."""
+    return not (record.exc_info and "(Bootstrap " in record.getMessage())
 
 
 def _run(config: Config) -> int:
     """Long polling with a token; without one, say so and open the sandbox instead."""
-    if config.token() is None:
+    token = config.token()
+    if token is None:
         print(
             f"No bot token is set in ${config.bot.token_env}, so starting the offline sandbox "
             f"instead. To run for real, set {config.bot.token_env} to your bot's token."
         )
         return _try(config, None)
     app = build_application(config)
-    logging.getLogger(__name__).info("starting long polling for %s", config.timebank.name)
-    app.run_polling(allowed_updates=Update.ALL_TYPES)
+    _announce_when_connected(app, config.timebank.name)
+    try:
+        _poll(app)
+    except InvalidToken:  # Telegram answered 401 or 404
+        return _start_failed(
+            f"Telegram refused the token {mask(token)}; check ${config.bot.token_env}"
+        )
+    except NetworkError as error:  # no answer at all; TimedOut is a NetworkError too
+        reason = str(error).replace(token, mask(token))
+        return _start_failed(
+            f"can't reach Telegram ({reason}); check the network or bot.api_base_url"
+        )
     return 0
+
+
+def _poll(app: App) -> None:
+    """run_polling on an event loop of its own. It runs on the thread's current loop and closes
+    it, so each run gets a fresh one and leaves none behind: a second run in the same process
+    (tests do that) would otherwise find a closed loop."""
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    try:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    finally:
+        asyncio.set_event_loop(None)
+
+
+def _announce_when_connected(app: App, name: str) -> None:
+    """Log "polling" only once Telegram has accepted the token (post_init runs after get_me),
+    so a start that fails prints its one line and nothing before it."""
+    open_services = app.post_init
+
+    async def post_init(app: App) -> None:
+        if open_services is not None:
+            await open_services(app)
+        logger.info("connected as @%s; long polling for %s", app.bot.username, name)
+
+    app.post_init = post_init
+
+
+def _start_failed(line: str) -> int:
+    """One line, where a person looks for what went wrong, and a status scripts can test."""
+    print(f"{PROG}: {line}", file=sys.stderr)
+    return START_FAILED
+
+
+def mask(token: str) -> str:
+    """The bot id and two characters of the secret, enough to tell tokens apart in a log and
+    too little to use one."""
+    bot_id, colon, secret = token.partition(":")
+    shown = f"{bot_id}{colon}{secret[:2]}" if colon else ""
+    return f"{shown}…(masked)"
 
 
 SANDBOX_COORDINATOR_ID = 900_000_001

@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 import io
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +24,14 @@ from bot.sandbox.terminal import plain, run_sandbox
 from tests.conftest import COORDINATOR_ID, make_config
 
 TOKEN_ENV = "TIMEBANK_BOT_TOKEN"
+TOKEN = "123456:ABCdefGhIjKlMnOpQrStUvWxYz0123456789"
 
 
-def write_config(tmp_path: Path, timebank: str = "") -> Path:
+def write_config(tmp_path: Path, timebank: str = "", bot: str = "") -> Path:
     path = tmp_path / "config.toml"
     database = tmp_path / "real.sqlite3"
     path.write_text(
-        f'[bot]\ndatabase = "{database}"\n\n[timebank]\n'
+        f'[bot]\ndatabase = "{database}"\n{bot}\n[timebank]\n'
         f'neighbourhoods = ["Riverside", "Old Town"]\n{timebank}',
         encoding="utf-8",
     )
@@ -83,6 +94,8 @@ def test_run_with_token_polls_telegram(tmp_path, monkeypatch):
     polled: dict[str, Any] = {}
 
     class FakeApp:
+        post_init = None
+
         def run_polling(self, **kwargs: Any) -> None:
             polled.update(kwargs)
 
@@ -90,6 +103,149 @@ def test_run_with_token_polls_telegram(tmp_path, monkeypatch):
     monkeypatch.setattr(cli, "build_application", lambda config: FakeApp())
     assert main(["run", "--config", str(write_config(tmp_path))]) == 0
     assert "allowed_updates" in polled
+
+
+def answer(handler: BaseHTTPRequestHandler, status: int, payload: dict[str, Any]) -> None:
+    body = json.dumps(payload).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+class Refuses(BaseHTTPRequestHandler):
+    """Telegram's answer to a wrong token, for every method; counts the requests it gets."""
+
+    requests = 0
+
+    def do_POST(self) -> None:
+        type(self).requests += 1
+        answer(self, 401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the request line holds the token."""
+
+
+@pytest.fixture
+def refusing_api() -> Iterator[str]:
+    Refuses.requests = 0
+    with local_api(Refuses) as url:
+        yield url
+
+
+class Accepts(BaseHTTPRequestHandler):
+    """Telegram's answers to a good token; the first getUpdates presses Ctrl-C, as a person
+    stopping the bot would, so the run ends once polling has started."""
+
+    interrupted = False
+
+    def do_POST(self) -> None:
+        method = self.path.rsplit("/", 1)[-1]
+        result: Any = True
+        if method == "getMe":
+            result = {"id": 123456, "is_bot": True, "first_name": "Timebank", "username": "tbot"}
+        elif method == "getUpdates":
+            result = []
+            if not Accepts.interrupted:
+                Accepts.interrupted = True
+                os.kill(os.getpid(), signal.SIGINT)
+        answer(self, 200, {"ok": True, "result": result})
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the request line holds the token."""
+
+
+@contextmanager
+def local_api(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A Bot API on 127.0.0.1 answering with `handler`, as a base URL for bot.api_base_url."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/bot"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def closed_port() -> int:
+    """A local port nothing listens on: bound, read, then released."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_with_token(tmp_path: Path, api_base_url: str, monkeypatch, caplog) -> int:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    caplog.set_level(logging.INFO)  # what the CLI logs: INFO and up
+    path = write_config(tmp_path, bot=f'api_base_url = "{api_base_url}"\n')
+    return main(["run", "--config", str(path)])
+
+
+def assert_token_never_shown(capsys, caplog, line: str) -> None:
+    captured = capsys.readouterr()
+    assert captured.err == line + "\n"
+    assert captured.out == ""
+    assert TOKEN.partition(":")[2] not in captured.err
+    assert caplog.text == ""  # run as a program, stderr holds logging's lines too: none
+
+
+def test_a_wrong_token_is_one_masked_line_and_status_3(
+    tmp_path, refusing_api, monkeypatch, capsys, caplog
+):
+    assert run_with_token(tmp_path, refusing_api, monkeypatch, caplog) == 3
+    assert_token_never_shown(
+        capsys,
+        caplog,
+        "timebank-bot: Telegram refused the token 123456:AB…(masked); check $TIMEBANK_BOT_TOKEN",
+    )
+    assert Refuses.requests == 1  # getMe once, no retries
+    assert not (tmp_path / "real.sqlite3").exists()  # the bot stopped before opening storage
+
+
+def test_no_network_is_one_line_and_status_3(tmp_path, monkeypatch, capsys, caplog):
+    url = f"http://127.0.0.1:{closed_port()}/bot"
+    assert run_with_token(tmp_path, url, monkeypatch, caplog) == 3
+    assert_token_never_shown(
+        capsys,
+        caplog,
+        "timebank-bot: can't reach Telegram (httpx.ConnectError: All connection attempts "
+        "failed); check the network or bot.api_base_url",
+    )
+
+
+def test_a_second_failed_start_in_one_process_still_says_one_line(
+    tmp_path, refusing_api, monkeypatch, capsys, caplog
+):
+    for _ in range(2):
+        assert run_with_token(tmp_path, refusing_api, monkeypatch, caplog) == 3
+        assert len(capsys.readouterr().err.splitlines()) == 1
+
+
+def test_a_good_token_says_connected_and_never_logs_the_token(
+    tmp_path, monkeypatch, capsys, caplog
+):
+    Accepts.interrupted = False
+    with local_api(Accepts) as url:
+        assert run_with_token(tmp_path, url, monkeypatch, caplog) == 0
+    assert "connected as @tbot; long polling for our timebank" in caplog.text
+    assert "Application started" in caplog.text
+    assert TOKEN.partition(":")[2] not in caplog.text + str(capsys.readouterr())
+
+
+def test_mask_keeps_the_bot_id_and_two_characters():
+    assert cli.mask(TOKEN) == "123456:AB…(masked)"
+    assert cli.mask("no-colon-at-all") == "…(masked)"
+
+
+def test_version_is_pyprojects(capsys):
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"timebank-bot {pyproject['project']['version']}\n"
 
 
 def test_try_uses_a_throwaway_database_by_default(tmp_path, capsys, monkeypatch):
