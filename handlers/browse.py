@@ -36,7 +36,7 @@ KINDS: tuple[ListingKind, ...] = ("offer", "need")
 
 @for_members
 async def menu_browse(update: Update, context: Context, member: Any) -> None:
-    """Ask what to look at: offers, needs, or a word search."""
+    """Ask what to look at: offers, needs, or a word search (the menu button and /browse)."""
     await reply(
         update,
         t("browse.what"),
@@ -170,6 +170,7 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
             ],
             {WORDS: [MessageHandler(text_input(), got_words)]},
         ),
+        CommandHandler("browse", menu_browse),
         CallbackQueryHandler(cb_kind, pattern=pattern("br", "kind")),
         CallbackQueryHandler(cb_page, pattern=pattern("br", "page")),
         CallbackQueryHandler(cb_search_page, pattern=pattern("sr", "page")),

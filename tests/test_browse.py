@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.ui.commands import bot_commands
 from storage import listings
 
 
@@ -89,3 +90,23 @@ async def test_closed_listing_button_answers_kindly(alice, bob, svc):
     await alice.taps("Close")
     await bob.taps("1. a lift")
     assert bob.last_text.startswith("Sorry, that isn't available any more")
+
+
+async def test_browse_command_does_what_the_menu_button_does(alice, bob, svc):
+    await post_many(svc, owner_id=1, count=1, kind="offer", category="Garden")
+    await bob.says("/browse")
+    assert bob.last_text == "What would you like to see?"
+    assert bob.inline_labels == [
+        "🤲 Help people offer",
+        "🙋 Help people need",
+        "🔎 Search by words",
+    ]
+    await bob.taps("Help people offer")
+    await bob.taps("Garden")
+    assert bob.inline_labels == ["1. offer number 1"]
+
+
+async def test_browse_is_listed_in_help_and_the_telegram_menu(bob):
+    await bob.says("/help")
+    assert "/browse – see what people offer and need" in bob.last_text
+    assert "browse" in [command.command for command in bot_commands()]
