@@ -2,7 +2,8 @@
 
     "I can offer" / "I need" ─▶ category buttons ─tap─▶ TEXT ─▶ WHEN (or Skip) ─▶ PREVIEW
     PREVIEW ─"Publish"─▶ listed   ─"Change text"─▶ TEXT   ─"Don't post"─▶ nothing kept
-    /offer TEXT and /need TEXT publish at once, in the last category of the config.
+    /offer TEXT and /need TEXT publish at once, in the category their words point to (by its
+    name or its keywords in config), else the last one.
 Edit: "Edit" on an own listing ─▶ EDIT_TEXT ─▶ saved.
 """
 
@@ -82,12 +83,12 @@ async def _quick_post(update: Update, context: Context, member: Member, kind: Li
         await reply(update, t("common.too_long", count=len(body), limit=MAX_BODY))
         return
     svc = services(context)
-    names = svc.config.timebank.categories
+    names, keywords = svc.config.timebank.categories, svc.config.timebank.keywords
     listing = await listings.create(
         svc.db,
         owner_id=member.id,
         kind=kind,
-        category=listings.guess_category(body, names) or names[-1],
+        category=listings.guess_category(body, names, keywords) or names[-1],
         body=body,
         when_where=None,
         now=svc.clock.now(),
