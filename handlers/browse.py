@@ -24,7 +24,7 @@ from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import MAX_BYTES, Callback, pattern
 from bot.ui.i18n import Html, t
-from bot.ui.render import snippet
+from bot.ui.render import browse_line, snippet
 from handlers.common import Context, conversation, for_members, on_button, reply, text_input
 from storage import listings
 from storage.models import Listing, ListingKind, Page
@@ -133,16 +133,7 @@ async def _show_page(update: Update, title: str, page: Page[Listing], area: str,
         await reply(update, t("browse.nothing", title=title))
         return
     start = page.offset + 1
-    lines = [title] + [
-        t(
-            "browse.line",
-            number=start + i,
-            kind=t(f"browse.kind_{item.kind}"),
-            body=snippet(item),
-            name=item.owner_name,
-        )
-        for i, item in enumerate(page.items)
-    ]
+    lines = [title] + [browse_line(item, start + i) for i, item in enumerate(page.items)]
     rows = [
         [keyboards.button(snippet(item, start + i), Callback("ls", "view", item.id))]
         for i, item in enumerate(page.items)

@@ -26,7 +26,16 @@ from bot.ui import keyboards
 from bot.ui.callbacks import Callback, parse, pattern
 from bot.ui.i18n import t
 from bot.ui.render import card, listing_card, snippet
-from handlers.common import Context, conversation, for_members, on_button, reply, text_input, typed
+from handlers.common import (
+    Context,
+    conversation,
+    for_members,
+    member_of,
+    on_button,
+    reply,
+    text_input,
+    typed,
+)
 from storage import listings
 from storage.listings import MAX_BODY, MAX_WHEN_WHERE
 from storage.models import Listing, ListingKind, Member
@@ -151,7 +160,14 @@ async def show_preview(update: Update, context: Context) -> int:
     if not draft or "body" not in draft:
         await reply(update, t("post.draft_lost"))
         return ConversationHandler.END
-    preview = card(draft["kind"], draft["category"], draft["body"], draft.get("when_where"))
+    member = await member_of(update, context)
+    preview = card(
+        draft["kind"],
+        draft["category"],
+        draft["body"],
+        draft.get("when_where"),
+        place=member.neighbourhood if member else None,
+    )
     buttons = InlineKeyboardMarkup(
         [
             [keyboards.button(t("post.publish"), Callback("pv", "publish"))],

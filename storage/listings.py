@@ -14,8 +14,9 @@ MAX_BODY = 500
 MAX_WHEN_WHERE = 200
 
 _SELECT = (
-    "SELECT l.id, l.owner_id, m.display_name AS owner_name, l.kind, l.category, l.body,"
-    " l.when_where, l.status, l.created_at FROM listings l JOIN members m ON m.id = l.owner_id"
+    "SELECT l.id, l.owner_id, m.display_name AS owner_name, m.neighbourhood AS owner_neighbourhood,"
+    " l.kind, l.category, l.body, l.when_where, l.status, l.created_at"
+    " FROM listings l JOIN members m ON m.id = l.owner_id"
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
 

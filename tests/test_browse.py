@@ -110,3 +110,25 @@ async def test_browse_is_listed_in_help_and_the_telegram_menu(bob):
     await bob.says("/help")
     assert "/browse – see what people offer and need" in bob.last_text
     assert "browse" in [command.command for command in bot_commands()]
+
+
+async def test_browse_lines_show_where_and_stay_short(alice, person, svc):
+    dan = await person("Dan", 104, place="Old Town")
+    long_body = "Help carrying heavy shopping bags up three flights of stairs on Fridays"
+    await listings.create(
+        svc.db,
+        owner_id=1,
+        kind="need",
+        category="Shopping",
+        body=long_body,
+        when_where=None,
+        now=svc.clock.now(),
+    )
+    await dan.says("/browse")
+    await dan.taps("Help people need")
+    await dan.taps("Shopping")
+    line = dan.last_text.splitlines()[1]
+    assert line.endswith("— Alice · 📍 Riverside")
+    assert line.startswith("1. 🙋 Help carrying heavy")
+    assert "…" in line
+    assert len(line) <= len("1. 🙋 ") + 48 + len(" — Alice")

@@ -219,3 +219,29 @@ class TestQuickPostGuessesFromKeywords:
             ("gardening on Saturdays", "Garden"),
             ("a lift to fix my tap", "Other"),
         ]
+
+
+async def test_cards_show_the_owners_neighbourhood(alice, person, svc):
+    await alice.taps("I need")
+    await alice.taps("Garden")
+    await alice.says("Someone to help me cut the hedge")
+    await alice.taps("Skip")
+    assert "📍 Riverside" in alice.last_text, "the preview looks like the published listing"
+    await alice.taps("Publish")
+    assert "📍 Riverside" in alice.last_text
+    dan = await person("Dan", 104, place="Old Town")
+    await dan.says("/search hedge")
+    await dan.taps("1. Someone")
+    assert "Someone to help me cut the hedge\n📍 Riverside\n— Alice" in dan.last_text
+    listing = (await listings.search(svc.db, words="hedge", offset=0)).items[0]
+    assert listing.owner_neighbourhood == "Riverside"
+
+
+async def test_a_card_without_a_neighbourhood_leaves_the_line_out(alice, bob, svc):
+    await alice.says("/offer ironing")
+    async with svc.db.transaction() as tx:
+        await tx.execute("UPDATE members SET neighbourhood = NULL WHERE display_name = 'Alice'")
+    await bob.says("/search ironing")
+    await bob.taps("1. ironing")
+    assert "📍" not in bob.last_text
+    assert "— Alice" in bob.last_text
