@@ -1,7 +1,8 @@
 """Browsing and searching listings, five a page, newest first.
 
-    "Browse" ─▶ offers / needs / search ─▶ category (or all) ─▶ page ◀─▶ page
+    "Browse" or /browse ─▶ offers / needs / search ─▶ category (or all) ─▶ page ◀─▶ page
     "Search by words" or /search WORDS ─▶ WORDS ─▶ results page ◀─▶ page
+    Nothing found ─▶ other words / everything of that kind / post it ("Ask for it")
 The page and the filter travel in the callback data (`br:page:OFFSET:KIND.CAT`,
 `sr:page:OFFSET:WORDS`), so the buttons keep working after a restart.
 """
@@ -78,7 +79,8 @@ async def cb_page(update: Update, context: Context, member: Any, callback: Callb
         category=category or t("browse.all_categories"),
         page=page.offset // PAGE_SIZE + 1,
     )
-    await _show_page(update, title, page, "br", callback.arg)
+    steps = keyboards.nothing_found(kind, index if category else None, category, searched=False)
+    await _show_page(update, title, page, "br", callback.arg, steps)
 
 
 @on_button
@@ -112,9 +114,14 @@ async def cb_search_page(update: Update, context: Context, member: Any, callback
 
 async def _search(update: Update, context: Context, words: str, offset: int = 0) -> None:
     words = fit_words(words)
+    timebank = services(context).config.timebank
     page = await listings.search(services(context).db, words=words, offset=offset, limit=PAGE_SIZE)
     title = t("browse.title_search", words=words, page=page.offset // PAGE_SIZE + 1)
-    await _show_page(update, title, page, "sr", words)
+    # Nothing found: offer the offers of the kind of help the words point to, if they do.
+    category = listings.guess_category(words, timebank.categories, timebank.keywords)
+    index = timebank.categories.index(category) if category else None
+    steps = keyboards.nothing_found("offer", index, category, searched=True)
+    await _show_page(update, title, page, "sr", words, steps)
 
 
 def fit_words(words: str) -> str:
@@ -128,9 +135,17 @@ def fit_words(words: str) -> str:
     return " ".join(kept)
 
 
-async def _show_page(update: Update, title: str, page: Page[Listing], area: str, arg: str) -> None:
+async def _show_page(
+    update: Update,
+    title: str,
+    page: Page[Listing],
+    area: str,
+    arg: str,
+    next_steps: InlineKeyboardMarkup,
+) -> None:
+    """A page of listings with their buttons; an empty one offers `next_steps` instead."""
     if not page.items:
-        await reply(update, t("browse.nothing", title=title))
+        await reply(update, t("browse.nothing", title=title), next_steps)
         return
     start = page.offset + 1
     lines = [title] + [browse_line(item, start + i) for i, item in enumerate(page.items)]

@@ -42,7 +42,7 @@ from storage.models import Listing, ListingKind, Member
 
 TEXT, WHEN, PREVIEW, EDIT_TEXT = range(4)
 DRAFT = "draft"
-KIND_AREAS: dict[ListingKind, str] = {"offer": "po", "need": "pn"}
+KIND_AREAS = keyboards.POST_AREAS
 
 
 async def ask_category(update: Update, context: Context, member: Member, kind: ListingKind) -> None:
@@ -103,6 +103,15 @@ async def _quick_post(update: Update, context: Context, member: Member, kind: Li
         now=svc.clock.now(),
     )
     await show_listing(update, "post.published", listing, member.id)
+
+
+@on_button
+async def cb_post_kind(
+    update: Update, context: Context, member: Member, callback: Callback
+) -> None:
+    """ "Ask for it" / "Offer it" after finding nothing: which kind of help, as buttons."""
+    kind: ListingKind = "offer" if callback.area == KIND_AREAS["offer"] else "need"
+    await ask_category(update, context, member, kind)
 
 
 @for_members
@@ -345,6 +354,7 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
         ),
         CommandHandler("offer", cmd_offer),
         CommandHandler("need", cmd_need),
+        CallbackQueryHandler(cb_post_kind, pattern=r"^p[on]:ask:\d"),
         CallbackQueryHandler(cb_view, pattern=pattern("ls", "view")),
         CallbackQueryHandler(cb_close, pattern=pattern("ls", "close")),
         CallbackQueryHandler(cb_reopen, pattern=pattern("ls", "reopen")),

@@ -9,9 +9,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMa
 
 from bot.ui.callbacks import Callback
 from bot.ui.i18n import hours, t
-from storage.models import MAX_MINUTES, MIN_MINUTES, Exchange, Listing
+from storage.models import MAX_MINUTES, MIN_MINUTES, Exchange, Listing, ListingKind
 
 QUICK_MINUTES = (30, 60, 90, 120, 180)
+# The callback area of each kind's category buttons when posting ("po:cat:2" starts an offer).
+POST_AREAS: dict[ListingKind, str] = {"offer": "po", "need": "pn"}
 
 
 def button(text: str, callback: Callback) -> InlineKeyboardButton:
@@ -233,6 +235,25 @@ def pager(
     if has_next:
         row.append(button(t("browse.next"), Callback(area, "page", offset + size, arg)))
     return row
+
+
+def nothing_found(
+    kind: ListingKind, category: int | None, category_name: str | None, *, searched: bool
+) -> InlineKeyboardMarkup:
+    """Next steps when a browse page or a search finds nothing: other words, everything of
+    that kind (in the category, after a search that points to one), or posting it yourself:
+    a need when offers were missing ("Ask for it"), an offer when needs were."""
+    rows = [[button(t("browse.search_other"), Callback("sr", "ask"))]]
+    if searched and category is not None:
+        label = t(f"browse.see_category_{kind}", category=category_name)
+        rows.append([button(label, Callback("br", "page", 0, f"{kind}.{category}"))])
+    elif searched or category is not None:
+        rows.append([button(t(f"browse.see_all_{kind}"), Callback("br", "page", 0, kind))])
+    post_kind: ListingKind = "need" if kind == "offer" else "offer"
+    area = POST_AREAS[post_kind]
+    post = Callback(area, "cat", category) if category is not None else Callback(area, "ask")
+    rows.append([button(t(f"browse.post_{post_kind}"), post)])
+    return InlineKeyboardMarkup(rows)
 
 
 def report_periods(choices: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
