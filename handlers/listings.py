@@ -24,7 +24,7 @@ from telegram.ext import (
 from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import Callback, parse, pattern
-from bot.ui.i18n import t
+from bot.ui.i18n import t, tn
 from bot.ui.render import card, listing_card, snippet
 from handlers.common import (
     Context,
@@ -89,7 +89,7 @@ async def _quick_post(update: Update, context: Context, member: Member, kind: Li
         await ask_category(update, context, member, kind)
         return
     if len(body) > MAX_BODY:
-        await reply(update, t("common.too_long", count=len(body), limit=MAX_BODY))
+        await reply(update, tn("common.too_long", len(body), limit=MAX_BODY))
         return
     svc = services(context)
     names, keywords = svc.config.timebank.categories, svc.config.timebank.keywords
@@ -125,7 +125,7 @@ async def cb_category(update: Update, context: Context, member: Member) -> int |
         return ConversationHandler.END
     kind: ListingKind = "offer" if callback.area == KIND_AREAS["offer"] else "need"
     context.user_data[DRAFT] = {"kind": kind, "category": names[callback.id]}
-    await reply(update, t(f"post.ask_text_{kind}", category=names[callback.id], limit=MAX_BODY))
+    await reply(update, tn(f"post.ask_text_{kind}", MAX_BODY, category=names[callback.id]))
     return TEXT
 
 
@@ -204,7 +204,7 @@ async def cb_preview(update: Update, context: Context, member: Member) -> int:
         return ConversationHandler.END
     if callback.action == "retext":
         await reply(
-            update, t(f"post.ask_text_{draft['kind']}", category=draft["category"], limit=MAX_BODY)
+            update, tn(f"post.ask_text_{draft['kind']}", MAX_BODY, category=draft["category"])
         )
         return TEXT
     context.user_data.pop(DRAFT, None)
@@ -298,7 +298,7 @@ async def cb_edit(update: Update, context: Context, member: Member, callback: Ca
     listing = await listings.owned(services(context).db, callback.id, member.id)
     assert context.user_data is not None
     context.user_data["editing"] = listing.id
-    await reply(update, t("listing.ask_new_text", body=listing.body, limit=MAX_BODY))
+    await reply(update, tn("listing.ask_new_text", MAX_BODY, body=listing.body))
     return EDIT_TEXT
 
 
