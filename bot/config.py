@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import ErrorDetails
 
 
@@ -53,6 +60,8 @@ class TimebankSection(_Strict):
     categories: list[str] = Field(
         default_factory=lambda: ["Shopping", "Company", "Garden", "Repairs", "Lifts", "Other"]
     )
+    # Words that point a quick post (/offer TEXT, /need TEXT) to a category, besides its name.
+    keywords: dict[str, list[str]] = Field(default_factory=dict)
     overdraft_limit_hours: int = Field(default=10, ge=0)
     join: Literal["open", "approval"] = "open"
     coordinators: list[int] = Field(default_factory=list)
@@ -62,6 +71,19 @@ class TimebankSection(_Strict):
     def _at_least_one_category(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("needs at least one category")
+        return value
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords_name_categories(
+        cls, value: dict[str, list[str]], info: ValidationInfo
+    ) -> dict[str, list[str]]:
+        categories = info.data.get("categories") or []
+        for name, words in value.items():
+            if name not in categories:
+                raise ValueError(f"{name!r} is not one of the categories: {', '.join(categories)}")
+            if any(not word.strip() for word in words):
+                raise ValueError(f"{name!r} has an empty word")
         return value
 
     @property

@@ -24,7 +24,7 @@ from telegram.ext import (
 from bot.outbound.broadcasting import progress_text, stop_button
 from bot.services import services
 from bot.ui.callbacks import Callback, pattern
-from bot.ui.i18n import Html, t
+from bot.ui.i18n import Html, number, t, tn
 from bot.ui.keyboards import button, grid
 from bot.ui.render import listing_card
 from handlers.common import (
@@ -49,7 +49,7 @@ MAX_TEXT = 2000
 async def cmd_broadcast(update: Update, context: Context, member: Member) -> int:
     assert context.user_data is not None
     context.user_data[DRAFT] = {}
-    await reply(update, t("broadcast.ask_text", limit=MAX_TEXT))
+    await reply(update, tn("broadcast.ask_text", MAX_TEXT))
     return TEXT
 
 
@@ -141,12 +141,12 @@ async def show_preview(update: Update, context: Context, member: Member) -> int:
         await reply(update, t("broadcast.nobody"))
         return ConversationHandler.END
     rows = [[help_toggle]] if "listing" not in draft else []
-    rows.append([button(t("broadcast.send", count=f"{count:,}"), Callback("bc", "send"))])
+    rows.append([button(tn("broadcast.send", count), Callback("bc", "send"))])
     rows.append([button(t("broadcast.dont_send"), Callback("bc", "drop"))])
-    preview = t(
+    preview = tn(
         "broadcast.preview",
+        count,
         text=Html(draft["text"]),
-        count=f"{count:,}",
         audience=_audience_label(draft["audience"]),
         help=t("broadcast.with_help") if draft["help"] else "",
     )
@@ -200,7 +200,7 @@ async def cb_stop(update: Update, context: Context, member: Member, callback: Ca
         svc.db, by=member.id, broadcast_id=callback.id, now=svc.clock.now()
     )
     await reply(
-        update, t("broadcast.stopped", sent=f"{progress.sent:,}", total=f"{progress.total:,}")
+        update, t("broadcast.stopped", sent=number(progress.sent), total=number(progress.total))
     )
 
 

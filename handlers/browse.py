@@ -1,7 +1,8 @@
 """Browsing and searching listings, five a page, newest first.
 
-    "Browse" ─▶ offers / needs / search ─▶ category (or all) ─▶ page ◀─▶ page
+    "Browse" or /browse ─▶ offers / needs / search ─▶ category (or all) ─▶ page ◀─▶ page
     "Search by words" or /search WORDS ─▶ WORDS ─▶ results page ◀─▶ page
+    Nothing found ─▶ other words / everything of that kind / post it ("Ask for it")
 The page and the filter travel in the callback data (`br:page:OFFSET:KIND.CAT`,
 `sr:page:OFFSET:WORDS`), so the buttons keep working after a restart.
 """
@@ -24,7 +25,7 @@ from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import MAX_BYTES, Callback, pattern
 from bot.ui.i18n import Html, t
-from bot.ui.render import snippet
+from bot.ui.render import browse_line, snippet
 from handlers.common import Context, edit, for_members, on_button, reply, text_input
 from handlers.conversation import Conversation
 from storage import listings
@@ -37,7 +38,7 @@ KINDS: tuple[ListingKind, ...] = ("offer", "need")
 
 @for_members
 async def menu_browse(update: Update, context: Context, member: Any) -> None:
-    """Ask what to look at: offers, needs, or a word search."""
+    """Ask what to look at: offers, needs, or a word search (the menu button and /browse)."""
     await reply(
         update,
         t("browse.what"),
@@ -79,7 +80,8 @@ async def cb_page(update: Update, context: Context, member: Any, callback: Callb
         category=category or t("browse.all_categories"),
         page=page.offset // PAGE_SIZE + 1,
     )
-    await _show_page(update, title, page, "br", callback.arg)
+    steps = keyboards.nothing_found(kind, index if category else None, category, searched=False)
+    await _show_page(update, title, page, "br", callback.arg, steps)
 
 
 @on_button
@@ -113,9 +115,14 @@ async def cb_search_page(update: Update, context: Context, member: Any, callback
 
 async def _search(update: Update, context: Context, words: str, offset: int = 0) -> None:
     words = fit_words(words)
+    timebank = services(context).config.timebank
     page = await listings.search(services(context).db, words=words, offset=offset, limit=PAGE_SIZE)
     title = t("browse.title_search", words=words, page=page.offset // PAGE_SIZE + 1)
-    await _show_page(update, title, page, "sr", words)
+    # Nothing found: offer the offers of the kind of help the words point to, if they do.
+    category = listings.guess_category(words, timebank.categories, timebank.keywords)
+    index = timebank.categories.index(category) if category else None
+    steps = keyboards.nothing_found("offer", index, category, searched=True)
+    await _show_page(update, title, page, "sr", words, steps)
 
 
 def fit_words(words: str) -> str:
@@ -129,21 +136,20 @@ def fit_words(words: str) -> str:
     return " ".join(kept)
 
 
-async def _show_page(update: Update, title: str, page: Page[Listing], area: str, arg: str) -> None:
+async def _show_page(
+    update: Update,
+    title: str,
+    page: Page[Listing],
+    area: str,
+    arg: str,
+    next_steps: InlineKeyboardMarkup,
+) -> None:
+    """A page of listings with their buttons; an empty one offers `next_steps` instead."""
     if not page.items:
-        await reply(update, t("browse.nothing", title=title))
+        await reply(update, t("browse.nothing", title=title), next_steps)
         return
     start = page.offset + 1
-    lines = [title] + [
-        t(
-            "browse.line",
-            number=start + i,
-            kind=t(f"browse.kind_{item.kind}"),
-            body=snippet(item),
-            name=item.owner_name,
-        )
-        for i, item in enumerate(page.items)
-    ]
+    lines = [title] + [browse_line(item, start + i) for i, item in enumerate(page.items)]
     rows = [
         [keyboards.button(snippet(item, start + i), Callback("ls", "view", item.id))]
         for i, item in enumerate(page.items)
@@ -171,6 +177,7 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
             ],
             {WORDS: [MessageHandler(text_input(), got_words)]},
         ),
+        CommandHandler("browse", menu_browse),
         CallbackQueryHandler(cb_kind, pattern=pattern("br", "kind")),
         CallbackQueryHandler(cb_page, pattern=pattern("br", "page")),
         CallbackQueryHandler(cb_search_page, pattern=pattern("sr", "page")),

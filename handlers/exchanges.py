@@ -167,21 +167,29 @@ async def _party_exchange(context: Context, exchange_id: int, member: Member) ->
 
 @on_button
 async def cb_when(update: Update, context: Context, member: Member, callback: Callback) -> None:
-    """ "Set a time": first the day, as buttons for the coming week."""
+    """ "Set a time": first the day, as buttons for the coming week (today only while it has
+    an hour left)."""
     await _party_exchange(context, callback.id, member)
     svc = services(context)
-    today = svc.clock.now().astimezone(svc.config.zone).date()
-    await reply(update, t("exchange.which_day"), keyboards.days_ahead(callback.id, today))
+    now = svc.clock.now().astimezone(svc.config.zone)
+    await reply(update, t("exchange.which_day"), keyboards.days_ahead(callback.id, now))
 
 
 @on_button
 async def cb_day(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    """The day was picked: its hours still ahead; a day already gone offers the days again."""
     await _party_exchange(context, callback.id, member)
     try:
         day = datetime.strptime(callback.arg, "%Y%m%d").date()
     except ValueError as error:
         raise NotFound(callback.id) from error
-    await reply(update, t("exchange.which_hour"), keyboards.hours_of_day(callback.id, day))
+    svc = services(context)
+    now = svc.clock.now().astimezone(svc.config.zone)
+    if not keyboards.hours_left(day, now):
+        days = keyboards.days_ahead(callback.id, now)
+        await reply(update, t("exchange.time_passed"), days)
+        return
+    await reply(update, t("exchange.which_hour"), keyboards.hours_of_day(callback.id, day, now))
 
 
 @on_button
@@ -194,7 +202,8 @@ async def cb_at(update: Update, context: Context, member: Member, callback: Call
         raise NotFound(callback.id) from error
     now = svc.clock.now()
     if local <= now:
-        await reply(update, t("exchange.time_passed"))
+        days = keyboards.days_ahead(callback.id, now.astimezone(svc.config.zone))
+        await reply(update, t("exchange.time_passed"), days)
         return
     exchange = await exchanges.schedule(
         svc.db, exchange_id=callback.id, member_id=member.id, at=local, now=now

@@ -2,7 +2,8 @@
 
     "I can offer" / "I need" ─▶ category buttons ─tap─▶ TEXT ─▶ WHEN (or Skip) ─▶ PREVIEW
     PREVIEW ─"Publish"─▶ listed   ─"Change text"─▶ TEXT   ─"Don't post"─▶ nothing kept
-    /offer TEXT and /need TEXT publish at once, in the last category of the config.
+    /offer TEXT and /need TEXT publish at once, in the category their words point to (by its
+    name or its keywords in config), else the last one.
 Edit: "Edit" on an own listing ─▶ EDIT_TEXT ─▶ saved.
 """
 
@@ -23,9 +24,18 @@ from telegram.ext import (
 from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import Callback, parse, pattern
-from bot.ui.i18n import t
+from bot.ui.i18n import t, tn
 from bot.ui.render import card, listing_card, snippet
-from handlers.common import Context, drop_buttons, for_members, on_button, reply, text_input, typed
+from handlers.common import (
+    Context,
+    drop_buttons,
+    for_members,
+    member_of,
+    on_button,
+    reply,
+    text_input,
+    typed,
+)
 from handlers.conversation import Conversation
 from storage import listings
 from storage.listings import MAX_BODY, MAX_WHEN_WHERE
@@ -34,7 +44,7 @@ from storage.models import Listing, ListingKind, Member
 TEXT, WHEN, PREVIEW, EDIT_TEXT = range(4)
 DRAFT = "draft"
 EDITING = "editing"
-KIND_AREAS: dict[ListingKind, str] = {"offer": "po", "need": "pn"}
+KIND_AREAS = keyboards.POST_AREAS
 
 
 async def ask_category(update: Update, context: Context, member: Member, kind: ListingKind) -> None:
@@ -81,20 +91,29 @@ async def _quick_post(update: Update, context: Context, member: Member, kind: Li
         await ask_category(update, context, member, kind)
         return
     if len(body) > MAX_BODY:
-        await reply(update, t("common.too_long", count=len(body), limit=MAX_BODY))
+        await reply(update, tn("common.too_long", len(body), limit=MAX_BODY))
         return
     svc = services(context)
-    names = svc.config.timebank.categories
+    names, keywords = svc.config.timebank.categories, svc.config.timebank.keywords
     listing = await listings.create(
         svc.db,
         owner_id=member.id,
         kind=kind,
-        category=listings.guess_category(body, names) or names[-1],
+        category=listings.guess_category(body, names, keywords) or names[-1],
         body=body,
         when_where=None,
         now=svc.clock.now(),
     )
     await show_listing(update, "post.published", listing, member.id)
+
+
+@on_button
+async def cb_post_kind(
+    update: Update, context: Context, member: Member, callback: Callback
+) -> None:
+    """ "Ask for it" / "Offer it" after finding nothing: which kind of help, as buttons."""
+    kind: ListingKind = "offer" if callback.area == KIND_AREAS["offer"] else "need"
+    await ask_category(update, context, member, kind)
 
 
 @for_members
@@ -108,7 +127,7 @@ async def cb_category(update: Update, context: Context, member: Member) -> int |
         return ConversationHandler.END
     kind: ListingKind = "offer" if callback.area == KIND_AREAS["offer"] else "need"
     context.user_data[DRAFT] = {"kind": kind, "category": names[callback.id]}
-    await reply(update, t(f"post.ask_text_{kind}", category=names[callback.id], limit=MAX_BODY))
+    await reply(update, tn(f"post.ask_text_{kind}", MAX_BODY, category=names[callback.id]))
     return TEXT
 
 
@@ -151,7 +170,14 @@ async def show_preview(update: Update, context: Context) -> int:
     if not draft or "body" not in draft:
         await reply(update, t("post.draft_lost"))
         return ConversationHandler.END
-    preview = card(draft["kind"], draft["category"], draft["body"], draft.get("when_where"))
+    member = await member_of(update, context)
+    preview = card(
+        draft["kind"],
+        draft["category"],
+        draft["body"],
+        draft.get("when_where"),
+        place=member.neighbourhood if member else None,
+    )
     buttons = InlineKeyboardMarkup(
         [
             [keyboards.button(t("post.publish"), Callback("pv", "publish"))],
@@ -179,7 +205,7 @@ async def cb_preview(update: Update, context: Context, member: Member) -> int:
         return ConversationHandler.END
     if callback.action == "retext":
         await reply(
-            update, t(f"post.ask_text_{draft['kind']}", category=draft["category"], limit=MAX_BODY)
+            update, tn(f"post.ask_text_{draft['kind']}", MAX_BODY, category=draft["category"])
         )
         return TEXT
     context.user_data.pop(DRAFT, None)
@@ -273,7 +299,7 @@ async def cb_edit(update: Update, context: Context, member: Member, callback: Ca
     listing = await listings.owned(services(context).db, callback.id, member.id)
     assert context.user_data is not None
     context.user_data[EDITING] = listing.id
-    await reply(update, t("listing.ask_new_text", body=listing.body, limit=MAX_BODY))
+    await reply(update, tn("listing.ask_new_text", MAX_BODY, body=listing.body))
     return EDIT_TEXT
 
 
@@ -334,6 +360,7 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
         ),
         CommandHandler("offer", cmd_offer),
         CommandHandler("need", cmd_need),
+        CallbackQueryHandler(cb_post_kind, pattern=r"^p[on]:ask:\d"),
         CallbackQueryHandler(cb_view, pattern=pattern("ls", "view")),
         CallbackQueryHandler(cb_close, pattern=pattern("ls", "close")),
         CallbackQueryHandler(cb_reopen, pattern=pattern("ls", "reopen")),

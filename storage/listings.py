@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from storage.db import Database, Params
@@ -13,8 +14,9 @@ MAX_BODY = 500
 MAX_WHEN_WHERE = 200
 
 _SELECT = (
-    "SELECT l.id, l.owner_id, m.display_name AS owner_name, l.kind, l.category, l.body,"
-    " l.when_where, l.status, l.created_at FROM listings l JOIN members m ON m.id = l.owner_id"
+    "SELECT l.id, l.owner_id, m.display_name AS owner_name, m.neighbourhood AS owner_neighbourhood,"
+    " l.kind, l.category, l.body, l.when_where, l.status, l.created_at"
+    " FROM listings l JOIN members m ON m.id = l.owner_id"
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -78,11 +80,45 @@ async def set_category(
     return await _change_own(db, listing_id, member_id, "category", category, now)
 
 
-def guess_category(text: str, categories: list[str]) -> str | None:
-    """The category a quick post names ("gardening" → Garden), if it names exactly one."""
+def guess_category(
+    text: str, categories: Sequence[str], keywords: Mapping[str, Sequence[str]] | None = None
+) -> str | None:
+    """The one category a quick post points to, by its name or its keywords from config
+    ("gardening" → Garden, "a dripping tap" → Repairs); None when it names none or several."""
     words = _WORD.findall(text.lower())
-    named = [c for c in categories if any(w.startswith(c.lower()) for w in words)]
+    named = [
+        category
+        for category in categories
+        if any(_says(words, term) for term in [category, *(keywords or {}).get(category, ())])
+    ]
     return named[0] if len(named) == 1 else None
+
+
+def _says(words: Sequence[str], term: str) -> bool:
+    """Whether the words contain the term (a word or a few), each word as itself, a simple
+    plural of it, or (for four letters or more) a longer word it begins: "drip" → "dripping"."""
+    parts = _WORD.findall(term.lower())
+    if not parts:
+        return False
+    return any(
+        all(_matches(word, part) for word, part in zip(words[i:], parts, strict=False))
+        for i in range(len(words) - len(parts) + 1)
+    )
+
+
+def _matches(word: str, term: str) -> bool:
+    stems = {term}
+    if term.endswith("ies"):
+        stems.add(term[:-3] + "y")
+    elif term.endswith("s"):
+        stems.add(term[:-1])
+    for stem in stems:
+        plurals = {stem + "s", stem + "es"}
+        if stem.endswith("y"):
+            plurals.add(stem[:-1] + "ies")
+        if word == stem or word in plurals or (len(stem) >= 4 and word.startswith(stem)):
+            return True
+    return False
 
 
 async def _change_own(

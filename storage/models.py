@@ -90,6 +90,7 @@ class Listing:
     when_where: str | None
     status: str
     created_at: datetime
+    owner_neighbourhood: str | None = None
 
     @property
     def is_open(self) -> bool:

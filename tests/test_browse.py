@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from bot.ui.commands import bot_commands
 from storage import listings
+from tests.conftest import post
 
 
 async def post_many(svc, owner_id: int, count: int, kind="need", category="Garden") -> None:
@@ -89,3 +91,118 @@ async def test_closed_listing_button_answers_kindly(alice, bob, svc):
     await alice.taps("Close")
     await bob.taps("1. a lift")
     assert bob.last_text.startswith("Sorry, that isn't available any more")
+
+
+async def test_browse_command_does_what_the_menu_button_does(alice, bob, svc):
+    await post_many(svc, owner_id=1, count=1, kind="offer", category="Garden")
+    await bob.says("/browse")
+    assert bob.last_text == "What would you like to see?"
+    assert bob.inline_labels == [
+        "🤲 Help people offer",
+        "🙋 Help people need",
+        "🔎 Search by words",
+    ]
+    await bob.taps("Help people offer")
+    await bob.taps("Garden")
+    assert bob.inline_labels == ["1. offer number 1"]
+
+
+async def test_browse_is_listed_in_help_and_the_telegram_menu(bob):
+    await bob.says("/help")
+    assert "/browse – see what people offer and need" in bob.last_text
+    assert "browse" in [command.command for command in bot_commands()]
+
+
+async def test_browse_lines_show_where_and_stay_short(alice, person, svc):
+    dan = await person("Dan", 104, place="Old Town")
+    long_body = "Help carrying heavy shopping bags up three flights of stairs on Fridays"
+    await listings.create(
+        svc.db,
+        owner_id=1,
+        kind="need",
+        category="Shopping",
+        body=long_body,
+        when_where=None,
+        now=svc.clock.now(),
+    )
+    await dan.says("/browse")
+    await dan.taps("Help people need")
+    await dan.taps("Shopping")
+    line = dan.last_text.splitlines()[1]
+    assert line.endswith("— Alice · 📍 Riverside")
+    assert line.startswith("1. 🙋 Help carrying heavy")
+    assert "…" in line
+    assert len(line) <= len("1. 🙋 ") + 48 + len(" — Alice")
+
+
+async def test_an_empty_category_offers_next_steps(alice, bob, svc):
+    await post_many(svc, owner_id=1, count=1, kind="offer", category="Shopping")
+    await bob.taps("Browse")
+    await bob.taps("Help people offer")
+    await bob.taps("Garden")
+    assert "Nothing here yet." in bob.last_text
+    assert bob.inline_labels == ["🔎 Search other words", "🤲 See all offers", "🙋 Ask for it"]
+    await bob.taps("See all offers")
+    assert "Offers · All" in bob.last_text
+    assert bob.inline_labels == ["1. offer number 1"]
+    await bob.says("/browse")
+    await bob.taps("Help people offer")
+    await bob.taps("Garden")
+    await bob.taps("Ask for it")
+    assert bob.last_text.startswith("Garden: tell us in a few words what you need")
+    await bob.says("Someone to mow the lawn")
+    await bob.taps("Skip")
+    await bob.taps("Publish")
+    rows = await svc.db.all("SELECT kind, category, body FROM listings WHERE owner_id = 2")
+    assert [tuple(row) for row in rows] == [("need", "Garden", "Someone to mow the lawn")]
+
+
+async def test_no_needs_in_a_category_offers_to_offer_it(bob):
+    await bob.says("/browse")
+    await bob.taps("Help people need")
+    await bob.taps("Company")
+    assert bob.inline_labels == ["🔎 Search other words", "🙋 See all needs", "🤲 Offer it"]
+    await bob.taps("Offer it")
+    assert bob.last_text.startswith("Company: tell us in a few words what you can offer")
+
+
+async def test_nothing_at_all_of_a_kind_still_has_a_way_on(bob):
+    await bob.says("/browse")
+    await bob.taps("Help people offer")
+    await bob.taps("All")
+    assert bob.inline_labels == ["🔎 Search other words", "🙋 Ask for it"]
+    await bob.taps("Ask for it")
+    assert bob.last_text == "What kind of help do you need?"
+    assert bob.inline_labels == ["Shopping", "Garden", "Company", "Other"]
+
+
+async def test_an_empty_search_offers_other_words_everything_or_asking(alice, bob, svc):
+    await alice.says("/offer Help with shopping")
+    await bob.says("/search hedge trimming")
+    assert "Nothing here yet." in bob.last_text
+    assert bob.inline_labels == ["🔎 Search other words", "🤲 See all offers", "🙋 Ask for it"]
+    await bob.taps("Search other words")
+    assert bob.last_text.startswith("Type a few words")
+    await bob.says("shopping")
+    assert bob.inline_labels == ["1. Help with shopping"]
+    await bob.says("/search hedge trimming")
+    await bob.taps("Ask for it")
+    assert bob.last_text == "What kind of help do you need?"
+    await bob.taps("Garden")
+    assert bob.last_text.startswith("Garden: tell us")
+
+
+async def test_an_empty_search_that_names_a_category_offers_its_offers(alice, bob, svc):
+    await post(alice, "I can offer", "Garden", "Hedges trimmed, lawns mowed")
+    await bob.says("/search gardening tools")
+    assert bob.inline_labels == [
+        "🔎 Search other words",
+        "🤲 See all Garden offers",
+        "🙋 Ask for it",
+    ]
+    await bob.taps("See all Garden offers")
+    assert "Offers · Garden" in bob.last_text
+    assert bob.inline_labels == ["1. Hedges trimmed, lawns mowed"]
+    await bob.says("/search gardening tools")
+    await bob.taps("Ask for it")
+    assert bob.last_text.startswith("Garden: tell us in a few words what you need")

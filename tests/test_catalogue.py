@@ -13,15 +13,33 @@ from bot.config import parse_config
 from bot.ui import keyboards
 from bot.ui.callbacks import Callback, parse
 from bot.ui.commands import COMMANDS
-from bot.ui.i18n import catalogue, hours, languages, t
+from bot.ui.i18n import (
+    PLURAL_CATEGORIES,
+    catalogue,
+    hours,
+    languages,
+    plural_forms_needed,
+    plural_keys,
+    t,
+)
 from handlers.conversation import Conversation
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [*ROOT.glob("bot/*.py"), *ROOT.glob("handlers/*.py")]
-# t("key"), t(f"prefix_{x}") and keys named in tables ("errors.gone").
+SOURCES = [*ROOT.glob("bot/**/*.py"), *ROOT.glob("handlers/*.py")]
+# t("key"), tn("key", n), t(f"prefix_{x}") and keys named in tables ("errors.gone").
 LITERAL_KEY = re.compile(r"""["']([a-z_]+\.[a-z_]+)["']""")
-FSTRING_KEY = re.compile(r"""t\(\s*f["']([a-z_]+\.[a-z_]+)\{""")
+FSTRING_KEY = re.compile(r"""\btn?\(\s*f["']([a-z_]+\.[a-z_]+)\{""")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# A number placeholder followed by a word that changes with the number: a plural message's job.
+COUNTED_NOUN = re.compile(
+    r"\{(?:count|total|sent|blocked|failed|skipped|limit|days|minutes|number|page|n)\}"
+    r"(?:</b>)?\s+(?:people|persons?|letters?|days?|hours?|members?|needs|offers|exchanges"
+    r"|times|weeks?|months?)\b"
+)
+# Plain messages allowed a counted noun, and why that is still grammatical.
+COUNTED_NOUN_ALLOWED = {
+    "report.wait_days": "handlers/reports.py only shows days for waits of two days or more",
+}
 
 
 def keys_used_in_code() -> set[str]:
@@ -42,7 +60,7 @@ def _sections() -> set[str]:
 
 def test_every_key_used_in_code_exists_in_every_language():
     for language in languages():
-        missing = keys_used_in_code() - set(catalogue(language))
+        missing = keys_used_in_code() - set(catalogue(language)) - plural_keys(language)
         assert not missing, f"{language} lacks {sorted(missing)}"
         for prefix in prefixes_used_in_code():
             assert any(key.startswith(prefix) for key in catalogue(language)), prefix
@@ -50,9 +68,67 @@ def test_every_key_used_in_code_exists_in_every_language():
 
 def test_placeholders_match_across_languages():
     english = catalogue("en")
+
+    def reference(key: str) -> set[str]:
+        """A message's placeholders in English; for a plural form, its English forms' all."""
+        group, _, form = key.rpartition(".")
+        if form in PLURAL_CATEGORIES and group in plural_keys("en"):
+            forms = [text for name, text in english.items() if name.startswith(f"{group}.")]
+            return {name for text in forms for name in PLACEHOLDER.findall(text)}
+        return set(PLACEHOLDER.findall(english[key]))
+
     for language in languages():
         for key, text in catalogue(language).items():
-            assert set(PLACEHOLDER.findall(text)) == set(PLACEHOLDER.findall(english[key])), key
+            assert set(PLACEHOLDER.findall(text)) <= reference(key), key
+
+
+def plural_problems(messages: dict[str, str], language: str) -> list[str]:
+    """What is wrong with the plural messages of one language: a form its CLDR rules need
+    is missing, or a sub-key is not a form the language has."""
+    needed = plural_forms_needed(language)
+    groups: dict[str, set[str]] = {}
+    for key in messages:
+        group, _, form = key.rpartition(".")
+        if form in PLURAL_CATEGORIES:
+            groups.setdefault(group, set())
+    for key in messages:
+        group, _, form = key.rpartition(".")
+        if group in groups:
+            groups[group].add(form)
+    problems = []
+    for group, forms in sorted(groups.items()):
+        if missing := needed - forms:
+            problems.append(f"{language}: {group} lacks {', '.join(sorted(missing))}")
+        if extra := forms - needed:
+            problems.append(f"{language}: {group} has {', '.join(sorted(extra))}, not a form here")
+    return problems
+
+
+def test_every_plural_message_has_the_forms_its_language_needs():
+    for language in languages():
+        assert plural_problems(catalogue(language), language) == []
+
+
+def test_a_plural_message_missing_a_cldr_form_is_caught():
+    assert plural_problems({"a.send.one": "{count} person"}, "en") == ["en: a.send lacks other"]
+    assert plural_problems({"a.send.one": "x", "a.send.other": "y"}, "ru") == [
+        "ru: a.send lacks few, many"
+    ]
+    assert plural_problems({"a.send.other": "y", "a.send.many": "z"}, "en") == [
+        "en: a.send lacks one",
+        "en: a.send has many, not a form here",
+    ]
+    assert plural_problems({"a.send.one": "x", "a.send.other": "y", "a.b": "z"}, "en") == []
+
+
+def test_counts_in_plain_messages_are_plural_messages_instead():
+    for language in languages():
+        for key, text in catalogue(language).items():
+            group, _, form = key.rpartition(".")
+            if form in PLURAL_CATEGORIES and group in plural_keys(language):
+                continue
+            if COUNTED_NOUN.search(text):
+                assert key in COUNTED_NOUN_ALLOWED, f"{language}: {key} needs plural forms"
 
 
 def test_member_text_is_escaped_but_our_links_are_not():
@@ -72,6 +148,10 @@ def test_member_text_is_escaped_but_our_links_are_not():
         (-45, "−¾ hour"),
         (-600, "−10 hours"),
         (735, "12¼ hours"),
+        (-60, "−1 hour"),
+        (75, "1¼ hours"),
+        (120, "2 hours"),
+        (72_000, "1,200 hours"),
     ],
 )
 def test_hours_read_naturally(minutes, text):

@@ -174,7 +174,7 @@ def closed_port() -> int:
     """A local port nothing listens on: bound, read, then released."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        return int(probe.getsockname()[1])
 
 
 def run_with_token(tmp_path: Path, api_base_url: str, monkeypatch, caplog) -> int:

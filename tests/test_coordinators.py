@@ -151,10 +151,10 @@ async def test_broadcast_audiences_count_the_right_people(coordinator, alice, bo
         now=svc.clock.now(),
     )
     await compose(coordinator, "Hello", "People in one area", "Old Town")
-    assert "<b>1 people</b>" in coordinator.last_text
+    assert "<b>1 person</b>" in coordinator.last_text
     await coordinator.taps("Don't send")
     await compose(coordinator, "Hello", "People offering a kind of help", "Garden")
-    assert "<b>1 people</b>" in coordinator.last_text
+    assert "<b>1 person</b>" in coordinator.last_text
     await coordinator.taps("Don't send")
     assert coordinator.last_text == "OK, nothing was sent."
 
@@ -243,8 +243,8 @@ async def test_open_needs_to_matching_helpers_in_two_taps(coordinator, alice, bo
     clock.advance(6 * DAY)
     await coordinator.says("/open_needs")
     await coordinator.taps("1. A lift to the dentist")
-    assert "<b>1 people</b> will get it" in coordinator.last_text
-    await coordinator.taps("Send to 1 people")
+    assert "<b>1 person</b> will get it" in coordinator.last_text
+    await coordinator.taps("Send to 1 person")
     await tick(svc)
     broadcast = next(m for m in bob.messages if m.text.startswith("📣 Could you help with this?"))
     await bob.presses(broadcast.inline_buttons[0]["callback_data"], broadcast)
@@ -328,8 +328,8 @@ async def test_peer_visitors_can_be_marked_and_reached(coordinator, alice, bob, 
     await coordinator.taps("Bob")
     assert coordinator.last_text == "Bob is now a peer visitor. 💚"
     await compose(coordinator, "Can anyone visit Mr Green on Tuesday?", "Peer visitors")
-    assert "<b>1 people</b> will get it" in coordinator.last_text
-    await coordinator.taps("Send to 1 people")
+    assert "<b>1 person</b> will get it" in coordinator.last_text
+    await coordinator.taps("Send to 1 person")
     await tick(svc)
     assert bob.last_text == "📣 Can anyone visit Mr Green on Tuesday?"
     assert count(alice, "Mr Green") == 0

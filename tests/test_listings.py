@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_config, parse_config
 from storage import listings
-from tests.conftest import post
+from tests.conftest import make_config, post
+
+ROOT = Path(__file__).resolve().parent.parent
+CATEGORIES = ["Shopping", "Company", "Garden", "Repairs", "Lifts", "Other"]
+KEYWORDS = {
+    "Repairs": ["tap", "leak", "fix", "plumbing", "drip"],
+    "Lifts": ["lift", "drive", "clinic", "hospital"],
+    "Company": ["cup of tea"],
+}
 
 
 async def test_post_a_need_step_by_step(alice, svc):
@@ -139,3 +152,96 @@ async def test_search_finds_a_listing_by_its_category(alice, bob):
     await post(alice, "I can offer", "Garden", "Hedges trimmed, lawns mowed")
     await bob.says("/search garden")
     assert bob.inline_labels == ["1. Hedges trimmed, lawns mowed"]
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("a dripping tap", "Repairs"),
+        ("Two leaky TAPS in the kitchen", "Repairs"),
+        ("lift to the clinic", "Lifts"),
+        ("Lifts to the hospital on Mondays", "Lifts"),
+        ("gardening on Saturdays", "Garden"),
+        ("a cup of tea and a chat", "Company"),
+        ("repairing bikes", "Repairs"),
+        ("a lift to fix my tap", None),  # two categories: the caller falls back
+        ("help with the tapestry", None),  # "tap" is too short to match as a prefix
+        ("tea", None),  # a keyword of several words needs them all
+        ("dog walking", None),
+    ],
+)
+def test_guess_category_by_name_or_keyword(text, category):
+    assert listings.guess_category(text, CATEGORIES, KEYWORDS) == category
+
+
+def test_guess_category_by_name_alone_without_keywords():
+    assert listings.guess_category("Gardening", CATEGORIES) == "Garden"
+    assert listings.guess_category("a dripping tap", CATEGORIES) is None
+
+
+def test_keywords_must_name_a_category():
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"timebank": {"keywords": {"Plumbing": ["tap"]}}})
+    assert str(caught.value) == (
+        "config: timebank.keywords: 'Plumbing' is not one of the categories:"
+        " Shopping, Company, Garden, Repairs, Lifts, Other"
+    )
+    with pytest.raises(ConfigError, match=r"timebank\.keywords: 'Repairs' has an empty word"):
+        parse_config({"timebank": {"keywords": {"Repairs": ["tap", " "]}}})
+
+
+def test_example_config_has_keywords_for_every_category():
+    config = load_config(ROOT / "config.example.toml")
+    assert set(config.timebank.keywords) == set(config.timebank.categories)
+    names, keywords = config.timebank.categories, config.timebank.keywords
+    assert listings.guess_category("a dripping tap", names, keywords) == "Repairs"
+    assert listings.guess_category("a lift to the clinic", names, keywords) == "Lifts"
+
+
+class TestQuickPostGuessesFromKeywords:
+    @pytest.fixture
+    def config(self, tmp_path):
+        return make_config(tmp_path, categories=CATEGORIES, keywords=KEYWORDS)
+
+    async def test_quick_posts_land_in_the_category_their_words_point_to(self, alice, svc):
+        await alice.says("/need a dripping tap")
+        assert "Need</b> · Repairs" in alice.last_text
+        await alice.says("/need a lift to the clinic on Tuesday")
+        assert "Need</b> · Lifts" in alice.last_text
+        await alice.says("/offer gardening on Saturdays")
+        assert "Offer</b> · Garden" in alice.last_text
+        await alice.says("/need a lift to fix my tap")
+        assert "Need</b> · Other" in alice.last_text
+        rows = await svc.db.all("SELECT body, category FROM listings ORDER BY id")
+        assert [tuple(row) for row in rows] == [
+            ("a dripping tap", "Repairs"),
+            ("a lift to the clinic on Tuesday", "Lifts"),
+            ("gardening on Saturdays", "Garden"),
+            ("a lift to fix my tap", "Other"),
+        ]
+
+
+async def test_cards_show_the_owners_neighbourhood(alice, person, svc):
+    await alice.taps("I need")
+    await alice.taps("Garden")
+    await alice.says("Someone to help me cut the hedge")
+    await alice.taps("Skip")
+    assert "📍 Riverside" in alice.last_text, "the preview looks like the published listing"
+    await alice.taps("Publish")
+    assert "📍 Riverside" in alice.last_text
+    dan = await person("Dan", 104, place="Old Town")
+    await dan.says("/search hedge")
+    await dan.taps("1. Someone")
+    assert "Someone to help me cut the hedge\n📍 Riverside\n— Alice" in dan.last_text
+    listing = (await listings.search(svc.db, words="hedge", offset=0)).items[0]
+    assert listing.owner_neighbourhood == "Riverside"
+
+
+async def test_a_card_without_a_neighbourhood_leaves_the_line_out(alice, bob, svc):
+    await alice.says("/offer ironing")
+    async with svc.db.transaction() as tx:
+        await tx.execute("UPDATE members SET neighbourhood = NULL WHERE display_name = 'Alice'")
+    await bob.says("/search ironing")
+    await bob.taps("1. ironing")
+    assert "📍" not in bob.last_text
+    assert "— Alice" in bob.last_text

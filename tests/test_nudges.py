@@ -208,6 +208,60 @@ async def test_a_time_in_the_past_is_refused(alice, bob, svc):
     exchange_id = await agree(alice, bob, svc)
     await bob.presses(f"ex:at:{exchange_id}:2026112309")
     assert bob.last_text == "That time has already passed. Please pick a later one."
+    assert bob.inline_labels[0] == "Mon 23 Nov", "the days to pick again come with it"
+
+
+async def test_the_picker_offers_only_hours_still_ahead_today(alice, bob, svc, clock):
+    await agree(alice, bob, svc)
+    clock.set(datetime(2026, 11, 23, 10, 30, tzinfo=UTC))  # Monday, 10:30 in London
+    await bob.taps("Set a time")
+    assert bob.inline_labels == [
+        "Mon 23 Nov",
+        "Tue 24 Nov",
+        "Wed 25 Nov",
+        "Thu 26 Nov",
+        "Fri 27 Nov",
+        "Sat 28 Nov",
+        "Sun 29 Nov",
+    ]
+    await bob.taps("Mon 23 Nov")
+    assert bob.inline_labels == [f"{hour}:00" for hour in range(11, 21)]
+    await bob.taps("Tue 24 Nov")
+    assert bob.inline_labels == [f"{hour:02d}:00" for hour in range(8, 21)]
+
+
+async def test_today_is_not_offered_once_its_last_hour_has_gone(alice, bob, svc, clock):
+    await agree(alice, bob, svc)
+    clock.set(datetime(2026, 11, 23, 20, 0, tzinfo=UTC))  # 20:00: no hour after now is left
+    await bob.taps("Set a time")
+    assert bob.inline_labels[0] == "Tue 24 Nov"
+    assert bob.inline_labels[-1] == "Mon 30 Nov"
+    assert len(bob.inline_labels) == 7
+
+
+async def test_the_picker_counts_hours_in_the_timebanks_timezone(alice, bob, svc, clock):
+    await agree(alice, bob, svc)
+    clock.set(datetime(2026, 7, 1, 18, 30, tzinfo=UTC))  # 19:30 in London's summer time
+    await bob.taps("Set a time")
+    await bob.taps("Wed 1 Jul")
+    assert bob.inline_labels == ["20:00"]
+    await set_time(bob, "Wed 1 Jul", "20:00")
+    assert bob.last_text.startswith("Set for Wednesday")
+    assert "July at 20:00." in bob.last_text
+    clock.set(datetime(2026, 7, 1, 19, 30, tzinfo=UTC))  # 20:30 in London
+    await bob.taps("Set a time")
+    assert bob.inline_labels[0] == "Thu 2 Jul"
+
+
+async def test_an_old_day_button_tapped_too_late_offers_the_days_again(alice, bob, svc, clock):
+    await agree(alice, bob, svc)
+    await bob.taps("Set a time")
+    clock.set(datetime(2026, 11, 23, 21, 0, tzinfo=UTC))
+    await bob.taps("Mon 23 Nov")
+    assert bob.last_text == "That time has already passed. Please pick a later one."
+    assert bob.inline_labels[0] == "Tue 24 Nov"
+    await bob.taps("Tue 24 Nov")
+    assert bob.inline_labels[0] == "08:00"
 
 
 async def test_newcomer_who_posted_nothing_gets_one_suggestion(alice, bob, svc, clock):

@@ -8,6 +8,7 @@ import asyncio
 import re
 from collections.abc import Awaitable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup
@@ -170,7 +171,7 @@ async def test_captions_may_be_empty_but_not_over_1024(app):
     )
 
 
-def inline(text: str, **action: str) -> InlineKeyboardMarkup:
+def inline(text: str, **action: Any) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(text, **action)]])
 
 

@@ -20,6 +20,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("start", "commands.start"),
     Command("offer", "commands.offer"),
     Command("need", "commands.need"),
+    Command("browse", "commands.browse"),
     Command("search", "commands.search"),
     Command("balance", "commands.balance"),
     Command("history", "commands.history"),

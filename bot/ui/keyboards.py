@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
+from babel.dates import format_date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup
 
 from bot.ui.callbacks import Callback
-from bot.ui.i18n import hours, t
-from storage.models import MAX_MINUTES, MIN_MINUTES, Exchange, Listing
+from bot.ui.i18n import DEFAULT_LANGUAGE, hours, t
+from storage.models import MAX_MINUTES, MIN_MINUTES, Exchange, Listing, ListingKind
 
 QUICK_MINUTES = (30, 60, 90, 120, 180)
+PICKER_HOURS = range(8, 21)  # the time picker offers 08:00 to 20:00
+# The callback area of each kind's category buttons when posting ("po:cat:2" starts an offer).
+POST_AREAS: dict[ListingKind, str] = {"offer": "po", "need": "pn"}
 
 
 def button(text: str, callback: Callback) -> InlineKeyboardButton:
@@ -108,13 +112,19 @@ def close_need(listing_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def days_ahead(exchange_id: int, today: date, count: int = 7) -> InlineKeyboardMarkup:
-    """The next days as buttons, so a member picks a date with one tap."""
-    days = [today + timedelta(days=offset) for offset in range(count)]
+def days_ahead(
+    exchange_id: int, now: datetime, count: int = 7, language: str = DEFAULT_LANGUAGE
+) -> InlineKeyboardMarkup:
+    """The next days that still have an hour to pick, as buttons ("Thu 26 Nov"), so a member
+    picks a date with one tap. `now` is in the timebank's timezone; today is left out when
+    its last hour has gone."""
+    first = now.date() if hours_left(now.date(), now) else now.date() + timedelta(days=1)
+    days = [first + timedelta(days=offset) for offset in range(count)]
     return grid(
         [
             button(
-                day.strftime("%a %d %b"), Callback("ex", "day", exchange_id, day.strftime("%Y%m%d"))
+                format_date(day, "EEE d MMM", locale=language),
+                Callback("ex", "day", exchange_id, day.strftime("%Y%m%d")),
             )
             for day in days
         ],
@@ -122,15 +132,22 @@ def days_ahead(exchange_id: int, today: date, count: int = 7) -> InlineKeyboardM
     )
 
 
-def hours_of_day(exchange_id: int, day: date) -> InlineKeyboardMarkup:
+def hours_of_day(exchange_id: int, day: date, now: datetime | None = None) -> InlineKeyboardMarkup:
+    """The hours of `day` to pick from; with `now` (timebank time), only those still ahead."""
     stamp = day.strftime("%Y%m%d")
+    offered = hours_left(day, now) if now is not None else list(PICKER_HOURS)
     return grid(
         [
             button(f"{hour:02d}:00", Callback("ex", "at", exchange_id, f"{stamp}{hour:02d}"))
-            for hour in range(8, 21)
+            for hour in offered
         ],
         columns=4,
     )
+
+
+def hours_left(day: date, now: datetime) -> list[int]:
+    """The picker's hours on `day` that are still after `now` (aware, in the timebank's zone)."""
+    return [hour for hour in PICKER_HOURS if datetime.combine(day, time(hour), now.tzinfo) > now]
 
 
 def hours_picker(exchange_id: int) -> InlineKeyboardMarkup:
@@ -233,6 +250,25 @@ def pager(
     if has_next:
         row.append(button(t("browse.next"), Callback(area, "page", offset + size, arg)))
     return row
+
+
+def nothing_found(
+    kind: ListingKind, category: int | None, category_name: str | None, *, searched: bool
+) -> InlineKeyboardMarkup:
+    """Next steps when a browse page or a search finds nothing: other words, everything of
+    that kind (in the category, after a search that points to one), or posting it yourself:
+    a need when offers were missing ("Ask for it"), an offer when needs were."""
+    rows = [[button(t("browse.search_other"), Callback("sr", "ask"))]]
+    if searched and category is not None:
+        label = t(f"browse.see_category_{kind}", category=category_name)
+        rows.append([button(label, Callback("br", "page", 0, f"{kind}.{category}"))])
+    elif searched or category is not None:
+        rows.append([button(t(f"browse.see_all_{kind}"), Callback("br", "page", 0, kind))])
+    post_kind: ListingKind = "need" if kind == "offer" else "offer"
+    area = POST_AREAS[post_kind]
+    post = Callback(area, "cat", category) if category is not None else Callback(area, "ask")
+    rows.append([button(t(f"browse.post_{post_kind}"), post)])
+    return InlineKeyboardMarkup(rows)
 
 
 def report_periods(choices: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:

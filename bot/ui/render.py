@@ -6,6 +6,7 @@ from bot.ui.i18n import Html, hours, t
 from storage.models import HistoryItem, Listing
 
 SNIPPET_WIDTH = 48
+PLACE_WIDTH = 20  # a neighbourhood in a browse line; longer names are cut short
 
 
 def card(
@@ -15,11 +16,15 @@ def card(
     when_where: str | None,
     owner: str | None = None,
     closed: bool = False,
+    place: str | None = None,
 ) -> Html:
-    """A listing as members read it; the preview and the published listing look the same."""
+    """A listing as members read it; the preview and the published listing look the same.
+    `place` is the owner's neighbourhood, shown when known."""
     lines = [t(f"listing.card_{kind}", category=category), t("listing.body", body=body)]
     if when_where:
         lines.append(t("listing.when_where", when_where=when_where))
+    if place:
+        lines.append(t("listing.place", place=place))
     if owner:
         lines.append(t("listing.by", name=owner))
     if closed:
@@ -35,15 +40,39 @@ def listing_card(listing: Listing) -> Html:
         listing.when_where,
         owner=listing.owner_name,
         closed=not listing.is_open,
+        place=listing.owner_neighbourhood,
     )
 
 
-def snippet(listing: Listing, number: int | None = None) -> str:
+def snippet(listing: Listing, number: int | None = None, width: int = SNIPPET_WIDTH) -> str:
     """A short one-line label for a button."""
-    text = " ".join(listing.body.split())
-    if len(text) > SNIPPET_WIDTH:
-        text = text[: SNIPPET_WIDTH - 1].rstrip() + "…"
+    text = shorten(listing.body, width)
     return f"{number}. {text}" if number is not None else text
+
+
+def shorten(text: str, width: int) -> str:
+    """The text on one line, cut with "…" if it is longer than `width`."""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def browse_line(listing: Listing, number: int) -> Html:
+    """One listing in a browse page: what, by whom and (when known) where. The words are cut
+    shorter when a neighbourhood is shown, so the line is no longer on a phone."""
+    kind = t(f"browse.kind_{listing.kind}")
+    if not listing.owner_neighbourhood:
+        return t(
+            "browse.line", number=number, kind=kind, body=snippet(listing), name=listing.owner_name
+        )
+    place = shorten(listing.owner_neighbourhood, PLACE_WIDTH)
+    return t(
+        "browse.line_place",
+        number=number,
+        kind=kind,
+        body=snippet(listing, width=max(SNIPPET_WIDTH - len(place) - 4, 24)),
+        name=listing.owner_name,
+        place=place,
+    )
 
 
 def history_line(item: HistoryItem) -> Html:
