@@ -30,10 +30,24 @@ class Callback:
     @property
     def arg_int(self) -> int | None:
         """The argument as a number, or None when it isn't one (forged or stale data)."""
-        return int(self.arg) if self.arg.lstrip("-").isdigit() else None
+        return plain_int(self.arg, low=-MAX_NUMBER)
 
 
-_SHAPE = re.compile(r"^([a-z]{2}):([a-z]+):(\d{1,12})(?::(.*))?$", re.DOTALL)
+MAX_NUMBER = 10**12 - 1
+_PLAIN_INT = re.compile(r"-?[0-9]{1,12}")
+
+
+def plain_int(text: str, *, low: int = 0, high: int = MAX_NUMBER) -> int | None:
+    """A number typed or pressed: plain ASCII digits (a leading minus if `low` allows), within
+    [low, high]; None for anything else. "²".isdigit() is True and int("²") raises, and
+    int("٣") is 3: neither is a number here."""
+    if not _PLAIN_INT.fullmatch(text):
+        return None
+    number = int(text)
+    return number if low <= number <= high else None
+
+
+_SHAPE = re.compile(r"^([a-z]{2}):([a-z]+):([0-9]{1,12})(?::(.*))?$", re.DOTALL)
 
 
 def parse(data: str | None) -> Callback | None:
@@ -48,4 +62,4 @@ def parse(data: str | None) -> Callback | None:
 def pattern(area: str, *actions: str) -> re.Pattern[str]:
     """A `pattern=` for CallbackQueryHandler matching these actions of one area."""
     names = "|".join(actions) if actions else "[a-z]+"
-    return re.compile(rf"^{area}:(?:{names}):\d")
+    return re.compile(rf"^{area}:(?:{names}):[0-9]")
