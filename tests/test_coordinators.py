@@ -17,6 +17,7 @@ from tests.test_exchanges import agree, member_id
 from tests.test_nudges import DAY, count
 
 REFUSED = "Sorry, only a coordinator can do that."
+OWN = "You gave or received this help yourself, so another coordinator needs to do it."
 
 
 async def compose(coordinator, text: str, *audience: str) -> None:
@@ -69,6 +70,7 @@ async def test_storage_rechecks_the_role_itself(alice, bob, svc, clock):
 async def test_promote_and_demote_are_audited(coordinator, alice, svc):
     await coordinator.says("/promote ali")
     await coordinator.taps("Alice")
+    await coordinator.taps("Yes, make Alice a coordinator")
     assert coordinator.last_text == "Alice is now a coordinator."
     assert "You're now a coordinator" in alice.last_text
     await alice.says("/demote Cora")
@@ -281,6 +283,7 @@ async def test_disputed_hours_are_settled_then_corrected_by_new_transactions(
     assert coordinator.last_text.startswith(f"Done. Exchange #{exchange_id} now counts 1 hour")
     assert await ledger.balance(svc.db, await member_id(svc, bob)) == 60
     await coordinator.says(f"/correct {exchange_id}")
+    await coordinator.taps("Yes, change the hours")
     await coordinator.taps("1½ hours")
     await coordinator.taps("1½ hours")  # a double tap changes nothing more
     assert await ledger.balance(svc.db, await member_id(svc, bob)) == 90
@@ -303,7 +306,7 @@ async def test_a_coordinator_never_judges_their_own_exchange(coordinator, alice,
     await alice.taps("Ask a coordinator")
     assert count(coordinator, "can't agree the hours") == 0, "not asked about their own"
     await coordinator.presses(f"cr:settle:{exchange_id}:180")
-    assert coordinator.last_text == "Sorry, only the people involved can do that."
+    assert coordinator.last_text == OWN
     assert await ledger.total(svc.db) == 0
     assert await ledger.balance(svc.db, await member_id(svc, coordinator)) == 0
 

@@ -201,6 +201,8 @@ async def test_not_quite_can_ask_a_coordinator(coordinator, alice, bob, svc):
 async def test_it_didnt_happen_credits_nothing(alice, bob, svc):
     await agree(alice, bob, svc)
     await bob.taps("It didn't happen")
+    assert bob.last_text == "Are you sure it didn't happen? Nothing will be credited."
+    await bob.taps("Yes, it didn't happen")
     assert bob.last_text.startswith("OK, nothing was credited.")
     assert alice.last_text == "Bob says the help didn't happen, so nothing was credited."
     await bob.taps("It happened")
