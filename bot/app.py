@@ -126,7 +126,9 @@ def handler_groups(config: Config) -> list[tuple[int, list[BaseHandler[Update, A
 def _open_services(config: Config, clock: Clock, background: bool) -> Any:
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         db = await Database.open(config.bot.database)
-        await roles.ensure_coordinators(db, config.timebank.coordinators)
+        await roles.ensure_coordinators(
+            db, config.timebank.coordinators, clock.now(), timings_from(config)
+        )
         await outbox.recover_in_flight(db)
         sender = Sender(app.bot, db, clock, Policy.from_config(config))
         sender.after_batch = ProgressReporter(app.bot, db, clock, sender.pacer)

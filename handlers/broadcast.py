@@ -38,6 +38,7 @@ from handlers.common import (
 from handlers.conversation import Conversation
 from storage import broadcasts, listings
 from storage.broadcasts import AREA, EVERYONE, OFFERS, VISITORS, audience
+from storage.db import Database
 from storage.models import Member
 
 TEXT, AUDIENCE, PREVIEW = range(3)
@@ -130,7 +131,8 @@ async def cb_toggle_help(
 async def show_preview(update: Update, context: Context, member: Member) -> int:
     draft = _draft(context)
     assert draft is not None
-    count = await broadcasts.count_audience(services(context).db, draft["audience"], member.id)
+    db = services(context).db
+    count = await broadcasts.count_audience(db, draft["audience"], member.id, draft.get("listing"))
     help_toggle = (
         button(t("broadcast.help_off"), Callback("bc", "help", 0, "off"))
         if draft["help"]
@@ -148,7 +150,7 @@ async def show_preview(update: Update, context: Context, member: Member) -> int:
         count,
         text=Html(draft["text"]),
         audience=_audience_label(draft["audience"]),
-        help=t("broadcast.with_help") if draft["help"] else "",
+        help=await _help_note(db, draft, member) if draft["help"] else "",
     )
     await reply(update, preview, InlineKeyboardMarkup(rows))
     return PREVIEW
@@ -202,6 +204,14 @@ async def cb_stop(update: Update, context: Context, member: Member, callback: Ca
     await reply(
         update, t("broadcast.stopped", sent=number(progress.sent), total=number(progress.total))
     )
+
+
+async def _help_note(db: Database, draft: dict[str, Any], member: Member) -> str:
+    """Where answers to the "I can help" button go: to the listing's owner, who accepts."""
+    listing = await listings.get(db, draft["listing"]) if "listing" in draft else None
+    if listing is not None and listing.owner_id != member.id:
+        return t("broadcast.with_help_owner", name=listing.owner_name)
+    return t("broadcast.with_help")
 
 
 def _draft(context: Context) -> dict[str, Any] | None:

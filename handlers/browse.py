@@ -23,7 +23,7 @@ from telegram.ext import (
 
 from bot.services import services
 from bot.ui import keyboards
-from bot.ui.callbacks import MAX_BYTES, Callback, pattern
+from bot.ui.callbacks import MAX_BYTES, Callback, pattern, plain_int
 from bot.ui.i18n import Html, t
 from bot.ui.render import browse_line, snippet
 from handlers.common import Context, edit, for_members, on_button, reply, text_input
@@ -70,7 +70,7 @@ async def cb_page(update: Update, context: Context, member: Any, callback: Callb
     kind_text, _, category_text = callback.arg.partition(".")
     kind: ListingKind = "offer" if kind_text == "offer" else "need"
     names = services(context).config.timebank.categories
-    index = int(category_text) if category_text.isdigit() else None
+    index = plain_int(category_text)
     category = names[index] if index is not None and index < len(names) else None
     page = await listings.browse(
         services(context).db, kind=kind, category=category, offset=callback.id, limit=PAGE_SIZE

@@ -36,6 +36,9 @@ ERROR_TEXT: dict[type[errors.DomainError], str] = {
     errors.InvalidMinutes: "errors.invalid_minutes",
     errors.NotCoordinator: "errors.not_coordinator",
     errors.SamePerson: "errors.same_person",
+    errors.OwnExchange: "errors.own_exchange",
+    errors.AlreadyAsked: "errors.already_asked",
+    errors.AlreadyRecorded: "errors.already_recorded",
 }
 
 

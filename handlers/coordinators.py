@@ -3,11 +3,13 @@
 Every command here is behind `for_coordinators` and every button behind
 `on_coordinator_button`; storage re-checks the role inside each change and audits it.
 
-    /promote NAME, /demote NAME ─▶ matching members as buttons ─▶ role changed
+    /promote NAME ─▶ matching members as buttons ─▶ "Make Sam a coordinator?" ─Yes─▶ promoted
+    /demote NAME ─▶ matching members as buttons ─▶ role changed
     /visitor NAME ─▶ matching members ─▶ marked (or unmarked) as a peer visitor
     "Approve" / "Decline" on an applicant ─▶ they are told either way
     /record ─▶ GIVER (type a name) ─▶ RECEIVER ─▶ hours buttons ─▶ credited, marked as recorded
-    /correct EXCHANGE ─▶ hours buttons ─▶ a correction transaction (never an edit)
+                (past the receiver's overdraft limit: a reason button, audited, or nothing)
+    /correct EXCHANGE ─▶ "Change the hours?" ─Yes─▶ hours buttons ─▶ a correction transaction
     /open_needs ─▶ oldest unanswered needs ─▶ "Ask helpers" ─▶ broadcast to matching offers
 """
 
@@ -26,7 +28,7 @@ from telegram.ext import (
 
 from bot.services import services
 from bot.ui import keyboards
-from bot.ui.callbacks import Callback, pattern
+from bot.ui.callbacks import Callback, pattern, plain_int
 from bot.ui.i18n import Html, hours, t
 from bot.ui.render import snippet
 from handlers.common import (
@@ -38,6 +40,7 @@ from handlers.common import (
 )
 from handlers.conversation import Conversation
 from storage import exchanges, listings, members, roles
+from storage.errors import AlreadyRecorded, InvalidMinutes, NotFound, OverdraftLimit, OwnExchange
 from storage.models import Member
 
 GIVER, RECEIVER = range(2)
@@ -95,9 +98,43 @@ async def cb_visitor(update: Update, context: Context, member: Member, callback:
 @on_coordinator_button
 async def cb_role(update: Update, context: Context, member: Member, callback: Callback) -> None:
     svc = services(context)
-    change = roles.promote if callback.action == "promote" else roles.demote
-    target = await change(svc.db, by=member.id, member_id=callback.id, now=svc.clock.now())
+    if callback.action == "promote":  # the name was picked: ask first, change nothing yet
+        target = await members.get(svc.db, callback.id)
+        if target is None or target.status != "active" or target.telegram_id is None:
+            raise NotFound(callback.id)
+        if target.is_coordinator:
+            await reply(update, t("coordinator.already_coordinator", name=target.display_name))
+            return
+        await reply(
+            update,
+            t("coordinator.promote_sure", name=target.display_name),
+            keyboards.promote_sure(target.id, target.display_name),
+        )
+        return
+    target = await roles.demote(svc.db, by=member.id, member_id=callback.id, now=svc.clock.now())
     await reply(update, t(f"coordinator.{callback.action}d", name=target.display_name))
+
+
+@on_coordinator_button
+async def cb_promote_sure(
+    update: Update, context: Context, member: Member, callback: Callback
+) -> None:
+    """ "Yes, make Sam a coordinator": storage re-checks the presser, Sam and the role."""
+    svc = services(context)
+    target = await members.get(svc.db, callback.id)
+    if target is not None and target.is_coordinator:  # a second tap: it was done
+        await reply(update, t("coordinator.already_coordinator", name=target.display_name))
+        return
+    promoted = await roles.promote(
+        svc.db, by=member.id, member_id=callback.id, now=svc.clock.now(), timings=svc.timings
+    )
+    await reply(update, t("coordinator.promoted", name=promoted.display_name))
+
+
+@on_coordinator_button
+async def cb_keep(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    """ "No, keep it" to a /correct or a promotion: nothing changes."""
+    await reply(update, t("common.kept"))
 
 
 @on_coordinator_button
@@ -116,13 +153,15 @@ async def cb_application(
 
 @for_coordinators
 async def cmd_correct(update: Update, context: Context, member: Member) -> None:
-    """/correct EXCHANGE: choose the right hours for a disputed or confirmed exchange."""
-    number = (context.args or [""])[0].lstrip("#")
-    exchange = await exchanges.get(services(context).db, int(number)) if number.isdigit() else None
+    """/correct EXCHANGE: show what it counts now and ask whether to change the hours."""
+    number = plain_int((context.args or [""])[0].lstrip("#"), low=1)
+    db = services(context).db
+    exchange = await exchanges.get(db, number) if number is not None else None
     if exchange is None:
         await reply(update, t("coordinator.correct_how"))
         return
-    db = services(context).db
+    if exchange.involves(member.id):
+        raise OwnExchange(exchange.id)  # storage refuses it too; say so before any tap
     giver, receiver = (
         await members.get(db, exchange.giver_id),
         await members.get(db, exchange.receiver_id),
@@ -134,15 +173,31 @@ async def cmd_correct(update: Update, context: Context, member: Member) -> None:
         number=exchange.id,
         giver=giver.display_name,
         receiver=receiver.display_name,
-        hours=hours(exchange.proposed_minutes or 0),
+        hours=hours(await exchanges.credited(db, exchange.id)),
         state=t(f"history.state_{exchange.state}"),
     )
-    await reply(update, text, keyboards.settle(exchange.id))
+    await reply(update, text, keyboards.correct_sure(exchange.id))
+
+
+@on_coordinator_button
+async def cb_change_hours(
+    update: Update, context: Context, member: Member, callback: Callback
+) -> None:
+    """ "Yes, change the hours": the hours buttons (settling re-checks everything)."""
+    exchange = await exchanges.get(services(context).db, callback.id)
+    if exchange is None:
+        raise NotFound(callback.id)
+    if exchange.involves(member.id):
+        raise OwnExchange(exchange.id)
+    await reply(
+        update, t("coordinator.settle_hours", number=exchange.id), keyboards.settle(exchange.id)
+    )
 
 
 @on_coordinator_button
 async def cb_settle(update: Update, context: Context, member: Member, callback: Callback) -> None:
-    """Settle a disputed exchange, or correct a confirmed one, with a new transaction."""
+    """Settle a disputed, held or cancelled exchange, or correct a confirmed one, with a new
+    transaction; a second tap of the same hours changes nothing and says so."""
     minutes = callback.arg_int
     if minutes is None:
         await reply(update, t("errors.invalid_minutes"))
@@ -151,14 +206,17 @@ async def cb_settle(update: Update, context: Context, member: Member, callback: 
     result = await exchanges.settle(
         svc.db, by=member.id, exchange_id=callback.id, minutes=minutes, now=svc.clock.now()
     )
-    await reply(update, t("coordinator.settled", number=callback.id, hours=hours(result.minutes)))
+    key = "coordinator.settled" if result.moved else "coordinator.settled_already"
+    await reply(update, t(key, number=callback.id, hours=hours(result.minutes)))
 
 
 @for_coordinators
 async def cmd_record(update: Update, context: Context, member: Member) -> int:
-    """/record: hours given by someone who doesn't use the bot (or to them)."""
+    """/record: hours given by someone who doesn't use the bot (or to them). The draft is
+    named by this command's message id, which every later button carries."""
     assert context.user_data is not None
-    context.user_data[RECORD] = {}
+    message = update.effective_message
+    context.user_data[RECORD] = {"id": message.message_id if message else 0}
     await reply(update, t("coordinator.record_giver"))
     return GIVER
 
@@ -177,10 +235,13 @@ async def _offer_names(update: Update, context: Context, action: str, state: int
     assert update.message.text is not None
     words = update.message.text.strip()[:64]
     assert context.user_data is not None
-    context.user_data.setdefault(RECORD, {})["typed"] = words
+    draft = context.user_data.setdefault(RECORD, {"id": 0})
+    draft["typed"] = words
     found = await members.find(services(context).db, words)
-    rows = [[keyboards.button(m.display_name, Callback("cr", action, m.id))] for m in found]
-    rows.append([keyboards.button(t("coordinator.add_new", name=words), Callback("cr", action, 0))])
+    rows = [keyboards.record_person(m.display_name, action, m.id, draft["id"]) for m in found]
+    rows.append(
+        keyboards.record_person(t("coordinator.add_new", name=words), action, 0, draft["id"])
+    )
     await reply(update, t("coordinator.record_pick"), InlineKeyboardMarkup(rows))
     return state
 
@@ -192,9 +253,12 @@ async def cb_record_person(
     """A giver or receiver was picked (id 0: add the typed name as an offline member)."""
     assert context.user_data is not None
     draft = context.user_data.get(RECORD)
-    if draft is None:
-        await reply(update, t("post.draft_lost"))
+    draft_id = plain_int(callback.arg)
+    if draft is None or draft_id is None or draft.get("id") != draft_id:
+        await _record_gone(update, context, member, draft_id)
         return None
+    if callback.id == member.id:
+        raise OwnExchange(member.id)  # nobody records their own hours; storage refuses too
     svc = services(context)
     person_id = callback.id
     if person_id == 0:
@@ -207,7 +271,7 @@ async def cb_record_person(
         await reply(update, t("coordinator.record_receiver"))
         return RECEIVER
     draft["receiver"] = person_id
-    await reply(update, t("coordinator.record_hours"), keyboards.record_hours())
+    await reply(update, t("coordinator.record_hours"), keyboards.record_hours(draft["id"]))
     return None
 
 
@@ -216,22 +280,104 @@ async def cb_record_hours(
     update: Update, context: Context, member: Member, callback: Callback
 ) -> int:
     assert context.user_data is not None
-    draft = context.user_data.pop(RECORD, None)
-    minutes = callback.arg_int
-    if not draft or "giver" not in draft or "receiver" not in draft or minutes is None:
-        await reply(update, t("post.draft_lost"))
+    draft = context.user_data.get(RECORD)
+    if (
+        not draft
+        or draft.get("id") != callback.id
+        or "giver" not in draft
+        or "receiver" not in draft
+    ):
+        await _record_gone(update, context, member, callback.id)
         return ConversationHandler.END
+    minutes = callback.arg_int
+    if minutes is None:
+        raise InvalidMinutes(callback.arg)
+    context.user_data.pop(RECORD, None)
+    return await _record(update, context, member, {**draft, "minutes": minutes}, None)
+
+
+@on_coordinator_button
+async def cb_record_override(
+    update: Update, context: Context, member: Member, callback: Callback
+) -> int:
+    """Past the overdraft limit: record anyway for the reason tapped (audited), or don't."""
+    assert context.user_data is not None
+    draft = context.user_data.get(RECORD)
+    if not draft or draft.get("id") != callback.id or "minutes" not in draft:
+        await _record_gone(update, context, member, callback.id, dropped=callback.arg == "drop")
+        return ConversationHandler.END
+    if callback.arg != "drop" and callback.arg not in exchanges.OVERRIDE_REASONS:
+        raise NotFound(callback.id)
+    context.user_data.pop(RECORD, None)
+    if callback.arg == "drop":
+        await reply(update, t("coordinator.record_dropped"))
+        return ConversationHandler.END
+    return await _record(update, context, member, draft, callback.arg)
+
+
+async def _record(
+    update: Update, context: Context, member: Member, draft: dict[str, Any], override: str | None
+) -> int:
+    """Record the draft; past the limit without a reason, show the balance and the reasons."""
+    assert context.user_data is not None
     svc = services(context)
-    await exchanges.record_by_coordinator(
-        svc.db,
-        by=member.id,
-        giver_id=draft["giver"],
-        receiver_id=draft["receiver"],
-        minutes=minutes,
-        now=svc.clock.now(),
-    )
+    minutes = draft["minutes"]
+    try:
+        await exchanges.record_by_coordinator(
+            svc.db,
+            by=member.id,
+            giver_id=draft["giver"],
+            receiver_id=draft["receiver"],
+            minutes=minutes,
+            overdraft_limit=svc.config.timebank.overdraft_limit_minutes,
+            now=svc.clock.now(),
+            override=override,
+            key=exchanges.record_key(member.id, draft["id"]),
+        )
+    except OverdraftLimit as limit:
+        context.user_data[RECORD] = draft  # kept for the reason buttons
+        receiver = await members.get(svc.db, draft["receiver"])
+        assert receiver is not None
+        text = t(
+            "coordinator.record_over_limit",
+            name=receiver.display_name,
+            balance=hours(limit.balance - minutes),
+            limit=hours(-limit.limit),
+        )
+        await reply(update, text, keyboards.record_override(draft["id"]))
+        return ConversationHandler.END
+    except AlreadyRecorded:
+        await _record_gone(update, context, member, draft["id"])
+        return ConversationHandler.END
     await reply(update, t("coordinator.recorded", hours=hours(minutes)))
     return ConversationHandler.END
+
+
+async def _record_gone(
+    update: Update, context: Context, member: Member, draft_id: int | None, *, dropped: bool = False
+) -> None:
+    """A button of a /record that is no longer the one in progress: say what became of it."""
+    db = services(context).db
+    done = (
+        await exchanges.recorded(db, exchanges.record_key(member.id, draft_id))
+        if draft_id
+        else None
+    )
+    if done is None:
+        await reply(update, t("coordinator.record_dropped" if dropped else "post.draft_lost"))
+        return
+    giver, receiver = await members.get(db, done.giver_id), await members.get(db, done.receiver_id)
+    assert giver is not None
+    assert receiver is not None
+    await reply(
+        update,
+        t(
+            "coordinator.already_recorded",
+            hours=hours(done.proposed_minutes or 0),
+            giver=giver.display_name,
+            receiver=receiver.display_name,
+        ),
+    )
 
 
 @for_coordinators
@@ -279,9 +425,13 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
         CommandHandler("visitor", cmd_visitor),
         CallbackQueryHandler(cb_visitor, pattern=pattern("cr", "visitor")),
         CallbackQueryHandler(cb_role, pattern=pattern("cr", "promote", "demote")),
+        CallbackQueryHandler(cb_promote_sure, pattern=pattern("cr", "promoteok")),
+        CallbackQueryHandler(cb_keep, pattern=pattern("cr", "keep")),
+        CallbackQueryHandler(cb_change_hours, pattern=pattern("cr", "fix")),
         CallbackQueryHandler(cb_application, pattern=pattern("cr", "approve", "decline")),
         CallbackQueryHandler(cb_settle, pattern=pattern("cr", "settle")),
         # Outside /record (an old button, or forged): still gated, then "start again".
         CallbackQueryHandler(cb_record_person, pattern=pattern("cr", "rgiver", "rrecv")),
         CallbackQueryHandler(cb_record_hours, pattern=pattern("cr", "rhours")),
+        CallbackQueryHandler(cb_record_override, pattern=pattern("cr", "rwhy")),
     ]

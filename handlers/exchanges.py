@@ -3,6 +3,7 @@
     "I can help" ─▶ owner: Accept / Decline ─Accept─▶ both introduced, exchange agreed
     "It happened" ─▶ hours ─▶ other party: "Yes" ─▶ credits move, both thanked
                                           "Not quite" ─▶ change the hours / ask a coordinator
+    "It didn't happen" ─▶ "Are you sure?" ─Yes─▶ cancelled, or (hours proposed) a dispute
 Every press is re-checked in storage: only the parties may move an exchange, only the owner
 may accept, and only the party who did not propose the hours may confirm them.
 """
@@ -24,6 +25,8 @@ from bot.ui.i18n import hours, link, t
 from handlers.common import Context, Handler, edit, on_button, reply
 from storage import exchanges, members
 from storage.errors import InvalidMinutes, NotFound, NotYours, OverdraftLimit
+from storage.exchanges import Escalated
+from storage.kinds import ExchangeState
 from storage.models import Exchange, Member, valid_minutes
 
 
@@ -42,8 +45,59 @@ def one_change(change: Callable[..., Awaitable[object]], id_name: str, reply_key
 
 cb_respond = one_change(exchanges.respond, "listing_id", "response.sent")
 cb_decline = one_change(exchanges.decline, "response_id", "response.declined_owner")
-cb_flag = one_change(exchanges.dispute, "exchange_id", "exchange.flagged")
-cb_cancel = one_change(exchanges.cancel, "exchange_id", "exchange.cancelled")
+
+
+@on_button
+async def cb_flag(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    """ "Ask a coordinator": a dispute; told truthfully whether one was asked."""
+    svc = services(context)
+    outcome = await exchanges.dispute(
+        svc.db, exchange_id=callback.id, member_id=member.id, now=svc.clock.now()
+    )
+    await reply(update, t("exchange.flagged_kept" if outcome.kept else "exchange.flagged"))
+
+
+@on_button
+async def cb_cancel(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    """ "It didn't happen": first, are they sure? This tap changes nothing."""
+    exchange = await _party_exchange(context, callback.id, member)
+    if exchange.state == ExchangeState.PROPOSED:
+        text = t("exchange.sure_didnt_happen_proposed", hours=hours(exchange.proposed_minutes or 0))
+    else:
+        text = t("exchange.sure_didnt_happen")
+    await reply(update, text, keyboards.didnt_happen_sure(exchange.id, exchange.state))
+
+
+@on_button
+async def cb_cancel_sure(
+    update: Update, context: Context, member: Member, callback: Callback
+) -> None:
+    """Sure it didn't happen: storage re-checks the presser, and that the exchange is still as
+    they saw it (the state in the button); cancelled, or a dispute once hours were proposed."""
+    if callback.arg not in (ExchangeState.AGREED, ExchangeState.PROPOSED):
+        raise NotFound(callback.id)
+    svc = services(context)
+    outcome = await exchanges.cancel(
+        svc.db,
+        exchange_id=callback.id,
+        member_id=member.id,
+        now=svc.clock.now(),
+        expected=ExchangeState(callback.arg),
+    )
+    await reply(update, _didnt_happen_text(outcome))
+
+
+def _didnt_happen_text(outcome: Escalated) -> str:
+    if outcome.exchange.state == ExchangeState.CANCELLED:
+        return t("exchange.cancelled")
+    key = "exchange.didnt_happen_kept" if outcome.kept else "exchange.didnt_happen_disputed"
+    return t(key, hours=hours(outcome.exchange.proposed_minutes or 0))
+
+
+@on_button
+async def cb_keep(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    """ "No, keep it": nothing changes."""
+    await reply(update, t("common.kept"))
 
 
 @on_button
@@ -124,7 +178,8 @@ async def cb_yes(update: Update, context: Context, member: Member, callback: Cal
             now=svc.clock.now(),
         )
     except OverdraftLimit as limit:
-        await reply(update, t("exchange.over_limit", limit=hours(limit.limit)))
+        key = "exchange.over_limit_kept" if limit.kept else "exchange.over_limit"
+        await reply(update, t(key, limit=hours(limit.limit)))
         return
     mine = done.giver_balance if done.exchange.giver_id == member.id else done.receiver_balance
     await reply(
@@ -226,6 +281,8 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
         ("ex", "no"): cb_not_quite,
         ("ex", "flag"): cb_flag,
         ("ex", "cancel"): cb_cancel,
+        ("ex", "nohelp"): cb_cancel_sure,
+        ("ex", "keep"): cb_keep,
         ("ex", "when"): cb_when,
         ("ex", "day"): cb_day,
         ("ex", "at"): cb_at,

@@ -56,9 +56,14 @@ def audience(kind: str, value: str = "") -> str:
 
 
 def _audience_sql(audience_text: str) -> tuple[str, dict[str, object]]:
-    """The WHERE clause choosing recipients: active members on Telegram, except the sender."""
+    """The WHERE clause choosing recipients: active members on Telegram, except the sender
+    and the owner of the listing it asks help for (never asked to help with their own need;
+    the answers go to them)."""
     kind, _, value = audience_text.partition(":")
-    base = "m.status = 'active' AND m.telegram_id IS NOT NULL AND m.id != :sender"
+    base = (
+        "m.status = 'active' AND m.telegram_id IS NOT NULL AND m.id != :sender"
+        " AND m.id IS NOT (SELECT owner_id FROM listings WHERE id = :listing)"
+    )
     if kind == EVERYONE:
         return base, {}
     if kind == VISITORS:
@@ -74,11 +79,14 @@ def _audience_sql(audience_text: str) -> tuple[str, dict[str, object]]:
     raise ValueError(f"unknown audience {audience_text!r}")
 
 
-async def count_audience(db: Database, audience_text: str, sender_id: int) -> int:
+async def count_audience(
+    db: Database, audience_text: str, sender_id: int, listing_id: int | None = None
+) -> int:
     where, params = _audience_sql(audience_text)
     return int(
         await db.scalar(
-            f"SELECT COUNT(*) FROM members m WHERE {where}", {**params, "sender": sender_id}
+            f"SELECT COUNT(*) FROM members m WHERE {where}",
+            {**params, "sender": sender_id, "listing": listing_id},
         )
     )
 
@@ -109,7 +117,13 @@ async def start(
             " SELECT m.id, 'broadcast', :broadcast, :now,"
             " 'broadcast:' || :broadcast || ':' || m.id, :now"
             f" FROM members m WHERE {where} ORDER BY m.id",
-            {**params, "sender": by, "broadcast": broadcast_id, "now": to_db(now)},
+            {
+                **params,
+                "sender": by,
+                "listing": listing_id,
+                "broadcast": broadcast_id,
+                "now": to_db(now),
+            },
         )
         await tx.execute(
             "UPDATE broadcasts SET recipients = ? WHERE id = ?", (cursor.rowcount, broadcast_id)

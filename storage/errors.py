@@ -38,13 +38,33 @@ class InvalidMinutes(DomainError):
 
 
 class OverdraftLimit(DomainError):
-    """Confirming would take the receiver below the overdraft limit; a coordinator decides."""
+    """Confirming would take the receiver below the overdraft limit; a coordinator decides.
 
-    def __init__(self, balance: int, limit: int) -> None:
+    `balance` is the receiver's balance before; `kept` says no coordinator could be asked yet,
+    so the exchange waits for the first one."""
+
+    def __init__(self, balance: int, limit: int, *, kept: bool = False) -> None:
         super().__init__(f"balance {balance} would pass the limit -{limit}")
         self.balance = balance
         self.limit = limit
+        self.kept = kept
 
 
 class NotCoordinator(DomainError):
     """Only a coordinator may do this."""
+
+
+class OwnExchange(NotYours):
+    """A coordinator tried to settle, approve or record hours they gave or received."""
+
+
+class AlreadyAsked(DomainError):
+    """The same person proposed the same hours again: the other party was already asked."""
+
+
+class AlreadyRecorded(DomainError):
+    """This /record was already recorded: a second tap records nothing."""
+
+    def __init__(self, exchange_id: int) -> None:
+        super().__init__(f"already recorded as exchange {exchange_id}")
+        self.exchange_id = exchange_id

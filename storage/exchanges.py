@@ -13,12 +13,15 @@ from datetime import datetime
 from storage import audit, ledger, nudges, roles
 from storage.db import Database, Row, Tx
 from storage.errors import (
+    AlreadyAsked,
     AlreadyConfirmed,
+    AlreadyRecorded,
     AlreadyResponded,
     InvalidMinutes,
     NotFound,
     NotYours,
     OverdraftLimit,
+    OwnExchange,
     OwnListing,
     SamePerson,
     WrongState,
@@ -28,12 +31,31 @@ from storage.models import Exchange, HistoryItem, Response, from_db, to_db, vali
 from storage.nudges import DEFAULT_TIMINGS, Timings
 from storage.outbox import Notice, enqueue
 
+# Why a coordinator let a manual record take the receiver past the overdraft limit; written
+# to the audit log. Nothing else overrides the limit.
+OVERRIDE_REASONS = ("agreed_with_them", "correcting_a_mistake")
+
 
 @dataclass(frozen=True, slots=True)
 class Settled:
     exchange_id: int
     minutes: int
     change: int
+    moved: bool = True  # False: it already stood so, and nothing changed (a second tap)
+
+
+@dataclass(frozen=True, slots=True)
+class Escalated:
+    """What became of "It didn't happen" or "Ask a coordinator": cancelled (only before hours
+    were proposed), or disputed and waiting for a coordinator; `asked` counts the coordinators
+    told, 0 meaning none yet: the exchange is kept and reaches the first one."""
+
+    exchange: Exchange
+    asked: int = 0
+
+    @property
+    def kept(self) -> bool:
+        return self.exchange.state == ExchangeState.DISPUTED and self.asked == 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +84,12 @@ async def respond(db: Database, *, listing_id: int, member_id: int, now: datetim
             raise NotFound(listing_id)
         if listing["owner_id"] == member_id:
             raise OwnListing(listing_id)
+        # One standing answer per member and listing; a withdrawn one (the help was agreed
+        # but didn't happen) no longer stands, so they may answer again.
         async with tx.execute(
             "INSERT INTO responses (listing_id, responder_id, created_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (listing_id, responder_id) DO NOTHING RETURNING *",
+            " ON CONFLICT (listing_id, responder_id) WHERE status <> 'withdrawn' DO NOTHING"
+            " RETURNING *",
             (listing_id, member_id, to_db(now)),
         ) as cur:
             row = await cur.fetchone()
@@ -130,11 +155,18 @@ async def propose(
     timings: Timings = DEFAULT_TIMINGS,
 ) -> Exchange:
     """A party says the help happened, for `minutes`; the other party is asked to confirm.
-    Proposing again (either party) replaces the hours: that is how "Not quite" corrects."""
+    Proposing again (either party) replaces the hours: that is how "Not quite" corrects.
+    The same person proposing the same hours again (a double tap) asks nobody twice."""
     if not valid_minutes(minutes):
         raise InvalidMinutes(minutes)
     async with db.transaction() as tx:
         exchange = await _party_exchange(tx, exchange_id, member_id)
+        if (
+            exchange.state == ExchangeState.PROPOSED
+            and exchange.proposed_by == member_id
+            and exchange.proposed_minutes == minutes
+        ):
+            raise AlreadyAsked(exchange_id)
         moved = await _move(
             tx,
             exchange,
@@ -199,14 +231,14 @@ async def confirm(
         receiver_balance = await ledger.balance_in(tx, exchange.receiver_id)
         if receiver_balance - minutes < -overdraft_limit:
             # The hold must commit, so the refusal is raised after the transaction.
-            await _hold_for_coordinator(tx, exchange, now)
+            asked = await _hold_for_coordinator(tx, exchange, now)
             confirmed = None
         else:
             confirmed = await _credit(tx, exchange, minutes, now)
             other = exchange.other_party(member_id)
             await enqueue(tx, Notice(other, OutboxKind.EXCHANGE_CONFIRMED, exchange_id), now)
     if confirmed is None:
-        raise OverdraftLimit(receiver_balance, overdraft_limit)
+        raise OverdraftLimit(receiver_balance, overdraft_limit, kept=not asked)
     return confirmed
 
 
@@ -221,7 +253,7 @@ async def approve_held(
             raise NotFound(exchange_id)
         exchange = Exchange.from_row(row)
         if exchange.involves(coordinator_id):
-            raise NotYours(exchange_id)  # nobody approves their own exchange
+            raise OwnExchange(exchange_id)  # nobody approves their own exchange
         if exchange.state != ExchangeState.HELD or exchange.proposed_minutes is None:
             _raise_for_state(exchange)
         assert exchange.proposed_minutes is not None
@@ -239,75 +271,178 @@ async def approve_held(
     return confirmed
 
 
-async def dispute(db: Database, *, exchange_id: int, member_id: int, now: datetime) -> Exchange:
+async def dispute(db: Database, *, exchange_id: int, member_id: int, now: datetime) -> Escalated:
     """ "Not quite", and they can't agree the hours: a coordinator is asked to help."""
     async with db.transaction() as tx:
         exchange = await _party_exchange(tx, exchange_id, member_id)
-        moved = await _move(
-            tx,
-            exchange,
-            (ExchangeState.AGREED, ExchangeState.PROPOSED),
-            ExchangeState.DISPUTED,
-            now,
+        return await _escalate(
+            tx, exchange, member_id, "hours", (ExchangeState.AGREED, ExchangeState.PROPOSED), now
         )
-        for coordinator in await roles.coordinator_ids(
-            tx, apart_from=(exchange.giver_id, exchange.receiver_id)
-        ):
-            await enqueue(tx, Notice(coordinator, OutboxKind.EXCHANGE_DISPUTED, exchange_id), now)
-        await enqueue(
-            tx,
-            Notice(moved.other_party(member_id), OutboxKind.EXCHANGE_DISPUTED_PARTY, exchange_id),
-            now,
-        )
-    return moved
 
 
-async def cancel(db: Database, *, exchange_id: int, member_id: int, now: datetime) -> Exchange:
-    """ "It didn't happen": nothing is credited and the other party is told."""
+async def cancel(
+    db: Database,
+    *,
+    exchange_id: int,
+    member_id: int,
+    now: datetime,
+    expected: ExchangeState | None = None,
+) -> Escalated:
+    """ "It didn't happen". Before any hours were proposed, nothing is credited, the helper's
+    answer is withdrawn (they may answer again) and the other party is told. Once hours were
+    proposed, one says it happened and the other not: a dispute for a coordinator.
+    With `expected` (the state the member was asked about), anything else is refused."""
     async with db.transaction() as tx:
         exchange = await _party_exchange(tx, exchange_id, member_id)
-        moved = await _move(
-            tx,
-            exchange,
-            (ExchangeState.AGREED, ExchangeState.PROPOSED),
-            ExchangeState.CANCELLED,
-            now,
-        )
+        if expected is not None and exchange.state != expected:
+            _raise_for_state(exchange)
+        if exchange.state == ExchangeState.PROPOSED:
+            return await _escalate(
+                tx, exchange, member_id, "didnt_happen", (ExchangeState.PROPOSED,), now
+            )
+        moved = await _move(tx, exchange, (ExchangeState.AGREED,), ExchangeState.CANCELLED, now)
+        await _withdraw_response(tx, exchange_id)
         await enqueue(
             tx,
             Notice(moved.other_party(member_id), OutboxKind.EXCHANGE_CANCELLED, exchange_id),
             now,
         )
-    return moved
+    return Escalated(moved)
+
+
+async def _escalate(
+    tx: Tx,
+    exchange: Exchange,
+    member_id: int,
+    reason: str,
+    allowed: tuple[ExchangeState, ...],
+    now: datetime,
+) -> Escalated:
+    """Make it a dispute, ask every coordinator who isn't a party, and tell the other party
+    truthfully whether someone was asked or it waits for the first coordinator."""
+    moved = await _move(
+        tx,
+        exchange,
+        allowed,
+        ExchangeState.DISPUTED,
+        now,
+        disputed_by=member_id,
+        dispute_reason=reason,
+    )
+    asked = await _ask_coordinators(tx, moved, OutboxKind.EXCHANGE_DISPUTED, now)
+    await enqueue(
+        tx,
+        Notice(
+            moved.other_party(member_id),
+            OutboxKind.EXCHANGE_DISPUTED_PARTY,
+            moved.id,
+            {"kept": asked == 0},
+        ),
+        now,
+    )
+    return Escalated(moved, asked)
+
+
+async def _ask_coordinators(tx: Tx, exchange: Exchange, kind: OutboxKind, now: datetime) -> int:
+    """Queue `kind` for every coordinator apart from the parties; how many there were. With
+    none, the exchange keeps its state and roles.queue_waiting_cases brings it to the first."""
+    coordinators = await roles.coordinator_ids(
+        tx, apart_from=(exchange.giver_id, exchange.receiver_id)
+    )
+    for coordinator in coordinators:
+        await enqueue(
+            tx,
+            Notice(
+                coordinator,
+                kind,
+                exchange.id,
+                idempotency_key=roles.case_key(exchange.id, kind, coordinator),
+            ),
+            now,
+        )
+    return len(coordinators)
+
+
+async def _withdraw_response(tx: Tx, exchange_id: int) -> None:
+    """The help didn't happen: the answer that led to it stops standing."""
+    await tx.execute(
+        "UPDATE responses SET status = 'withdrawn' WHERE status = 'accepted'"
+        " AND id = (SELECT response_id FROM exchanges WHERE id = ?)",
+        (exchange_id,),
+    )
+
+
+def record_key(coordinator_id: int, draft_id: int) -> str:
+    """The key of one /record (its command message), so its last tap records once."""
+    return f"record:{coordinator_id}:{draft_id}"
+
+
+async def recorded(db: Database, key: str) -> Exchange | None:
+    """What a /record with this key recorded, if it did."""
+    row = await db.one("SELECT * FROM exchanges WHERE record_key = ?", (key,))
+    return Exchange.from_row(row) if row else None
 
 
 async def record_by_coordinator(
-    db: Database, *, by: int, giver_id: int, receiver_id: int, minutes: int, now: datetime
+    db: Database,
+    *,
+    by: int,
+    giver_id: int,
+    receiver_id: int,
+    minutes: int,
+    overdraft_limit: int,
+    now: datetime,
+    override: str | None = None,
+    key: str | None = None,
 ) -> Exchange:
     """Hours for members who don't use the bot: confirmed at once, marked as recorded by
-    the coordinator, and still double entry."""
+    the coordinator, and still double entry.
+
+    Nobody records hours they gave or received. Past the receiver's overdraft limit nothing
+    is recorded (OverdraftLimit) unless `override` names one of OVERRIDE_REASONS, which is
+    audited. A `key` (record_key) makes a second tap of the same /record record nothing."""
     if not valid_minutes(minutes):
         raise InvalidMinutes(minutes)
     if giver_id == receiver_id:
         raise SamePerson(giver_id)
+    if override is not None and override not in OVERRIDE_REASONS:
+        raise NotFound(0)
     async with db.transaction() as tx:
         await roles.require_coordinator(tx, by)
+        if by in (giver_id, receiver_id):
+            raise OwnExchange(by)
+        if key is not None:
+            done = await _one(tx, "SELECT id FROM exchanges WHERE record_key = ?", key)
+            if done is not None:
+                raise AlreadyRecorded(int(done[0]))
+        balance_after = await ledger.balance_in(tx, receiver_id) - minutes
+        past_limit = balance_after < -overdraft_limit
+        if past_limit and override is None:
+            raise OverdraftLimit(balance_after + minutes, overdraft_limit)
         async with tx.execute(
             "INSERT INTO exchanges (giver_id, receiver_id, state, proposed_minutes, proposed_by,"
-            " created_at, updated_at) VALUES (?, ?, 'confirmed', ?, ?, ?, ?) RETURNING *",
-            (giver_id, receiver_id, minutes, by, to_db(now), to_db(now)),
+            " created_at, updated_at, record_key) VALUES (?, ?, 'confirmed', ?, ?, ?, ?, ?)"
+            " RETURNING *",
+            (giver_id, receiver_id, minutes, by, to_db(now), to_db(now), key),
         ) as cur:
             row = await cur.fetchone()
         assert row is not None
         exchange = Exchange.from_row(row)
         await _post_credit(tx, exchange, minutes, now, "coordinator", by)
+        detail: dict[str, object] = {"minutes": minutes, "giver": giver_id, "receiver": receiver_id}
+        if past_limit:
+            detail |= {
+                "override": override,
+                "balance_after": balance_after,
+                "limit": -overdraft_limit,
+            }
         await audit.record(
             tx,
             actor_id=by,
             action="record_exchange",
             subject=f"exchange:{exchange.id}",
             now=now,
-            detail={"minutes": minutes, "giver": giver_id, "receiver": receiver_id},
+            detail=detail,
         )
         for party in (giver_id, receiver_id):
             await enqueue(tx, Notice(party, OutboxKind.EXCHANGE_RECORDED, exchange.id), now)
@@ -317,18 +452,19 @@ async def record_by_coordinator(
 async def settle(
     db: Database, *, by: int, exchange_id: int, minutes: int, now: datetime
 ) -> Settled:
-    """A coordinator decides the hours: a disputed (or stuck) exchange is credited, a
-    confirmed one corrected by a new transaction for the difference; 0 means no credit."""
+    """A coordinator decides the hours of any exchange but their own: a disputed, held,
+    cancelled (or stuck) one is credited, a confirmed one corrected by a new transaction for
+    the difference; 0 means no credit. Both parties are told when anything changed."""
     if minutes != 0 and not valid_minutes(minutes):
         raise InvalidMinutes(minutes)
     async with db.transaction() as tx:
         await roles.require_coordinator(tx, by)
         row = await _one(tx, "SELECT * FROM exchanges WHERE id = ?", exchange_id)
-        if row is None or row["state"] == ExchangeState.CANCELLED:
+        if row is None:
             raise NotFound(exchange_id)
         exchange = Exchange.from_row(row)
         if exchange.involves(by):
-            raise NotYours(exchange_id)  # nobody settles their own exchange
+            raise OwnExchange(exchange_id)  # nobody settles their own exchange
         credited = await _credited(tx, exchange)
         change = minutes - credited
         if change:
@@ -339,33 +475,44 @@ async def settle(
         await _move(
             tx,
             exchange,
-            (
-                ExchangeState.AGREED,
-                ExchangeState.PROPOSED,
-                ExchangeState.HELD,
-                ExchangeState.DISPUTED,
-                ExchangeState.CONFIRMED,
-            ),
+            tuple(ExchangeState),
             new_state,
             now,
             proposed_minutes=minutes or exchange.proposed_minutes,
         )
+        if new_state == ExchangeState.CANCELLED:
+            await _withdraw_response(tx, exchange_id)
+        moved = bool(change) or exchange.state != new_state
         await audit.record(
             tx,
             actor_id=by,
             action="settle_exchange",
             subject=f"exchange:{exchange_id}",
             now=now,
-            detail={"minutes": minutes, "change": change},
+            detail={"minutes": minutes, "change": change, "from_state": exchange.state},
         )
-        if change:
+        if moved:
             for party in (exchange.giver_id, exchange.receiver_id):
                 await enqueue(
                     tx,
                     Notice(party, OutboxKind.EXCHANGE_SETTLED, exchange_id, {"minutes": minutes}),
                     now,
                 )
-    return Settled(exchange_id, minutes, change)
+    return Settled(exchange_id, minutes, change, moved)
+
+
+async def credited(db: Database, exchange_id: int) -> int:
+    """Minutes that count for this exchange now (the giver's credit, corrections included)."""
+    return int(
+        await db.scalar(
+            "SELECT COALESCE(SUM(e.minutes), 0) FROM ledger_entries e"
+            " JOIN ledger_transactions t ON t.id = e.transaction_id"
+            " JOIN accounts a ON a.id = e.account_id"
+            " JOIN exchanges x ON x.id = t.exchange_id AND a.member_id = x.giver_id"
+            " WHERE t.exchange_id = ?",
+            (exchange_id,),
+        )
+    )
 
 
 async def _credited(tx: Tx, exchange: Exchange) -> int:
@@ -462,21 +609,29 @@ async def _credit(
     return Confirmed(moved, minutes, giver_balance=balances[0], receiver_balance=balances[1])
 
 
-async def _hold_for_coordinator(tx: Tx, exchange: Exchange, now: datetime) -> None:
-    """Park the exchange for a coordinator instead of letting the receiver pass the limit."""
-    await _move(tx, exchange, (ExchangeState.PROPOSED,), ExchangeState.HELD, now)
-    for coordinator in await roles.coordinator_ids(
-        tx, apart_from=(exchange.giver_id, exchange.receiver_id)
-    ):
-        await enqueue(tx, Notice(coordinator, OutboxKind.EXCHANGE_HELD, exchange.id), now)
+async def _hold_for_coordinator(tx: Tx, exchange: Exchange, now: datetime) -> int:
+    """Park the exchange for a coordinator instead of letting the receiver pass the limit;
+    how many coordinators were asked (0: kept for the first one)."""
+    moved = await _move(tx, exchange, (ExchangeState.PROPOSED,), ExchangeState.HELD, now)
+    asked = await _ask_coordinators(tx, moved, OutboxKind.EXCHANGE_HELD, now)
     assert exchange.proposed_by is not None
     await enqueue(
-        tx, Notice(exchange.proposed_by, OutboxKind.EXCHANGE_HELD_PARTY, exchange.id), now
+        tx,
+        Notice(
+            exchange.proposed_by,
+            OutboxKind.EXCHANGE_HELD_PARTY,
+            exchange.id,
+            {"kept": asked == 0},
+        ),
+        now,
     )
+    return asked
 
 
 # Columns a state change may also set, besides state and updated_at.
-_MOVE_COLUMNS = frozenset({"proposed_minutes", "proposed_by", "scheduled_at"})
+_MOVE_COLUMNS = frozenset(
+    {"proposed_minutes", "proposed_by", "scheduled_at", "disputed_by", "dispute_reason"}
+)
 
 
 async def _move(

@@ -59,7 +59,12 @@ EXPORTS: tuple[TableExport, ...] = (
             "created_at",
             "updated_at",
             "scheduled_at",
+            "disputed_by",
+            "dispute_reason",
         ),
+        # The /record a coordinator's hours came from (their id and a Telegram message id):
+        # bookkeeping against a second tap, nothing a reader of the records needs.
+        private=("record_key",),
     ),
     TableExport(
         "ledger_transactions",

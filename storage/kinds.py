@@ -11,8 +11,9 @@ from enum import StrEnum
 
 
 class ExchangeState(StrEnum):
-    """agreed -> proposed -> confirmed | held | disputed; agreed -> cancelled;
-    held and disputed wait for a coordinator, who may also settle a cancelled one."""
+    """agreed -> proposed -> confirmed | held | disputed; agreed -> cancelled ("It didn't
+    happen"); proposed -> disputed (it didn't happen, yet hours were proposed); held and
+    disputed wait for a coordinator, who may settle any exchange, a cancelled one too."""
 
     AGREED = "agreed"
     PROPOSED = "proposed"

@@ -61,6 +61,8 @@ async def join(
             "INSERT INTO accounts (member_id, kind) VALUES (?, 'member')", (member.id,)
         )
         await nudges.on_join(tx, member.id, now, timings)
+        if member.is_coordinator and member.status == "active":
+            await roles.queue_waiting_cases(tx, member.id, now, timings)
         if member.status == "pending":
             for coordinator_id in await roles.coordinator_ids(tx):
                 notice = Notice(coordinator_id, OutboxKind.MEMBER_APPLIED, member.id)

@@ -124,6 +124,8 @@ class Exchange:
     proposed_by: int | None
     updated_at: datetime
     scheduled_at: datetime | None = None
+    disputed_by: int | None = None
+    dispute_reason: str | None = None  # 'hours' or 'didnt_happen', while it waits
 
     def involves(self, member_id: int) -> bool:
         return member_id in (self.giver_id, self.receiver_id)

@@ -107,7 +107,7 @@ def test_forged_or_foreign_data_is_refused(data):
 def test_arguments_are_plain_numbers_or_nothing():
     assert Callback("ex", "hours", 1, "90").arg_int == 90
     assert Callback("ex", "hours", 1, "-60").arg_int == -60
-    for forged in ("²", "٣", "1e3", " 60", "60 ", "99999999999", ""):
+    for forged in ("²", "٣", "1e3", " 60", "60 ", "9999999999999", ""):
         assert Callback("ex", "hours", 1, forged).arg_int is None
 
 

@@ -3,20 +3,26 @@ needs, and hours recorded or settled by hand, all audited."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
+from telegram import InlineKeyboardMarkup
 
 from bot.app import build_application, running
 from bot.outbound.scheduler import tick
 from bot.sandbox.standin import ChatMember
 from bot.services import services_of
+from bot.ui import keyboards
 from bot.ui.commands import COMMANDS
 from storage import audit, exchanges, ledger, listings, members, roles
-from storage.errors import NotCoordinator
+from storage.errors import NotCoordinator, NotFound, OverdraftLimit, OwnExchange
 from tests.conftest import COORDINATOR_ID, join, make_config, post
-from tests.test_exchanges import agree, member_id
+from tests.test_exchanges import agree, exchange_row, member_id
 from tests.test_nudges import DAY, count
 
 REFUSED = "Sorry, only a coordinator can do that."
+OWN = "You gave or received this help yourself, so another coordinator needs to do it."
 
 
 async def compose(coordinator, text: str, *audience: str) -> None:
@@ -54,6 +60,11 @@ async def test_members_are_refused_every_coordinator_command(coordinator, alice,
         "co:allow:1",
         "rp:period:0:all",
         "cr:visitor:2",
+        "cr:promoteok:2",
+        "cr:keep:1",
+        "cr:fix:1",
+        "cr:rwhy:1:agreed_with_them",
+        "cr:rwhy:1:drop",
     ],
 )
 async def test_members_are_refused_every_coordinator_button(coordinator, alice, bob, data):
@@ -69,6 +80,7 @@ async def test_storage_rechecks_the_role_itself(alice, bob, svc, clock):
 async def test_promote_and_demote_are_audited(coordinator, alice, svc):
     await coordinator.says("/promote ali")
     await coordinator.taps("Alice")
+    await coordinator.taps("Yes, make Alice a coordinator")
     assert coordinator.last_text == "Alice is now a coordinator."
     assert "You're now a coordinator" in alice.last_text
     await alice.says("/demote Cora")
@@ -281,8 +293,17 @@ async def test_disputed_hours_are_settled_then_corrected_by_new_transactions(
     assert coordinator.last_text.startswith(f"Done. Exchange #{exchange_id} now counts 1 hour")
     assert await ledger.balance(svc.db, await member_id(svc, bob)) == 60
     await coordinator.says(f"/correct {exchange_id}")
+    assert coordinator.last_text == (
+        f"Exchange #{exchange_id}: Bob helped Alice (confirmed). It counts 1 hour now."
+        " Change the hours?"
+    )
+    await coordinator.taps("Yes, change the hours")
+    assert coordinator.last_text == f"How many hours should exchange #{exchange_id} count?"
     await coordinator.taps("1½ hours")
-    await coordinator.taps("1½ hours")  # a double tap changes nothing more
+    await coordinator.taps("1½ hours")  # a double tap changes nothing more, and says so
+    assert coordinator.last_text == (
+        f"Already done: exchange #{exchange_id} counts 1½ hours. Nothing changed."
+    )
     assert await ledger.balance(svc.db, await member_id(svc, bob)) == 90
     assert await ledger.total(svc.db) == 0
     kinds = await svc.db.all(
@@ -292,7 +313,12 @@ async def test_disputed_hours_are_settled_then_corrected_by_new_transactions(
     exchange = await exchanges.get(svc.db, exchange_id)
     assert exchange is not None
     assert exchange.state == "confirmed"
-    assert "now 1½ hours" in bob.last_text or "1½ hours" in bob.last_text
+    assert bob.last_text == (
+        "A coordinator set your help for Alice to 1½ hours. Your balance is now 1½ hours."
+    )
+    assert alice.last_text == (
+        "A coordinator set Bob's help for you to 1½ hours. Your balance is now −1½ hours."
+    )
 
 
 async def test_a_coordinator_never_judges_their_own_exchange(coordinator, alice, svc):
@@ -303,7 +329,7 @@ async def test_a_coordinator_never_judges_their_own_exchange(coordinator, alice,
     await alice.taps("Ask a coordinator")
     assert count(coordinator, "can't agree the hours") == 0, "not asked about their own"
     await coordinator.presses(f"cr:settle:{exchange_id}:180")
-    assert coordinator.last_text == "Sorry, only the people involved can do that."
+    assert coordinator.last_text == OWN
     assert await ledger.total(svc.db) == 0
     assert await ledger.balance(svc.db, await member_id(svc, coordinator)) == 0
 
@@ -333,3 +359,314 @@ async def test_peer_visitors_can_be_marked_and_reached(coordinator, alice, bob, 
     await tick(svc)
     assert bob.last_text == "📣 Can anyone visit Mr Green on Tuesday?"
     assert count(alice, "Mr Green") == 0
+
+
+async def audit_rows(svc, action: str) -> list[tuple[str, dict[str, Any]]]:
+    rows = await svc.db.all(
+        "SELECT subject, detail FROM audit_log WHERE action = ? ORDER BY id", (action,)
+    )
+    return [(row[0], json.loads(row[1])) for row in rows]
+
+
+async def record(coordinator, giver: str, receiver: str, hours: str, *, new: bool = False) -> None:
+    """/record through its buttons: the giver (added as new, or picked), the receiver, hours."""
+    await coordinator.says("/record")
+    await coordinator.says(giver)
+    await coordinator.taps(f"Add “{giver}”" if new else giver)
+    await coordinator.says(receiver)
+    await coordinator.taps(receiver)
+    await coordinator.taps(hours)
+
+
+# --- settling cancelled and disputed exchanges --------------------------------------------------
+
+
+async def test_a_cancelled_exchange_can_be_settled_by_a_coordinator(coordinator, alice, bob, svc):
+    exchange_id = await agree(alice, bob, svc)
+    await bob.taps("It didn't happen")
+    await bob.taps("Yes, it didn't happen")
+    await coordinator.says(f"/correct {exchange_id}")
+    assert coordinator.last_text == (
+        f"Exchange #{exchange_id}: Bob helped Alice (didn't happen). It counts 0 hours now."
+        " Change the hours?"
+    )
+    await coordinator.taps("Yes, change the hours")
+    await coordinator.taps("2 hours")
+    assert coordinator.last_text == (
+        f"Done. Exchange #{exchange_id} now counts 2 hours; both have been told."
+    )
+    assert bob.last_text == (
+        "A coordinator set your help for Alice to 2 hours. Your balance is now 2 hours."
+    )
+    assert (await exchange_row(svc, exchange_id))["state"] == "confirmed"
+    assert await ledger.balance(svc.db, await member_id(svc, bob)) == 120
+    assert await ledger.balance(svc.db, await member_id(svc, alice)) == -120
+    assert await ledger.total(svc.db) == 0
+    settled = await audit_rows(svc, "settle_exchange")
+    assert settled == [
+        (f"exchange:{exchange_id}", {"minutes": 120, "change": 120, "from_state": "cancelled"})
+    ]
+
+
+async def test_no_credit_tells_both_plainly_without_thanks(coordinator, alice, bob, svc):
+    exchange_id = await agree(alice, bob, svc)
+    await bob.taps("It happened")
+    await bob.taps("2 hours")
+    await alice.taps("Yes")
+    await coordinator.says(f"/correct {exchange_id}")
+    await coordinator.taps("Yes, change the hours")
+    await coordinator.taps("No credit")
+    assert coordinator.last_text == (
+        f"Done. Exchange #{exchange_id} now counts 0 hours; both have been told."
+    )
+    for person, other in ((bob, "Alice"), (alice, "Bob")):
+        assert person.last_text == (
+            f"A coordinator looked at your exchange with {other}: no hours count for it."
+            " Your balance is 0 hours."
+        )
+        assert not any("recorded 0 hours" in m.text for m in person.messages)
+    assert (await exchange_row(svc, exchange_id))["state"] == "cancelled"
+    assert await ledger.total(svc.db) == 0
+    kinds = await svc.db.all("SELECT kind FROM ledger_transactions ORDER BY id")
+    assert [row[0] for row in kinds] == ["exchange", "correction"]
+
+
+async def test_a_dispute_settled_with_no_credit_is_told_to_both(coordinator, alice, bob, svc):
+    await agree(alice, bob, svc)
+    await bob.taps("It happened")
+    await bob.taps("3 hours")
+    await alice.taps("Not quite")
+    await alice.taps("Ask a coordinator")
+    await coordinator.taps("No credit")
+    assert bob.last_text.startswith("A coordinator looked at your exchange with Alice")
+    assert alice.last_text.startswith("A coordinator looked at your exchange with Bob")
+    assert await svc.db.scalar("SELECT COUNT(*) FROM ledger_transactions") == 0
+
+
+# --- nobody records or settles their own hours ----------------------------------------------------
+
+
+async def test_a_coordinator_cannot_record_their_own_hours(coordinator, bob, svc):
+    await coordinator.says("/record")
+    await coordinator.says("Cora")
+    await coordinator.taps("Cora")
+    assert coordinator.last_text == OWN
+    await coordinator.says("Bob")  # still asking for the giver
+    await coordinator.taps("Bob")
+    await coordinator.says("Cora")
+    await coordinator.taps("Cora")
+    assert coordinator.last_text == OWN
+    assert await svc.db.scalar("SELECT COUNT(*) FROM exchanges") == 0
+    cora, bob_id = await member_id(svc, coordinator), await member_id(svc, bob)
+    for giver, receiver in ((cora, bob_id), (bob_id, cora)):
+        with pytest.raises(OwnExchange):
+            await exchanges.record_by_coordinator(
+                svc.db,
+                by=cora,
+                giver_id=giver,
+                receiver_id=receiver,
+                minutes=60,
+                overdraft_limit=600,
+                now=svc.clock.now(),
+            )
+    assert await svc.db.scalar("SELECT COUNT(*) FROM ledger_transactions") == 0
+    assert await audit_rows(svc, "record_exchange") == []
+
+
+async def test_correct_on_ones_own_exchange_is_refused_before_any_tap(coordinator, alice, svc):
+    exchange_id = await agree(alice, coordinator, svc)
+    await coordinator.says(f"/correct {exchange_id}")
+    assert coordinator.last_text == OWN
+    await coordinator.presses(f"cr:fix:{exchange_id}")
+    assert coordinator.last_text == OWN
+
+
+# --- the overdraft limit on hours recorded by hand ----------------------------------------------
+
+
+async def test_a_record_past_the_limit_needs_a_reason_and_is_audited(coordinator, bob, svc):
+    bob_id = await member_id(svc, bob)
+    await record(coordinator, "Mrs Jones", "Bob", "6 hours", new=True)
+    assert coordinator.last_text == "Recorded: 6 hours, marked as added by a coordinator."
+    await record(coordinator, "Mrs Jones", "Bob", "6 hours")
+    assert coordinator.last_text == (
+        "This would take Bob to −12 hours, below the −10 hours limit.\n"
+        "Record it anyway? Tap the reason:"
+    )
+    assert coordinator.inline_labels == [
+        "Agreed with them",
+        "Correcting a mistake",
+        "Don't record",
+    ]
+    assert await ledger.balance(svc.db, bob_id) == -360, "nothing recorded yet"
+    assert len(await audit_rows(svc, "record_exchange")) == 1
+    await coordinator.taps("Agreed with them")
+    assert coordinator.last_text == "Recorded: 6 hours, marked as added by a coordinator."
+    assert await ledger.balance(svc.db, bob_id) == -720
+    assert await ledger.total(svc.db) == 0
+    _, detail = (await audit_rows(svc, "record_exchange"))[-1]
+    assert detail["override"] == "agreed_with_them"
+    assert (detail["balance_after"], detail["limit"], detail["minutes"]) == (-720, -600, 360)
+    await coordinator.taps("Correcting a mistake")  # the same question, tapped again
+    assert coordinator.last_text == "Already recorded: 6 hours, Mrs Jones → Bob."
+    assert await ledger.balance(svc.db, bob_id) == -720
+
+
+async def test_dont_record_past_the_limit_records_nothing(coordinator, bob, svc):
+    bob_id = await member_id(svc, bob)
+    await record(coordinator, "Mrs Jones", "Bob", "8 hours", new=True)
+    await record(coordinator, "Mrs Jones", "Bob", "3 hours")
+    assert coordinator.last_text.startswith("This would take Bob to −11 hours")
+    await coordinator.taps("Don't record")
+    assert coordinator.last_text == "OK, nothing was recorded."
+    await coordinator.taps("Agreed with them")  # an old button after "Don't record"
+    assert coordinator.last_text == "Sorry, I lost what you were writing. Please start again."
+    assert await ledger.balance(svc.db, bob_id) == -480
+    assert len(await audit_rows(svc, "record_exchange")) == 1
+    assert await svc.db.scalar("SELECT COUNT(*) FROM exchanges") == 1
+
+
+async def test_storage_refuses_a_record_past_the_limit_without_a_known_reason(
+    coordinator, alice, bob, svc
+):
+    cora, alice_id, bob_id = [await member_id(svc, p) for p in (coordinator, alice, bob)]
+    args: dict[str, Any] = {"by": cora, "giver_id": alice_id, "receiver_id": bob_id, "minutes": 120}
+    with pytest.raises(OverdraftLimit):
+        await exchanges.record_by_coordinator(
+            svc.db, **args, overdraft_limit=60, now=svc.clock.now()
+        )
+    with pytest.raises(NotFound):
+        await exchanges.record_by_coordinator(
+            svc.db, **args, overdraft_limit=60, now=svc.clock.now(), override="I said so"
+        )
+    assert await ledger.balance(svc.db, bob_id) == 0
+    await exchanges.record_by_coordinator(
+        svc.db, **args, overdraft_limit=60, now=svc.clock.now(), override="correcting_a_mistake"
+    )
+    assert await ledger.balance(svc.db, bob_id) == -120
+
+
+# --- a finished /record says it was done ----------------------------------------------------------
+
+
+async def test_retapping_a_finished_record_says_what_was_recorded(coordinator, bob, svc):
+    await record(coordinator, "Mrs Jones", "Bob", "2 hours", new=True)
+    hours_message = next(m for m in coordinator.messages if m.text == "How long was the help?")
+    two_hours = next(b for b in hours_message.inline_buttons if b["text"] == "2 hours")
+    await coordinator.presses(two_hours["callback_data"], hours_message)
+    assert coordinator.last_text == "Already recorded: 2 hours, Mrs Jones → Bob."
+    await coordinator.says("/record")  # a new /record does not take the old buttons
+    await coordinator.presses(two_hours["callback_data"], hours_message)
+    assert coordinator.last_text == "Already recorded: 2 hours, Mrs Jones → Bob."
+    pick = next(m for m in coordinator.messages if m.text == "Tap the right person:")
+    await coordinator.presses(pick.inline_buttons[0]["callback_data"], pick)
+    assert coordinator.last_text == "Already recorded: 2 hours, Mrs Jones → Bob."
+    assert await svc.db.scalar("SELECT COUNT(*) FROM ledger_transactions") == 1
+    assert await ledger.balance(svc.db, await member_id(svc, bob)) == -120
+    assert len(await audit_rows(svc, "record_exchange")) == 1
+
+
+# --- one more tap before /correct and /promote --------------------------------------------------
+
+
+async def test_correct_asks_first_and_no_keeps_the_hours(coordinator, alice, bob, svc):
+    exchange_id = await agree(alice, bob, svc)
+    await bob.taps("It happened")
+    await bob.taps("1 hour")
+    await alice.taps("Yes")
+    await coordinator.says(f"/correct #{exchange_id}")
+    assert coordinator.inline_labels == ["Yes, change the hours", "No, keep it"]
+    await coordinator.taps("No, keep it")
+    assert coordinator.last_text == "OK, nothing was changed."
+    assert await ledger.balance(svc.db, await member_id(svc, bob)) == 60
+    assert await audit_rows(svc, "settle_exchange") == []
+
+
+async def test_promote_asks_first_and_a_second_yes_says_it_was_done(coordinator, alice, svc):
+    await coordinator.says("/promote ali")
+    await coordinator.taps("Alice")
+    assert coordinator.last_text.startswith("Make Alice a coordinator? They'll be able to")
+    assert coordinator.inline_labels == ["Yes, make Alice a coordinator", "No"]
+    await coordinator.taps("No")
+    assert coordinator.last_text == "OK, nothing was changed."
+    assert (await role_of(svc, await member_id(svc, alice))) == "member"
+    await coordinator.taps("Yes, make Alice a coordinator")
+    assert coordinator.last_text == "Alice is now a coordinator."
+    await coordinator.taps("Yes, make Alice a coordinator")
+    assert coordinator.last_text == "Alice is already a coordinator."
+    assert [s for s, _ in await audit_rows(svc, "promote")] == [
+        f"member:{await member_id(svc, alice)}"
+    ]
+    assert sum("You're now a coordinator" in m.text for m in alice.messages) == 1
+
+
+async def test_promote_refuses_someone_not_on_telegram(coordinator, svc):
+    await coordinator.says("/record")
+    await coordinator.says("Mrs Jones")
+    await coordinator.taps("Add “Mrs Jones”")
+    jones = (await members.find(svc.db, "Jones"))[0]
+    await coordinator.presses(f"cr:promote:{jones.id}")
+    assert coordinator.last_text.startswith("Sorry, that isn't available any more")
+    await coordinator.presses(f"cr:promoteok:{jones.id}")
+    assert coordinator.last_text.startswith("Sorry, that isn't available any more")
+    assert (await role_of(svc, jones.id)) == "member"
+
+
+# --- /open_needs asks others, and says where answers go ----------------------------------------
+
+
+async def test_open_needs_never_asks_the_owner_and_names_who_answers_go_to(
+    coordinator, alice, bob, svc, clock
+):
+    await post(alice, "I can offer", "Garden", "Weeding")
+    await post(bob, "I can offer", "Garden", "Hedges")
+    await post(alice, "I need", "Garden", "Help with my hedge")
+    clock.advance(6 * DAY)
+    await coordinator.says("/open_needs")
+    await coordinator.taps("1. Help with my hedge")
+    assert "<b>1 person</b> will get it" in coordinator.last_text
+    assert "answers go to Alice, who can accept." in coordinator.last_text
+    assert "answers come to you" not in coordinator.last_text
+    await coordinator.taps("Send to 1 person")
+    await tick(svc)
+    assert count(alice, "Could you help with this?") == 0
+    assert count(bob, "Could you help with this?") == 1
+    recipients = await svc.db.all("SELECT member_id FROM outbox WHERE kind = 'broadcast'")
+    assert [row[0] for row in recipients] == [await member_id(svc, bob)]
+
+
+# --- numbers typed after /correct ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("number", ["²", "٣", "#²", "99999999999999999999", "-1", "0", "1²"])
+async def test_correct_takes_only_plain_numbers(coordinator, alice, bob, svc, number, caplog):
+    await agree(alice, bob, svc)
+    await coordinator.says(f"/correct {number}")
+    assert coordinator.last_text == (
+        "Type the exchange number after the command, e.g. <i>/correct 42</i>."
+    )
+    await coordinator.presses("cr:settle:1:²")
+    assert coordinator.last_text == "Please choose between ¼ hour and 12 hours."
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_the_new_buttons_fit_telegrams_limit():
+    big = 999_999_999_999
+    markups = [
+        keyboards.record_override(big),
+        keyboards.record_hours(big),
+        keyboards.correct_sure(big),
+        keyboards.promote_sure(big, "Sam"),
+        keyboards.didnt_happen_sure(big, "proposed"),
+        InlineKeyboardMarkup([keyboards.record_person("Sam", "rrecv", big, big)]),
+    ]
+    for markup in markups:
+        for row in markup.inline_keyboard:
+            for button in row:
+                assert len(str(button.callback_data).encode()) <= 64
+
+
+async def role_of(svc, member_id: int) -> str:
+    member = await members.get(svc.db, member_id)
+    assert member is not None
+    return member.role

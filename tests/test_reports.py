@@ -96,7 +96,7 @@ async def history(db: Database) -> dict[str, int]:
     await _confirm(db, ids["E4"], giver=bob, receiver=dan, minutes=45, when=at(11, 16))
 
     recorded = await exchanges.record_by_coordinator(
-        db, by=cora, giver_id=dan, receiver_id=bob, minutes=30, now=at(11, 18)
+        db, by=cora, giver_id=dan, receiver_id=bob, minutes=30, overdraft_limit=600, now=at(11, 18)
     )
     ids["E5"] = recorded.id
     await exchanges.settle(db, by=cora, exchange_id=ids["E2"], minutes=60, now=at(11, 20))
@@ -388,6 +388,7 @@ async def test_a_coordinator_taps_through_to_figures_and_a_chart(
         giver_id=await _member_id(svc, alice),
         receiver_id=await _member_id(svc, bob),
         minutes=90,
+        overdraft_limit=600,
         now=svc.clock.now(),
     )
     clock.advance(timedelta(minutes=5))  # periods end at "now", exclusive

@@ -159,18 +159,50 @@ async def _exchange_held(env: RenderEnv, item: OutboxItem) -> Rendered | None:
 
 async def _exchange_disputed(env: RenderEnv, item: OutboxItem) -> Rendered | None:
     parties = await _parties(env.db, item)
-    if parties is None:
-        return None
+    if parties is None or parties[0].state != ExchangeState.DISPUTED:
+        return None  # settled meanwhile
     exchange, giver, receiver = parties
+    who = giver if exchange.disputed_by == giver.id else receiver
+    key = (
+        "coordinator.disputed_didnt_happen"
+        if exchange.dispute_reason == "didnt_happen"
+        else "coordinator.disputed"
+    )
     return Rendered(
         t(
-            "coordinator.disputed",
+            key,
             giver=link(giver.display_name, giver.telegram_id, giver.username),
             receiver=link(receiver.display_name, receiver.telegram_id, receiver.username),
             hours=hours(exchange.proposed_minutes or 0),
+            who=who.display_name,
         ),
         keyboards.settle(exchange.id),
     )
+
+
+async def _disputed_party(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    """The other party of a dispute: why it went to a coordinator, and whether one was asked
+    or it waits for the first (args "kept")."""
+    found = await _exchange_and_other(env.db, item)
+    if found is None or found[0].state != ExchangeState.DISPUTED:
+        return None
+    exchange, other = found
+    key = (
+        "exchange.didnt_happen_party"
+        if exchange.dispute_reason == "didnt_happen"
+        else "exchange.disputed_party"
+    )
+    if item.args.get("kept"):
+        key += "_kept"
+    return Rendered(t(key, name=other.display_name, hours=hours(exchange.proposed_minutes or 0)))
+
+
+async def _held_party(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    found = await _exchange_and_other(env.db, item)
+    if found is None or found[0].state != ExchangeState.HELD:
+        return None
+    key = "exchange.held_party_kept" if item.args.get("kept") else "exchange.held_party"
+    return Rendered(t(key, name=found[1].display_name))
 
 
 async def _first_post(env: RenderEnv, item: OutboxItem) -> Rendered | None:
@@ -312,6 +344,29 @@ async def _member_active(env: RenderEnv, item: OutboxItem) -> Rendered | None:
     return Rendered(t("join.approved", name=member.display_name), keyboards.main_menu())
 
 
+async def _exchange_settled(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    """A coordinator decided the hours: what counts now, and no thanks for "no credit"."""
+    found = await _exchange_and_other(env.db, item)
+    minutes = int(item.args.get("minutes", 0))
+    if found is None:
+        return None
+    exchange, other = found
+    if (minutes and exchange.state != ExchangeState.CONFIRMED) or (
+        not minutes and exchange.state != ExchangeState.CANCELLED
+    ):
+        return None  # decided again since
+    if minutes and exchange.proposed_minutes != minutes:
+        return None
+    balance = await ledger.balance(env.db, item.member_id)
+    if not minutes:
+        key = "exchange.settled_none"
+    elif exchange.giver_id == item.member_id:
+        key = "exchange.settled_gave"
+    else:
+        key = "exchange.settled_received"
+    return Rendered(t(key, name=other.display_name, hours=hours(minutes), balance=hours(balance)))
+
+
 async def _exchange_hours_by_coordinator(env: RenderEnv, item: OutboxItem) -> Rendered | None:
     found = await _exchange_and_other(env.db, item)
     if found is None:
@@ -373,9 +428,9 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.EXCHANGE_CONFIRMED: _exchange_confirmed,
     OutboxKind.EXCHANGE_APPROVED: _exchange_confirmed,
     OutboxKind.EXCHANGE_HELD: _exchange_held,
-    OutboxKind.EXCHANGE_HELD_PARTY: _about_other("exchange.held_party"),
+    OutboxKind.EXCHANGE_HELD_PARTY: _held_party,
     OutboxKind.EXCHANGE_DISPUTED: _exchange_disputed,
-    OutboxKind.EXCHANGE_DISPUTED_PARTY: _about_other("exchange.disputed_party"),
+    OutboxKind.EXCHANGE_DISPUTED_PARTY: _disputed_party,
     OutboxKind.EXCHANGE_CANCELLED: _about_other("exchange.cancelled_notice"),
     OutboxKind.EXCHANGE_TIME_SET: _reminder("exchange.time_set_notice"),
     OutboxKind.NUDGE_FIRST_POST: _first_post,
@@ -394,5 +449,5 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.ROLE_PROMOTED: _fixed("coordinator.you_are_promoted"),
     OutboxKind.ROLE_DEMOTED: _fixed("coordinator.you_are_demoted"),
     OutboxKind.EXCHANGE_RECORDED: _exchange_hours_by_coordinator,
-    OutboxKind.EXCHANGE_SETTLED: _exchange_hours_by_coordinator,
+    OutboxKind.EXCHANGE_SETTLED: _exchange_settled,
 }

@@ -20,7 +20,7 @@ from enum import StrEnum
 MAX_BYTES = 64
 VERSION = 1
 KNOWN_VERSIONS = frozenset({1})
-MAX_ARG_INT = 10**9
+MAX_NUMBER = 10**12 - 1
 
 
 class Area(StrEnum):
@@ -61,10 +61,17 @@ class Callback:
     @property
     def arg_int(self) -> int | None:
         """The argument as a whole number, or None when it isn't a plain one (forged or stale)."""
-        if not _INTEGER.fullmatch(self.arg):
-            return None
-        number = int(self.arg)
-        return number if abs(number) <= MAX_ARG_INT else None
+        return plain_int(self.arg, low=-MAX_NUMBER)
+
+
+def plain_int(text: str, *, low: int = 0, high: int = MAX_NUMBER) -> int | None:
+    """A number typed or pressed: plain ASCII digits (a leading minus if `low` allows), within
+    [low, high]; None for anything else. "²".isdigit() is True and int("²") raises, and
+    int("٣") is 3: neither is a number here."""
+    if not _PLAIN_INT.fullmatch(text):
+        return None
+    number = int(text)
+    return number if low <= number <= high else None
 
 
 _AREAS = "|".join(area.value for area in Area)
@@ -72,7 +79,7 @@ _SHAPE = re.compile(
     rf"(?:v(?P<version>[0-9]{{1,3}}):)?(?P<area>{_AREAS}):(?P<action>[a-z]{{1,16}})"
     r":(?P<id>[0-9]{1,12})(?::(?P<arg>[^\x00-\x1f\x7f]*))?",
 )
-_INTEGER = re.compile(r"-?[0-9]{1,10}")
+_PLAIN_INT = re.compile(r"-?[0-9]{1,12}")
 
 
 def parse(data: str | None) -> Callback | None:

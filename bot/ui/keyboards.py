@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMa
 
 from bot.ui.callbacks import Callback
 from bot.ui.i18n import DEFAULT_LANGUAGE, hours, t
+from storage.exchanges import OVERRIDE_REASONS
 from storage.models import MAX_MINUTES, MIN_MINUTES, Exchange, Listing, ListingKind
 
 QUICK_MINUTES = (30, 60, 90, 120, 180)
@@ -190,6 +191,20 @@ def confirm_choice(exchange_id: int, minutes: int) -> InlineKeyboardMarkup:
     )
 
 
+def didnt_happen_sure(exchange_id: int, state: str) -> InlineKeyboardMarkup:
+    """ "It didn't happen": one more tap, for the state the member saw."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                button(
+                    t("exchange.yes_didnt_happen"), Callback("ex", "nohelp", exchange_id, state)
+                ),
+                button(t("common.keep_it"), Callback("ex", "keep", exchange_id)),
+            ]
+        ]
+    )
+
+
 def not_quite_choice(exchange_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
@@ -209,14 +224,56 @@ def settle(exchange_id: int) -> InlineKeyboardMarkup:
     return grid(buttons, columns=4)
 
 
-def record_hours() -> InlineKeyboardMarkup:
+def correct_sure(exchange_id: int) -> InlineKeyboardMarkup:
+    """/correct: change the hours of this exchange, or keep them."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                button(t("coordinator.change_hours"), Callback("cr", "fix", exchange_id)),
+                button(t("common.keep_it"), Callback("cr", "keep", exchange_id)),
+            ]
+        ]
+    )
+
+
+def promote_sure(member_id: int, name: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                button(
+                    t("coordinator.promote_yes", name=name), Callback("cr", "promoteok", member_id)
+                )
+            ],
+            [button(t("common.no"), Callback("cr", "keep", member_id))],
+        ]
+    )
+
+
+def record_person(
+    name: str, action: str, person_id: int, draft_id: int
+) -> list[InlineKeyboardButton]:
+    """One person to pick in /record (id 0: add the typed name), for this /record only."""
+    return [button(name, Callback("cr", action, person_id, str(draft_id)))]
+
+
+def record_hours(draft_id: int) -> InlineKeyboardMarkup:
     return grid(
         [
-            button(hours(minutes), Callback("cr", "rhours", 0, str(minutes)))
+            button(hours(minutes), Callback("cr", "rhours", draft_id, str(minutes)))
             for minutes in (*QUICK_MINUTES, 240, 360, 480)
         ],
         columns=4,
     )
+
+
+def record_override(draft_id: int) -> InlineKeyboardMarkup:
+    """Past the overdraft limit: record anyway for a reason (audited), or don't."""
+    rows = [
+        [button(t(f"coordinator.override_{reason}"), Callback("cr", "rwhy", draft_id, reason))]
+        for reason in OVERRIDE_REASONS
+    ]
+    rows.append([button(t("coordinator.dont_record"), Callback("cr", "rwhy", draft_id, "drop"))])
+    return InlineKeyboardMarkup(rows)
 
 
 def application(member_id: int) -> InlineKeyboardMarkup:
