@@ -126,23 +126,38 @@ def handler_groups(config: Config) -> list[tuple[int, list[BaseHandler[Update, A
 def _open_services(config: Config, clock: Clock, background: bool) -> Any:
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         db = await Database.open(config.bot.database)
-        await roles.ensure_coordinators(
-            db, config.timebank.coordinators, clock.now(), timings_from(config)
-        )
-        await outbox.recover_in_flight(db)
-        sender = Sender(app.bot, db, clock, Policy.from_config(config))
-        sender.after_batch = ProgressReporter(app.bot, db, clock, sender.pacer)
-        db.on_outbox(sender.wake)  # a commit that queued a notice wakes the sender's task
-        services = Services(config, db, clock, sender, timings_from(config))
-        app.bot_data[SERVICES_KEY] = services
-        await app.bot.set_my_commands(bot_commands())
-        if background:
-            sender.start()
-            ticker = Ticker(services)
-            ticker.start()
-            app.bot_data[SCHEDULER_KEY] = ticker
+        try:
+            await _start_services(app, db, config, clock, background)
+        except BaseException:
+            await db.close()  # its worker threads would keep a failed start from exiting
+            raise
 
     return post_init
+
+
+async def _start_services(
+    app: Application[Any, Any, Any, Any, Any, Any],
+    db: Database,
+    config: Config,
+    clock: Clock,
+    background: bool,
+) -> None:
+    """Everything the bot runs on, around one open database."""
+    await roles.ensure_coordinators(
+        db, config.timebank.coordinators, clock.now(), timings_from(config)
+    )
+    await outbox.recover_in_flight(db)
+    sender = Sender(app.bot, db, clock, Policy.from_config(config))
+    sender.after_batch = ProgressReporter(app.bot, db, clock, sender.pacer)
+    db.on_outbox(sender.wake)  # a commit that queued a notice wakes the sender's task
+    services = Services(config, db, clock, sender, timings_from(config))
+    app.bot_data[SERVICES_KEY] = services
+    await app.bot.set_my_commands(bot_commands())
+    if background:
+        sender.start()
+        ticker = Ticker(services)
+        ticker.start()
+        app.bot_data[SCHEDULER_KEY] = ticker
 
 
 async def _close_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -29,6 +29,7 @@ from bot.ui.keyboards import button, grid
 from bot.ui.render import listing_card
 from handlers.common import (
     Context,
+    drop_buttons,
     for_coordinators,
     on_coordinator_button,
     reply,
@@ -43,6 +44,8 @@ from storage.models import Member
 
 TEXT, AUDIENCE, PREVIEW = range(3)
 DRAFT = "broadcast"
+# Previews already sent or dropped, by message id: a second tap on one says what became of it.
+FINISHED = "broadcasts_finished"
 MAX_TEXT = 2000
 
 
@@ -161,10 +164,14 @@ async def cb_send(update: Update, context: Context, member: Member, callback: Ca
     """Queue one outbox row per recipient, then show the progress message."""
     assert context.user_data is not None
     draft = context.user_data.pop(DRAFT, None)
+    finished: dict[int, int | None] = context.user_data.setdefault(FINISHED, {})
+    preview_id = _pressed_message_id(update)
     if not draft or "audience" not in draft:
-        await reply(update, t("post.draft_lost"))
+        await _say_it_was_done(update, context, finished.get(preview_id, -1))
         return ConversationHandler.END
+    await drop_buttons(update)
     if callback.action == "drop":
+        finished[preview_id] = None
         await reply(update, t("broadcast.dropped"))
         return ConversationHandler.END
     svc = services(context)
@@ -189,10 +196,30 @@ async def cb_send(update: Update, context: Context, member: Member, callback: Ca
         listing_id=listing_id,
         now=now,
     )
+    finished[preview_id] = started.id
     progress = await broadcasts.progress(svc.db, started.id)
     message = await reply(update, progress_text(progress), stop_button(started.id))
     await broadcasts.set_progress_message(svc.db, started.id, message.message_id)
     return ConversationHandler.END
+
+
+async def _say_it_was_done(update: Update, context: Context, outcome: int | None) -> None:
+    """A second tap on a preview already sent (or dropped) says so, instead of "I lost it"."""
+    if outcome is None:
+        await reply(update, t("broadcast.dropped"))
+    elif outcome < 0:
+        await reply(update, t("post.draft_lost"))
+    else:
+        progress = await broadcasts.progress(services(context).db, outcome)
+        await reply(
+            update,
+            t("broadcast.already_sent", sent=number(progress.sent), total=number(progress.total)),
+        )
+
+
+def _pressed_message_id(update: Update) -> int:
+    query = update.callback_query
+    return query.message.message_id if query is not None and query.message is not None else 0
 
 
 @on_coordinator_button

@@ -26,12 +26,13 @@ from bot.ui import keyboards
 from bot.ui.callbacks import MAX_BYTES, Callback, pattern, plain_int
 from bot.ui.i18n import Html, t
 from bot.ui.render import browse_line, snippet
-from handlers.common import Context, edit, for_members, on_button, reply, text_input
+from handlers.common import Context, edit, for_members, on_button, reply, text_input, typed
 from handlers.conversation import Conversation
 from storage import listings
 from storage.models import Listing, ListingKind, Page
 
 PAGE_SIZE = 5
+MAX_SEARCH = 200  # letters of a search; paging keeps the first words that fit a button
 WORDS = 0
 KINDS: tuple[ListingKind, ...] = ("offer", "need")
 
@@ -91,9 +92,10 @@ async def cb_ask_words(update: Update, context: Context, member: Any, callback: 
 
 
 async def got_words(update: Update, context: Context) -> int:
-    assert update.message
-    assert update.message.text
-    await _search(update, context, update.message.text)
+    words = await typed(update, MAX_SEARCH)
+    if words is None:
+        return WORDS
+    await _search(update, context, words)
     return ConversationHandler.END
 
 

@@ -15,7 +15,8 @@ from bot.refusals import cant_edit, is_not_modified
 from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import Callback, parse
-from bot.ui.i18n import languages, t
+from bot.ui.i18n import languages, t, tn
+from bot.ui.render import utf16_length, visible_text
 from storage import errors, members
 from storage.models import Member
 
@@ -95,13 +96,24 @@ async def show_busy(chat: Chat, action: str) -> None:
 
 
 async def typed(update: Update, limit: int) -> str | None:
-    """What the member typed, trimmed; None, after saying so kindly, when it is too long."""
+    """What the member typed, trimmed; None, after saying so kindly, when it is empty,
+    invisible or too long."""
     message = update.effective_message
-    text = (message.text or "").strip() if message else ""
-    if len(text) > limit:
-        await reply(update, t("common.too_long", count=len(text), limit=limit))
+    return await words_within(update, (message.text or "") if message else "", limit)
+
+
+async def words_within(update: Update, text: str, limit: int) -> str | None:
+    """`text` without invisible edges, if something is left and it fits `limit` (counted as
+    Telegram counts); else None, after telling the member kindly."""
+    words = visible_text(text)
+    if not words:
+        await reply(update, t("common.empty"))
         return None
-    return text
+    length = utf16_length(words)
+    if length > limit:
+        await reply(update, tn("common.too_long", length, limit=limit))
+        return None
+    return words
 
 
 async def show_menu(update: Update, text: str | None = None) -> Message:

@@ -37,10 +37,12 @@ from handlers.common import (
     on_coordinator_button,
     reply,
     text_input,
+    typed,
 )
 from handlers.conversation import Conversation
 from storage import exchanges, listings, members, roles
 from storage.errors import AlreadyRecorded, InvalidMinutes, NotFound, OverdraftLimit, OwnExchange
+from storage.members import MAX_NAME
 from storage.models import Member
 
 GIVER, RECEIVER = range(2)
@@ -231,9 +233,9 @@ async def got_receiver_name(update: Update, context: Context) -> int:
 
 async def _offer_names(update: Update, context: Context, action: str, state: int) -> int:
     """Members matching the typed name, plus "add as a new member" for people not on Telegram."""
-    assert update.message is not None
-    assert update.message.text is not None
-    words = update.message.text.strip()[:64]
+    words = await typed(update, MAX_NAME)
+    if words is None:
+        return state
     assert context.user_data is not None
     draft = context.user_data.setdefault(RECORD, {"id": 0})
     draft["typed"] = words

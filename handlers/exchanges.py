@@ -17,13 +17,13 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
-from bot.outbound.notices import close_after_help, local_time
 from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import Callback, pattern
 from bot.ui.i18n import hours, link, t
+from bot.ui.render import local_time
 from handlers.common import Context, Handler, edit, on_button, reply
-from storage import exchanges, members
+from storage import exchanges, listings, members
 from storage.errors import InvalidMinutes, NotFound, NotYours, OverdraftLimit
 from storage.exchanges import Escalated
 from storage.kinds import ExchangeState
@@ -185,7 +185,7 @@ async def cb_yes(update: Update, context: Context, member: Member, callback: Cal
     await reply(
         update,
         t("exchange.thanks", hours=hours(done.minutes), balance=hours(mine)),
-        await close_after_help(svc.db, done.exchange, member.id),
+        keyboards.close_met_need(await listings.of_exchange(svc.db, done.exchange), member.id),
     )
 
 

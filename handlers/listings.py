@@ -25,7 +25,7 @@ from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import Callback, parse, pattern
 from bot.ui.i18n import t, tn
-from bot.ui.render import card, listing_card, snippet
+from bot.ui.render import card, listing_card, snippet, visible_text
 from handlers.common import (
     Context,
     drop_buttons,
@@ -35,6 +35,7 @@ from handlers.common import (
     reply,
     text_input,
     typed,
+    words_within,
 )
 from handlers.conversation import Conversation
 from storage import listings
@@ -86,12 +87,11 @@ async def cmd_need(update: Update, context: Context, member: Member) -> None:
 
 
 async def _quick_post(update: Update, context: Context, member: Member, kind: ListingKind) -> None:
-    body = " ".join(context.args or []).strip()
-    if not body:
+    if not visible_text(" ".join(context.args or [])):
         await ask_category(update, context, member, kind)
         return
-    if len(body) > MAX_BODY:
-        await reply(update, tn("common.too_long", len(body), limit=MAX_BODY))
+    body = await words_within(update, " ".join(context.args or []), MAX_BODY)
+    if body is None:
         return
     svc = services(context)
     names, keywords = svc.config.timebank.categories, svc.config.timebank.keywords

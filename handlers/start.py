@@ -25,9 +25,9 @@ from bot.ui.i18n import t
 from handlers.common import Context, drop_buttons, member_of, reply, show_menu, text_input, typed
 from handlers.conversation import Conversation
 from storage import members
+from storage.members import MAX_NAME
 
 NAME, PLACE, CONSENT = range(3)
-MAX_NAME = 64
 JOIN = "join"
 
 

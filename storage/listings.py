@@ -8,7 +8,7 @@ from datetime import datetime
 
 from storage.db import Database, Params
 from storage.errors import NotFound, NotYours
-from storage.models import Listing, ListingKind, Page, to_db
+from storage.models import Exchange, Listing, ListingKind, Page, to_db
 
 MAX_BODY = 500
 MAX_WHEN_WHERE = 200
@@ -49,6 +49,11 @@ async def create(
 async def get(db: Database, listing_id: int) -> Listing | None:
     row = await db.one(f"{_SELECT} WHERE l.id = ?", (listing_id,))
     return Listing.from_row(row) if row else None
+
+
+async def of_exchange(db: Database, exchange: Exchange) -> Listing | None:
+    """The listing an exchange came from (none for hours a coordinator recorded)."""
+    return await get(db, exchange.listing_id) if exchange.listing_id else None
 
 
 async def owned(db: Database, listing_id: int, member_id: int) -> Listing:
@@ -197,7 +202,10 @@ async def count_by_owner(db: Database, member_id: int) -> int:
 
 
 async def has_responses(db: Database, listing_id: int) -> bool:
-    found = await db.scalar("SELECT 1 FROM responses WHERE listing_id = ? LIMIT 1", (listing_id,))
+    found = await db.scalar(
+        "SELECT 1 FROM responses WHERE listing_id = ? AND status <> 'withdrawn' LIMIT 1",
+        (listing_id,),
+    )
     return found is not None
 
 
@@ -207,7 +215,8 @@ async def unanswered_needs(
     """Open needs posted before the cutoff that nobody has answered, oldest first."""
     rows = await db.all(
         f"{_SELECT} WHERE l.kind = 'need' AND l.status = 'open' AND l.created_at <= ?"
-        " AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.listing_id = l.id)"
+        " AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.listing_id = l.id"
+        " AND r.status <> 'withdrawn')"
         " ORDER BY l.created_at LIMIT ?",
         (to_db(posted_before), limit),
     )

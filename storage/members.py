@@ -12,6 +12,8 @@ from storage.models import Member, to_db
 from storage.nudges import DEFAULT_TIMINGS, Timings
 from storage.outbox import Notice, enqueue
 
+MAX_NAME = 64  # a display name, as typed when joining or added by a coordinator
+
 
 async def by_telegram_id(db: Database, telegram_id: int) -> Member | None:
     row = await db.one("SELECT * FROM members WHERE telegram_id = ?", (telegram_id,))

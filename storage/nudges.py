@@ -146,7 +146,8 @@ async def queue_unmet_needs(db: Database, now: datetime, timings: Timings) -> in
 
 async def _has_response(tx: Tx, listing_id: int) -> bool:
     async with tx.execute(
-        "SELECT 1 FROM responses WHERE listing_id = ? LIMIT 1", (listing_id,)
+        "SELECT 1 FROM responses WHERE listing_id = ? AND status <> 'withdrawn' LIMIT 1",
+        (listing_id,),
     ) as cur:
         return await cur.fetchone() is not None
 

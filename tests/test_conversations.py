@@ -241,3 +241,29 @@ async def test_a_config_timeout_is_used(tmp_path, api, clock):
         clock.advance(timedelta(minutes=6))
         await zoe.says("second one")
         assert zoe.last_text == t("conversation.put_aside")
+
+
+@pytest.mark.parametrize("words", ["   ", "\u200b\u200b", "\u3164", "\u2800 \u200e", "\ufeff"])
+async def test_blank_or_invisible_words_are_refused_kindly(alice, svc, words):
+    await alice.taps("I can offer")
+    await alice.taps("Garden")
+    await alice.says(words)
+    assert alice.last_text == t("common.empty")
+    await alice.says("\u200bweeding\u200b")
+    await alice.taps("Skip")
+    await alice.taps("Publish")
+    (offer,) = await listings.open_by_owner(svc.db, 1)
+    assert offer.body == "weeding"
+
+
+async def test_an_invisible_quick_post_asks_what_kind_of_help(alice, svc):
+    await alice.says("/offer \u200b")
+    assert alice.last_text == t("post.ask_category_offer")
+    assert await listings.open_by_owner(svc.db, 1) == []
+
+
+async def test_emoji_count_as_telegram_counts_them(alice, svc):
+    await alice.taps("I can offer")
+    await alice.taps("Garden")
+    await alice.says("🌻" * 300)  # 300 characters to Python, 600 to Telegram
+    assert alice.last_text.startswith("That's 600 letters.")

@@ -670,3 +670,16 @@ async def role_of(svc, member_id: int) -> str:
     member = await members.get(svc.db, member_id)
     assert member is not None
     return member.role
+
+
+async def test_a_second_tap_on_send_says_it_was_sent(coordinator, alice, svc):
+    await compose(coordinator, "Stay warm", "Everyone")
+    preview = coordinator.last
+    send = next(b["callback_data"] for b in preview.inline_buttons if "Send" in b["text"])
+    await coordinator.taps("Send to 1 person")
+    await coordinator.presses(send, preview)
+    assert coordinator.last_text == "That message was sent already: 0 of 1 so far."
+    assert await svc.db.scalar("SELECT COUNT(*) FROM broadcasts") == 1
+    shown = coordinator.api.find(coordinator.user_id, preview.message_id)
+    assert shown is not None
+    assert shown.inline_buttons == [], "the preview's buttons are taken off once it is sent"

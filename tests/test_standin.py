@@ -27,10 +27,9 @@ from bot.sandbox.standin import (
     TEXT_TOO_LONG,
     EntityError,
     parse_html,
-    utf16_length,
 )
 from bot.ui.i18n import catalogue, hours, link, t
-from bot.ui.render import card
+from bot.ui.render import card, utf16_length
 from storage import ledger
 from tests.conftest import post
 

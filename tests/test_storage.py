@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,5 +86,29 @@ async def test_unbalanced_transactions_are_refused(tmp_path: Path):
                 )
         assert await ledger.total(db) == 0
         assert await db.scalar("SELECT COUNT(*) FROM ledger_transactions") == 0
+    finally:
+        await db.close()
+
+
+async def test_reads_never_see_a_write_that_has_not_committed(tmp_path):
+    db = await Database.open(tmp_path / "reads.sqlite3")
+    try:
+        inside, finish = asyncio.Event(), asyncio.Event()
+
+        async def half_made_write() -> None:
+            async with db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO members (telegram_id, display_name, consented_at, created_at)"
+                    " VALUES (1, 'Half', '2026', '2026')"
+                )
+                inside.set()
+                await finish.wait()
+
+        writing = asyncio.create_task(half_made_write())
+        await inside.wait()
+        assert await db.scalar("SELECT COUNT(*) FROM members") == 0
+        finish.set()
+        await writing
+        assert await db.scalar("SELECT COUNT(*) FROM members") == 1
     finally:
         await db.close()

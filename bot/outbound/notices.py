@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup
 
 from bot.ui import keyboards
 from bot.ui.i18n import Html, hours, link, t
-from bot.ui.render import listing_card
+from bot.ui.render import listing_card, local_time
 from storage import broadcasts, exchanges, ledger, listings, members
 from storage.db import Database
 from storage.kinds import ExchangeState, OutboxKind
@@ -45,10 +44,6 @@ async def render(env: RenderEnv, item: OutboxItem) -> Rendered | None:
     if renderer is None:
         raise LookupError(f"no renderer for outbox kind {item.kind!r}")
     return await renderer(env, item)
-
-
-def local_time(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%A %d %B at %H:%M")
 
 
 async def _response_new(env: RenderEnv, item: OutboxItem) -> Rendered | None:
@@ -128,19 +123,8 @@ async def _exchange_confirmed(env: RenderEnv, item: OutboxItem) -> Rendered | No
         hours=hours(exchange.proposed_minutes or 0),
         balance=hours(balance),
     )
-    return Rendered(text, await close_after_help(env.db, exchange, item.member_id))
-
-
-async def close_after_help(
-    db: Database, exchange: Exchange, viewer_id: int
-) -> InlineKeyboardMarkup | None:
-    """Help with a need was confirmed: offer its owner to close it, so nobody else answers."""
-    listing = await listings.get(db, exchange.listing_id) if exchange.listing_id else None
-    if listing is None or not listing.is_open or listing.kind != "need":
-        return None
-    if listing.owner_id != viewer_id:
-        return None
-    return keyboards.close_need(listing.id)
+    listing = await listings.of_exchange(env.db, exchange)
+    return Rendered(text, keyboards.close_met_need(listing, item.member_id))
 
 
 async def _exchange_held(env: RenderEnv, item: OutboxItem) -> Rendered | None:

@@ -39,6 +39,7 @@ from bot.outbound.notices import Rendered, RenderEnv, Renderer, render
 from bot.outbound.pacing import Pacer
 from bot.refusals import is_gone
 from bot.ui.i18n import Html, t
+from bot.ui.render import utf16_length
 from storage import members, outbox
 from storage.db import Database
 from storage.kinds import NUDGE_KINDS, SCHEDULED_KINDS, OutboxState
@@ -282,11 +283,11 @@ def digest_chunks(
     parts: list[tuple[OutboxItem, Rendered]],
 ) -> list[list[tuple[OutboxItem, Rendered]]]:
     """Split a digest's parts into messages that fit Telegram's limits, in order."""
-    title = len(t("digest.title")) + 2
+    title = utf16_length(t("digest.title")) + 2
     chunks: list[list[tuple[OutboxItem, Rendered]]] = []
     size = buttons = 0
     for part in parts:
-        length = len(part[1].text) + 2
+        length = utf16_length(part[1].text) + 2
         count = _button_count(part[1])
         if chunks and size + length <= MAX_TEXT and buttons + count <= MAX_BUTTONS:
             chunks[-1].append(part)

@@ -27,6 +27,7 @@ from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
 from bot.services import SERVICES_KEY, Services
+from bot.ui.render import utf16_length
 
 BOT_ID = 7000000001
 BOT_USERNAME = "timebank_test_bot"
@@ -119,11 +120,6 @@ def parse_html(html: str) -> str:
             "check for unmatched surrogate code units"
         )
     return result
-
-
-def utf16_length(text: str) -> int:
-    """Telegram counts lengths in UTF-16 code units: an emoji beyond the BMP counts two."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _entity(text: str, at: int) -> tuple[str, int]:

@@ -107,6 +107,15 @@ def still_needed(listing_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def close_met_need(listing: Listing | None, viewer_id: int) -> InlineKeyboardMarkup | None:
+    """Help with a need was confirmed: offer its owner to close it, so nobody else answers."""
+    if listing is None or not listing.is_open or listing.kind != "need":
+        return None
+    if listing.owner_id != viewer_id:
+        return None
+    return close_need(listing.id)
+
+
 def close_need(listing_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[button(t("listing.close_need"), Callback("ls", "close", listing_id))]]

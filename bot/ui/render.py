@@ -2,10 +2,52 @@
 
 from __future__ import annotations
 
-from bot.ui.i18n import Html, hours, t
+import unicodedata
+from datetime import datetime, tzinfo
+
+from babel.dates import format_date, format_time
+
+from bot.ui.i18n import DEFAULT_LANGUAGE, Html, hours, t
 from storage.models import HistoryItem, Listing
 
 SNIPPET_WIDTH = 48
+# Letters that show nothing although Unicode calls them letters or symbols: a name made of
+# them looks empty on every phone.
+BLANK_LOOKING = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+
+
+def local_time(moment: datetime, zone: tzinfo, language: str = DEFAULT_LANGUAGE) -> Html:
+    """A moment as members say it, in the timebank's timezone: "Thursday 26 November at 14:00"."""
+    local = moment.astimezone(zone)
+    return t(
+        "time.at",
+        language,
+        day=format_date(local, "EEEE d MMMM", locale=language),
+        time=format_time(local, "HH:mm", locale=language),
+    )
+
+
+def utf16_length(text: str) -> int:
+    """Telegram counts lengths in UTF-16 code units: an emoji beyond the BMP counts two."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def visible_text(text: str) -> str:
+    """The words without the spaces and invisible characters (zero-width spaces, direction
+    marks, blank-looking letters) around them; empty when nothing visible is left."""
+    start, end = 0, len(text)
+    while start < end and not _visible(text[start]):
+        start += 1
+    while end > start and not _visible(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def _visible(char: str) -> bool:
+    kind = unicodedata.category(char)
+    return not (kind[0] in "ZC" or char in BLANK_LOOKING)
+
+
 PLACE_WIDTH = 20  # a neighbourhood in a browse line; longer names are cut short
 
 
