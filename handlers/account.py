@@ -9,7 +9,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.services import services
 from bot.ui import keyboards
-from bot.ui.callbacks import Callback, pattern
+from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.commands import help_lines
 from bot.ui.i18n import Html, hours, t
 from bot.ui.render import history_line
@@ -33,16 +33,20 @@ async def cmd_balance(update: Update, context: Context, member: Member) -> None:
     balance = await ledger.balance(db, member.id)
     waiting = await exchanges.open_for(db, member.id)
     rows = [
-        [keyboards.button(t("account.finish_exchange", number=e.id), Callback("ex", "done", e.id))]
+        [
+            keyboards.button(
+                t("account.finish_exchange", number=e.id), Callback(Area.EXCHANGE, "done", e.id)
+            )
+        ]
         for e in waiting
     ]
     rows.append(
         [
-            keyboards.button(t("account.my_posts"), Callback("ls", "mine")),
-            keyboards.button(t("account.history"), Callback("ac", "history")),
+            keyboards.button(t("account.my_posts"), Callback(Area.LISTING, "mine")),
+            keyboards.button(t("account.history"), Callback(Area.ACCOUNT, "history")),
         ]
     )
-    rows.append([keyboards.button(t("account.settings"), Callback("st", "show"))])
+    rows.append([keyboards.button(t("account.settings"), Callback(Area.SETTINGS, "show"))])
     await reply(update, t("account.balance", balance=hours(balance)), InlineKeyboardMarkup(rows))
 
 
@@ -79,7 +83,7 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
         CommandHandler("history", cmd_history),
         CommandHandler("help", cmd_help),
         CommandHandler("cancel", cmd_cancel),  # outside any conversation: nothing to stop
-        CallbackQueryHandler(cmd_history, pattern=pattern("ac", "history")),
+        CallbackQueryHandler(cmd_history, pattern=pattern(Area.ACCOUNT, "history")),
     ]
 
 

@@ -23,7 +23,7 @@ from telegram.ext import (
 
 from bot.outbound.broadcasting import progress_text, stop_button
 from bot.services import services
-from bot.ui.callbacks import Callback, pattern
+from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.i18n import Html, number, t, tn
 from bot.ui.keyboards import button, grid
 from bot.ui.render import listing_card
@@ -65,10 +65,10 @@ async def got_text(update: Update, context: Context) -> int:
     # Kept as safe HTML, like a need's card, so both render the same way everywhere.
     context.user_data[DRAFT] = {"text": html.escape(text, quote=False), "raw": text, "help": False}
     choices = [
-        button(t("broadcast.to_everyone"), Callback("bc", "aud", 0, EVERYONE)),
-        button(t("broadcast.to_area"), Callback("bc", "aud", 0, AREA)),
-        button(t("broadcast.to_offers"), Callback("bc", "aud", 0, OFFERS)),
-        button(t("broadcast.to_visitors"), Callback("bc", "aud", 0, VISITORS)),
+        button(t("broadcast.to_everyone"), Callback(Area.BROADCAST, "aud", 0, EVERYONE)),
+        button(t("broadcast.to_area"), Callback(Area.BROADCAST, "aud", 0, AREA)),
+        button(t("broadcast.to_offers"), Callback(Area.BROADCAST, "aud", 0, OFFERS)),
+        button(t("broadcast.to_visitors"), Callback(Area.BROADCAST, "aud", 0, VISITORS)),
     ]
     await reply(update, t("broadcast.ask_audience"), grid(choices, columns=1))
     return AUDIENCE
@@ -87,7 +87,7 @@ async def cb_audience(
     options = {AREA: config.neighbourhoods, OFFERS: config.categories}.get(callback.arg)
     if callback.action == "aud" and options is not None:
         buttons = [
-            button(name, Callback("bc", "pick", index, callback.arg))
+            button(name, Callback(Area.BROADCAST, "pick", index, callback.arg))
             for index, name in enumerate(options)
         ]
         await reply(update, t(f"broadcast.which_{callback.arg}"), grid(buttons))
@@ -137,17 +137,17 @@ async def show_preview(update: Update, context: Context, member: Member) -> int:
     db = services(context).db
     count = await broadcasts.count_audience(db, draft["audience"], member.id, draft.get("listing"))
     help_toggle = (
-        button(t("broadcast.help_off"), Callback("bc", "help", 0, "off"))
+        button(t("broadcast.help_off"), Callback(Area.BROADCAST, "help", 0, "off"))
         if draft["help"]
-        else button(t("broadcast.help_on"), Callback("bc", "help", 0, "on"))
+        else button(t("broadcast.help_on"), Callback(Area.BROADCAST, "help", 0, "on"))
     )
     if count == 0:
         context.user_data.pop(DRAFT, None) if context.user_data is not None else None
         await reply(update, t("broadcast.nobody"))
         return ConversationHandler.END
     rows = [[help_toggle]] if "listing" not in draft else []
-    rows.append([button(tn("broadcast.send", count), Callback("bc", "send"))])
-    rows.append([button(t("broadcast.dont_send"), Callback("bc", "drop"))])
+    rows.append([button(tn("broadcast.send", count), Callback(Area.BROADCAST, "send"))])
+    rows.append([button(t("broadcast.dont_send"), Callback(Area.BROADCAST, "drop"))])
     preview = tn(
         "broadcast.preview",
         count,
@@ -256,21 +256,25 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
             "broadcast",
             [
                 CommandHandler("broadcast", cmd_broadcast),
-                CallbackQueryHandler(cb_need, pattern=pattern("bc", "need")),
+                CallbackQueryHandler(cb_need, pattern=pattern(Area.BROADCAST, "need")),
             ],
             {
                 TEXT: [MessageHandler(text_input(), got_text)],
-                AUDIENCE: [CallbackQueryHandler(cb_audience, pattern=pattern("bc", "aud", "pick"))],
+                AUDIENCE: [
+                    CallbackQueryHandler(
+                        cb_audience, pattern=pattern(Area.BROADCAST, "aud", "pick")
+                    )
+                ],
                 PREVIEW: [
-                    CallbackQueryHandler(cb_toggle_help, pattern=pattern("bc", "help")),
-                    CallbackQueryHandler(cb_send, pattern=pattern("bc", "send", "drop")),
+                    CallbackQueryHandler(cb_toggle_help, pattern=pattern(Area.BROADCAST, "help")),
+                    CallbackQueryHandler(cb_send, pattern=pattern(Area.BROADCAST, "send", "drop")),
                 ],
             },
             drafts=[DRAFT],
         ),
-        CallbackQueryHandler(cb_stop, pattern=pattern("bc", "stop")),
+        CallbackQueryHandler(cb_stop, pattern=pattern(Area.BROADCAST, "stop")),
         # Outside the conversation (an old preview, or forged): gated, then "start again".
-        CallbackQueryHandler(cb_audience, pattern=pattern("bc", "aud", "pick")),
-        CallbackQueryHandler(cb_toggle_help, pattern=pattern("bc", "help")),
-        CallbackQueryHandler(cb_send, pattern=pattern("bc", "send", "drop")),
+        CallbackQueryHandler(cb_audience, pattern=pattern(Area.BROADCAST, "aud", "pick")),
+        CallbackQueryHandler(cb_toggle_help, pattern=pattern(Area.BROADCAST, "help")),
+        CallbackQueryHandler(cb_send, pattern=pattern(Area.BROADCAST, "send", "drop")),
     ]

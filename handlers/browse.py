@@ -23,7 +23,7 @@ from telegram.ext import (
 
 from bot.services import services
 from bot.ui import keyboards
-from bot.ui.callbacks import MAX_BYTES, Callback, pattern, plain_int
+from bot.ui.callbacks import MAX_BYTES, Area, Callback, pattern, plain_int
 from bot.ui.i18n import Html, t
 from bot.ui.render import browse_line, snippet
 from handlers.common import Context, edit, for_members, on_button, reply, text_input, typed
@@ -45,9 +45,9 @@ async def menu_browse(update: Update, context: Context, member: Any) -> None:
         t("browse.what"),
         InlineKeyboardMarkup(
             [
-                [keyboards.button(t("browse.offers"), Callback("br", "kind", 0, "offer"))],
-                [keyboards.button(t("browse.needs"), Callback("br", "kind", 0, "need"))],
-                [keyboards.button(t("browse.search"), Callback("sr", "ask"))],
+                [keyboards.button(t("browse.offers"), Callback(Area.BROWSE, "kind", 0, "offer"))],
+                [keyboards.button(t("browse.needs"), Callback(Area.BROWSE, "kind", 0, "need"))],
+                [keyboards.button(t("browse.search"), Callback(Area.SEARCH, "ask"))],
             ]
         ),
     )
@@ -58,10 +58,12 @@ async def cb_kind(update: Update, context: Context, member: Any, callback: Callb
     kind = callback.arg if callback.arg in KINDS else "need"
     names = services(context).config.timebank.categories
     buttons = [
-        keyboards.button(name, Callback("br", "page", 0, f"{kind}.{index}"))
+        keyboards.button(name, Callback(Area.BROWSE, "page", 0, f"{kind}.{index}"))
         for index, name in enumerate(names)
     ]
-    buttons.append(keyboards.button(t("browse.all_categories"), Callback("br", "page", 0, kind)))
+    buttons.append(
+        keyboards.button(t("browse.all_categories"), Callback(Area.BROWSE, "page", 0, kind))
+    )
     await reply(update, t(f"browse.which_category_{kind}"), keyboards.grid(buttons))
 
 
@@ -82,7 +84,7 @@ async def cb_page(update: Update, context: Context, member: Any, callback: Callb
         page=page.offset // PAGE_SIZE + 1,
     )
     steps = keyboards.nothing_found(kind, index if category else None, category, searched=False)
-    await _show_page(update, title, page, "br", callback.arg, steps)
+    await _show_page(update, title, page, Area.BROWSE, callback.arg, steps)
 
 
 @on_button
@@ -124,7 +126,7 @@ async def _search(update: Update, context: Context, words: str, offset: int = 0)
     category = listings.guess_category(words, timebank.categories, timebank.keywords)
     index = timebank.categories.index(category) if category else None
     steps = keyboards.nothing_found("offer", index, category, searched=True)
-    await _show_page(update, title, page, "sr", words, steps)
+    await _show_page(update, title, page, Area.SEARCH, words, steps)
 
 
 def fit_words(words: str) -> str:
@@ -142,7 +144,7 @@ async def _show_page(
     update: Update,
     title: str,
     page: Page[Listing],
-    area: str,
+    area: Area,
     arg: str,
     next_steps: InlineKeyboardMarkup,
 ) -> None:
@@ -153,7 +155,7 @@ async def _show_page(
     start = page.offset + 1
     lines = [title] + [browse_line(item, start + i) for i, item in enumerate(page.items)]
     rows = [
-        [keyboards.button(snippet(item, start + i), Callback("ls", "view", item.id))]
+        [keyboards.button(snippet(item, start + i), Callback(Area.LISTING, "view", item.id))]
         for i, item in enumerate(page.items)
     ]
     pager = keyboards.pager(
@@ -174,15 +176,15 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
         Conversation(
             "search",
             [
-                CallbackQueryHandler(cb_ask_words, pattern=pattern("sr", "ask")),
+                CallbackQueryHandler(cb_ask_words, pattern=pattern(Area.SEARCH, "ask")),
                 CommandHandler("search", cmd_search),
             ],
             {WORDS: [MessageHandler(text_input(), got_words)]},
         ),
         CommandHandler("browse", menu_browse),
-        CallbackQueryHandler(cb_kind, pattern=pattern("br", "kind")),
-        CallbackQueryHandler(cb_page, pattern=pattern("br", "page")),
-        CallbackQueryHandler(cb_search_page, pattern=pattern("sr", "page")),
+        CallbackQueryHandler(cb_kind, pattern=pattern(Area.BROWSE, "kind")),
+        CallbackQueryHandler(cb_page, pattern=pattern(Area.BROWSE, "page")),
+        CallbackQueryHandler(cb_search_page, pattern=pattern(Area.SEARCH, "page")),
     ]
 
 

@@ -28,7 +28,7 @@ from telegram.ext import (
 
 from bot.services import services
 from bot.ui import keyboards
-from bot.ui.callbacks import Callback, pattern, plain_int
+from bot.ui.callbacks import Area, Callback, pattern, plain_int
 from bot.ui.i18n import Html, hours, t
 from bot.ui.render import snippet
 from handlers.common import (
@@ -69,7 +69,9 @@ async def _pick_member(update: Update, context: Context, action: str) -> None:
     if not found:
         await reply(update, t("coordinator.nobody_found", words=words))
         return
-    rows = [[keyboards.button(m.display_name, Callback("cr", action, m.id))] for m in found]
+    rows = [
+        [keyboards.button(m.display_name, Callback(Area.COORDINATOR, action, m.id))] for m in found
+    ]
     await reply(update, t(f"coordinator.{action}_which"), InlineKeyboardMarkup(rows))
 
 
@@ -392,7 +394,7 @@ async def cmd_open_needs(update: Update, context: Context, member: Member) -> No
         await reply(update, t("coordinator.no_open_needs", days=svc.timings.need_open_after.days))
         return
     rows = [
-        [keyboards.button(snippet(need, number), Callback("bc", "need", need.id))]
+        [keyboards.button(snippet(need, number), Callback(Area.BROADCAST, "need", need.id))]
         for number, need in enumerate(needs, start=1)
     ]
     lines = [t("coordinator.open_needs_title")] + [
@@ -410,12 +412,18 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
             {
                 GIVER: [
                     MessageHandler(text_input(), got_giver_name),
-                    CallbackQueryHandler(cb_record_person, pattern=pattern("cr", "rgiver")),
+                    CallbackQueryHandler(
+                        cb_record_person, pattern=pattern(Area.COORDINATOR, "rgiver")
+                    ),
                 ],
                 RECEIVER: [
                     MessageHandler(text_input(), got_receiver_name),
-                    CallbackQueryHandler(cb_record_person, pattern=pattern("cr", "rrecv")),
-                    CallbackQueryHandler(cb_record_hours, pattern=pattern("cr", "rhours")),
+                    CallbackQueryHandler(
+                        cb_record_person, pattern=pattern(Area.COORDINATOR, "rrecv")
+                    ),
+                    CallbackQueryHandler(
+                        cb_record_hours, pattern=pattern(Area.COORDINATOR, "rhours")
+                    ),
                 ],
             },
             drafts=[RECORD],
@@ -425,15 +433,19 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
         CommandHandler("correct", cmd_correct),
         CommandHandler("open_needs", cmd_open_needs),
         CommandHandler("visitor", cmd_visitor),
-        CallbackQueryHandler(cb_visitor, pattern=pattern("cr", "visitor")),
-        CallbackQueryHandler(cb_role, pattern=pattern("cr", "promote", "demote")),
-        CallbackQueryHandler(cb_promote_sure, pattern=pattern("cr", "promoteok")),
-        CallbackQueryHandler(cb_keep, pattern=pattern("cr", "keep")),
-        CallbackQueryHandler(cb_change_hours, pattern=pattern("cr", "fix")),
-        CallbackQueryHandler(cb_application, pattern=pattern("cr", "approve", "decline")),
-        CallbackQueryHandler(cb_settle, pattern=pattern("cr", "settle")),
+        CallbackQueryHandler(cb_visitor, pattern=pattern(Area.COORDINATOR, "visitor")),
+        CallbackQueryHandler(cb_role, pattern=pattern(Area.COORDINATOR, "promote", "demote")),
+        CallbackQueryHandler(cb_promote_sure, pattern=pattern(Area.COORDINATOR, "promoteok")),
+        CallbackQueryHandler(cb_keep, pattern=pattern(Area.COORDINATOR, "keep")),
+        CallbackQueryHandler(cb_change_hours, pattern=pattern(Area.COORDINATOR, "fix")),
+        CallbackQueryHandler(
+            cb_application, pattern=pattern(Area.COORDINATOR, "approve", "decline")
+        ),
+        CallbackQueryHandler(cb_settle, pattern=pattern(Area.COORDINATOR, "settle")),
         # Outside /record (an old button, or forged): still gated, then "start again".
-        CallbackQueryHandler(cb_record_person, pattern=pattern("cr", "rgiver", "rrecv")),
-        CallbackQueryHandler(cb_record_hours, pattern=pattern("cr", "rhours")),
-        CallbackQueryHandler(cb_record_override, pattern=pattern("cr", "rwhy")),
+        CallbackQueryHandler(
+            cb_record_person, pattern=pattern(Area.COORDINATOR, "rgiver", "rrecv")
+        ),
+        CallbackQueryHandler(cb_record_hours, pattern=pattern(Area.COORDINATOR, "rhours")),
+        CallbackQueryHandler(cb_record_override, pattern=pattern(Area.COORDINATOR, "rwhy")),
     ]

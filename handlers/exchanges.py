@@ -19,7 +19,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.services import services
 from bot.ui import keyboards
-from bot.ui.callbacks import Callback, pattern
+from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.i18n import hours, link, t
 from bot.ui.render import local_time
 from handlers.common import Context, Handler, edit, on_button, reply
@@ -271,22 +271,22 @@ async def cb_at(update: Update, context: Context, member: Member, callback: Call
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:
     routes = {
-        ("ls", "respond"): cb_respond,
-        ("rs", "accept"): cb_accept,
-        ("rs", "decline"): cb_decline,
-        ("ex", "done"): cb_done,
-        ("ex", "more"): cb_more,
-        ("ex", "hours"): cb_hours,
-        ("ex", "yes"): cb_yes,
-        ("ex", "no"): cb_not_quite,
-        ("ex", "flag"): cb_flag,
-        ("ex", "cancel"): cb_cancel,
-        ("ex", "nohelp"): cb_cancel_sure,
-        ("ex", "keep"): cb_keep,
-        ("ex", "when"): cb_when,
-        ("ex", "day"): cb_day,
-        ("ex", "at"): cb_at,
-        ("co", "allow"): cb_approve_held,
+        (Area.LISTING, "respond"): cb_respond,
+        (Area.RESPONSE, "accept"): cb_accept,
+        (Area.RESPONSE, "decline"): cb_decline,
+        (Area.EXCHANGE, "done"): cb_done,
+        (Area.EXCHANGE, "more"): cb_more,
+        (Area.EXCHANGE, "hours"): cb_hours,
+        (Area.EXCHANGE, "yes"): cb_yes,
+        (Area.EXCHANGE, "no"): cb_not_quite,
+        (Area.EXCHANGE, "flag"): cb_flag,
+        (Area.EXCHANGE, "cancel"): cb_cancel,
+        (Area.EXCHANGE, "nohelp"): cb_cancel_sure,
+        (Area.EXCHANGE, "keep"): cb_keep,
+        (Area.EXCHANGE, "when"): cb_when,
+        (Area.EXCHANGE, "day"): cb_day,
+        (Area.EXCHANGE, "at"): cb_at,
+        (Area.HELD, "allow"): cb_approve_held,
     }
     return [
         CallbackQueryHandler(callback, pattern=pattern(area, action))

@@ -23,7 +23,7 @@ from telegram.ext import (
 
 from bot.services import services
 from bot.ui import keyboards
-from bot.ui.callbacks import Callback, parse, pattern
+from bot.ui.callbacks import Area, Callback, parse, pattern
 from bot.ui.i18n import t, tn
 from bot.ui.render import card, listing_card, snippet, visible_text
 from handlers.common import (
@@ -143,7 +143,9 @@ async def got_text(update: Update, context: Context) -> int:
     draft["body"] = body
     if "when_where" in draft:
         return await show_preview(update, context)
-    skip = InlineKeyboardMarkup([[keyboards.button(t("post.skip"), Callback("pv", "skip"))]])
+    skip = InlineKeyboardMarkup(
+        [[keyboards.button(t("post.skip"), Callback(Area.PREVIEW, "skip"))]]
+    )
     await reply(update, t("post.ask_when"), skip)
     return WHEN
 
@@ -180,10 +182,10 @@ async def show_preview(update: Update, context: Context) -> int:
     )
     buttons = InlineKeyboardMarkup(
         [
-            [keyboards.button(t("post.publish"), Callback("pv", "publish"))],
+            [keyboards.button(t("post.publish"), Callback(Area.PREVIEW, "publish"))],
             [
-                keyboards.button(t("post.change_text"), Callback("pv", "retext")),
-                keyboards.button(t("post.dont_post"), Callback("pv", "drop")),
+                keyboards.button(t("post.change_text"), Callback(Area.PREVIEW, "retext")),
+                keyboards.button(t("post.dont_post"), Callback(Area.PREVIEW, "drop")),
             ],
         ]
     )
@@ -267,7 +269,7 @@ async def cb_recategorise(
     names = svc.config.timebank.categories
     if callback.action == "recat":
         buttons = [
-            keyboards.button(name, Callback("ls", "setcat", listing.id, str(index)))
+            keyboards.button(name, Callback(Area.LISTING, "setcat", listing.id, str(index)))
             for index, name in enumerate(names)
         ]
         await reply(update, t("listing.which_category"), keyboards.grid(buttons))
@@ -329,7 +331,8 @@ async def cb_mine(update: Update, context: Context, member: Member, callback: Ca
         await reply(update, t("listing.none_of_yours"))
         return
     buttons = [
-        [keyboards.button(snippet(listing), Callback("ls", "view", listing.id))] for listing in own
+        [keyboards.button(snippet(listing), Callback(Area.LISTING, "view", listing.id))]
+        for listing in own
     ]
     await reply(update, t("listing.yours"), InlineKeyboardMarkup(buttons))
 
@@ -346,27 +349,27 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
                 TEXT: [MessageHandler(text_input(), got_text)],
                 WHEN: [
                     MessageHandler(text_input(), got_when),
-                    CallbackQueryHandler(cb_skip_when, pattern=pattern("pv", "skip")),
+                    CallbackQueryHandler(cb_skip_when, pattern=pattern(Area.PREVIEW, "skip")),
                 ],
-                PREVIEW: [CallbackQueryHandler(cb_preview, pattern=pattern("pv"))],
+                PREVIEW: [CallbackQueryHandler(cb_preview, pattern=pattern(Area.PREVIEW))],
             },
             drafts=[DRAFT],
         ),
         Conversation(
             "edit_listing",
-            [CallbackQueryHandler(cb_edit, pattern=pattern("ls", "edit"))],
+            [CallbackQueryHandler(cb_edit, pattern=pattern(Area.LISTING, "edit"))],
             {EDIT_TEXT: [MessageHandler(text_input(), got_new_text)]},
             drafts=[EDITING],
         ),
         CommandHandler("offer", cmd_offer),
         CommandHandler("need", cmd_need),
         CallbackQueryHandler(cb_post_kind, pattern=r"^p[on]:ask:\d"),
-        CallbackQueryHandler(cb_view, pattern=pattern("ls", "view")),
-        CallbackQueryHandler(cb_close, pattern=pattern("ls", "close")),
-        CallbackQueryHandler(cb_reopen, pattern=pattern("ls", "reopen")),
-        CallbackQueryHandler(cb_keep, pattern=pattern("ls", "keep")),
-        CallbackQueryHandler(cb_recategorise, pattern=pattern("ls", "recat", "setcat")),
-        CallbackQueryHandler(cb_mine, pattern=pattern("ls", "mine")),
+        CallbackQueryHandler(cb_view, pattern=pattern(Area.LISTING, "view")),
+        CallbackQueryHandler(cb_close, pattern=pattern(Area.LISTING, "close")),
+        CallbackQueryHandler(cb_reopen, pattern=pattern(Area.LISTING, "reopen")),
+        CallbackQueryHandler(cb_keep, pattern=pattern(Area.LISTING, "keep")),
+        CallbackQueryHandler(cb_recategorise, pattern=pattern(Area.LISTING, "recat", "setcat")),
+        CallbackQueryHandler(cb_mine, pattern=pattern(Area.LISTING, "mine")),
     ]
 
 

@@ -19,7 +19,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.services import services
 from bot.ui import keyboards
-from bot.ui.callbacks import Callback, pattern
+from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.charts import hours_chart_png
 from bot.ui.i18n import Html, hours, t
 from handlers.common import Context, for_coordinators, on_coordinator_button, reply, show_busy
@@ -83,7 +83,7 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
     return [
         CommandHandler("report", cmd_report),
         CommandHandler("export", cmd_export),
-        CallbackQueryHandler(cb_report_period, pattern=pattern("rp", "period")),
+        CallbackQueryHandler(cb_report_period, pattern=pattern(Area.REPORT, "period")),
     ]
 
 

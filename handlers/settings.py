@@ -12,7 +12,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.services import services
-from bot.ui.callbacks import Callback, pattern
+from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.i18n import Html, t
 from bot.ui.keyboards import button
 from handlers.common import Context, edit, for_members, on_button, reply
@@ -57,17 +57,17 @@ def settings_view(member: Member, default_quiet: str) -> tuple[Html, InlineKeybo
         quiet=_quiet_label(quiet),
     )
     toggle_nudges = (
-        button(t("settings.turn_off"), Callback("st", "nudges", 0, "off"))
+        button(t("settings.turn_off"), Callback(Area.SETTINGS, "nudges", 0, "off"))
         if member.nudges_enabled
-        else button(t("settings.turn_on"), Callback("st", "nudges", 0, "on"))
+        else button(t("settings.turn_on"), Callback(Area.SETTINGS, "nudges", 0, "on"))
     )
     toggle_digest = (
-        button(t("settings.use_immediate"), Callback("st", "digest", 0, "off"))
+        button(t("settings.use_immediate"), Callback(Area.SETTINGS, "digest", 0, "off"))
         if member.nudge_digest
-        else button(t("settings.use_digest"), Callback("st", "digest", 0, "on"))
+        else button(t("settings.use_digest"), Callback(Area.SETTINGS, "digest", 0, "on"))
     )
     presets = [
-        button(_quiet_button(preset), Callback("st", "quiet", 0, str(index)))
+        button(_quiet_button(preset), Callback(Area.SETTINGS, "quiet", 0, str(index)))
         for index, preset in enumerate(QUIET_PRESETS)
         if preset != quiet
     ]
@@ -87,5 +87,5 @@ def _quiet_button(window: str) -> str:
 def handlers() -> list[BaseHandler[Update, Context, Any]]:
     return [
         CommandHandler("settings", cmd_settings),
-        CallbackQueryHandler(cb_setting, pattern=pattern("st")),
+        CallbackQueryHandler(cb_setting, pattern=pattern(Area.SETTINGS)),
     ]

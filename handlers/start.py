@@ -20,7 +20,7 @@ from telegram.ext import (
 
 from bot.services import services
 from bot.ui import keyboards
-from bot.ui.callbacks import Callback, pattern
+from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.i18n import t
 from handlers.common import Context, drop_buttons, member_of, reply, show_menu, text_input, typed
 from handlers.conversation import Conversation
@@ -77,8 +77,8 @@ async def ask_consent(update: Update, context: Context) -> int:
         t("join.privacy"),
         InlineKeyboardMarkup(
             [
-                [keyboards.button(t("join.agree"), Callback("jn", "agree"))],
-                [keyboards.button(t("join.no_thanks"), Callback("jn", "decline"))],
+                [keyboards.button(t("join.agree"), Callback(Area.JOIN, "agree"))],
+                [keyboards.button(t("join.no_thanks"), Callback(Area.JOIN, "decline"))],
             ]
         ),
     )
@@ -92,7 +92,7 @@ async def cb_consent(update: Update, context: Context) -> int:
     assert context.user_data is not None
     answers = context.user_data.pop(JOIN, None)
     await drop_buttons(update)
-    if query.data != Callback("jn", "agree").pack():
+    if query.data != Callback(Area.JOIN, "agree").pack():
         await reply(update, t("join.declined"))
         return ConversationHandler.END
     if not answers or "name" not in answers:
@@ -133,7 +133,7 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
             {
                 NAME: [MessageHandler(text_input(), got_name)],
                 PLACE: [MessageHandler(text_input(), got_place)],
-                CONSENT: [CallbackQueryHandler(cb_consent, pattern=pattern("jn"))],
+                CONSENT: [CallbackQueryHandler(cb_consent, pattern=pattern(Area.JOIN))],
             },
             drafts=[JOIN],
         )

@@ -11,7 +11,7 @@ from telegram.ext import CommandHandler
 from bot.app import build_application
 from bot.config import parse_config
 from bot.ui import keyboards
-from bot.ui.callbacks import Callback, parse
+from bot.ui.callbacks import Area, Callback, parse
 from bot.ui.commands import COMMANDS
 from bot.ui.i18n import (
     PLURAL_CATEGORIES,
@@ -159,12 +159,15 @@ def test_hours_read_naturally(minutes, text):
 
 
 def test_callback_codec_round_trips_and_refuses_junk():
-    assert parse(Callback("ex", "yes", 42, "60").pack()) == Callback("ex", "yes", 42, "60")
-    assert parse(Callback("br", "page", 5, "need.2").pack()) == Callback("br", "page", 5, "need.2")
+    for callback in (
+        Callback(Area.EXCHANGE, "yes", 42, "60"),
+        Callback(Area.BROWSE, "page", 5, "need.2"),
+    ):
+        assert parse(callback.pack()) == callback
     for junk in (None, "", "ex", "ex:yes", "EX:yes:1", "ex:yes:-1", "ex:yes:1" + "1" * 20):
         assert parse(junk) is None
     with pytest.raises(ValueError, match="64 bytes"):
-        Callback("sr", "page", 0, "ö" * 40).pack()
+        Callback(Area.SEARCH, "page", 0, "ö" * 40).pack()
 
 
 def test_every_keyboard_button_fits_telegrams_limit():

@@ -105,16 +105,16 @@ def test_forged_or_foreign_data_is_refused(data):
 
 
 def test_arguments_are_plain_numbers_or_nothing():
-    assert Callback("ex", "hours", 1, "90").arg_int == 90
-    assert Callback("ex", "hours", 1, "-60").arg_int == -60
+    assert Callback(Area.EXCHANGE, "hours", 1, "90").arg_int == 90
+    assert Callback(Area.EXCHANGE, "hours", 1, "-60").arg_int == -60
     for forged in ("²", "٣", "1e3", " 60", "60 ", "9999999999999", ""):
-        assert Callback("ex", "hours", 1, forged).arg_int is None
+        assert Callback(Area.EXCHANGE, "hours", 1, forged).arg_int is None
 
 
 def test_a_later_layout_is_read_by_its_version():
-    assert parse("v1:ex:yes:4:60") == Callback("ex", "yes", 4, "60")
+    assert parse("v1:ex:yes:4:60") == Callback(Area.EXCHANGE, "yes", 4, "60")
 
 
 def test_packing_more_than_telegram_allows_fails_loudly():
     with pytest.raises(ValueError, match="64 bytes"):
-        Callback("sr", "page", 5, "é" * 40).pack()
+        Callback(Area.SEARCH, "page", 5, "é" * 40).pack()

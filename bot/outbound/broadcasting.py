@@ -11,7 +11,7 @@ from telegram.error import BadRequest
 
 from bot.clock import Clock
 from bot.outbound.pacing import Pacer
-from bot.ui.callbacks import Callback
+from bot.ui.callbacks import Area, Callback
 from bot.ui.i18n import Html, t
 from bot.ui.keyboards import button
 from storage import broadcasts, members
@@ -67,5 +67,5 @@ def progress_text(progress: Progress, *, done: bool = False) -> Html:
 
 def stop_button(broadcast_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[button(t("broadcast.stop"), Callback("bc", "stop", broadcast_id))]]
+        [[button(t("broadcast.stop"), Callback(Area.BROADCAST, "stop", broadcast_id))]]
     )

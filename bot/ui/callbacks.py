@@ -45,7 +45,7 @@ class Area(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Callback:
-    area: str
+    area: Area
     action: str
     id: int = 0
     arg: str = ""
@@ -89,10 +89,10 @@ def parse(data: str | None) -> Callback | None:
     match = _SHAPE.fullmatch(data)
     if match is None or int(match["version"] or VERSION) not in KNOWN_VERSIONS:
         return None
-    return Callback(match["area"], match["action"], int(match["id"]), match["arg"] or "")
+    return Callback(Area(match["area"]), match["action"], int(match["id"]), match["arg"] or "")
 
 
-def pattern(area: str, *actions: str) -> re.Pattern[str]:
+def pattern(area: Area, *actions: str) -> re.Pattern[str]:
     """A `pattern=` for CallbackQueryHandler matching these actions of one area."""
     names = "|".join(actions) if actions else "[a-z]+"
     return re.compile(rf"^(?:v[0-9]{{1,3}}:)?{area}:(?:{names}):[0-9]")

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from babel.dates import format_date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup
 
-from bot.ui.callbacks import Callback
+from bot.ui.callbacks import Area, Callback
 from bot.ui.i18n import DEFAULT_LANGUAGE, hours, t
 from storage.exchanges import OVERRIDE_REASONS
 from storage.models import MAX_MINUTES, MIN_MINUTES, Exchange, Listing, ListingKind
@@ -16,7 +16,7 @@ from storage.models import MAX_MINUTES, MIN_MINUTES, Exchange, Listing, ListingK
 QUICK_MINUTES = (30, 60, 90, 120, 180)
 PICKER_HOURS = range(8, 21)  # the time picker offers 08:00 to 20:00
 # The callback area of each kind's category buttons when posting ("po:cat:2" starts an offer).
-POST_AREAS: dict[ListingKind, str] = {"offer": "po", "need": "pn"}
+POST_AREAS: dict[ListingKind, Area] = {"offer": Area.POST_OFFER, "need": Area.POST_NEED}
 
 
 def button(text: str, callback: Callback) -> InlineKeyboardButton:
@@ -45,7 +45,7 @@ def grid(buttons: Sequence[InlineKeyboardButton], columns: int = 2) -> InlineKey
     return InlineKeyboardMarkup(rows)
 
 
-def categories(area: str, names: Sequence[str], *, with_all: bool = False) -> InlineKeyboardMarkup:
+def categories(area: Area, names: Sequence[str], *, with_all: bool = False) -> InlineKeyboardMarkup:
     """One button per category; the id is the category's place in config."""
     buttons = [button(name, Callback(area, "cat", index)) for index, name in enumerate(names)]
     if with_all:
@@ -58,29 +58,29 @@ def listing_actions(listing: Listing, viewer_id: int) -> InlineKeyboardMarkup | 
     if listing.owner_id == viewer_id:
         if not listing.is_open:
             return InlineKeyboardMarkup(
-                [[button(t("listing.reopen"), Callback("ls", "reopen", listing.id))]]
+                [[button(t("listing.reopen"), Callback(Area.LISTING, "reopen", listing.id))]]
             )
         return InlineKeyboardMarkup(
             [
                 [
-                    button(t("listing.edit"), Callback("ls", "edit", listing.id)),
-                    button(t("listing.close"), Callback("ls", "close", listing.id)),
+                    button(t("listing.edit"), Callback(Area.LISTING, "edit", listing.id)),
+                    button(t("listing.close"), Callback(Area.LISTING, "close", listing.id)),
                 ],
-                [button(t("listing.change_category"), Callback("ls", "recat", listing.id))],
+                [button(t("listing.change_category"), Callback(Area.LISTING, "recat", listing.id))],
             ]
         )
     if not listing.is_open:
         return None
     label = t("listing.can_help") if listing.kind == "need" else t("listing.would_like")
-    return InlineKeyboardMarkup([[button(label, Callback("ls", "respond", listing.id))]])
+    return InlineKeyboardMarkup([[button(label, Callback(Area.LISTING, "respond", listing.id))]])
 
 
 def response_choice(response_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                button(t("response.accept"), Callback("rs", "accept", response_id)),
-                button(t("response.decline"), Callback("rs", "decline", response_id)),
+                button(t("response.accept"), Callback(Area.RESPONSE, "accept", response_id)),
+                button(t("response.decline"), Callback(Area.RESPONSE, "decline", response_id)),
             ]
         ]
     )
@@ -89,9 +89,9 @@ def response_choice(response_id: int) -> InlineKeyboardMarkup:
 def exchange_next_step(exchange: Exchange) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [button(t("exchange.it_happened"), Callback("ex", "done", exchange.id))],
-            [button(t("exchange.set_time"), Callback("ex", "when", exchange.id))],
-            [button(t("exchange.didnt_happen"), Callback("ex", "cancel", exchange.id))],
+            [button(t("exchange.it_happened"), Callback(Area.EXCHANGE, "done", exchange.id))],
+            [button(t("exchange.set_time"), Callback(Area.EXCHANGE, "when", exchange.id))],
+            [button(t("exchange.didnt_happen"), Callback(Area.EXCHANGE, "cancel", exchange.id))],
         ]
     )
 
@@ -100,8 +100,8 @@ def still_needed(listing_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                button(t("nudge.keep_open"), Callback("ls", "keep", listing_id)),
-                button(t("nudge.close_it"), Callback("ls", "close", listing_id)),
+                button(t("nudge.keep_open"), Callback(Area.LISTING, "keep", listing_id)),
+                button(t("nudge.close_it"), Callback(Area.LISTING, "close", listing_id)),
             ]
         ]
     )
@@ -118,7 +118,7 @@ def close_met_need(listing: Listing | None, viewer_id: int) -> InlineKeyboardMar
 
 def close_need(listing_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[button(t("listing.close_need"), Callback("ls", "close", listing_id))]]
+        [[button(t("listing.close_need"), Callback(Area.LISTING, "close", listing_id))]]
     )
 
 
@@ -134,7 +134,7 @@ def days_ahead(
         [
             button(
                 format_date(day, "EEE d MMM", locale=language),
-                Callback("ex", "day", exchange_id, day.strftime("%Y%m%d")),
+                Callback(Area.EXCHANGE, "day", exchange_id, day.strftime("%Y%m%d")),
             )
             for day in days
         ],
@@ -148,7 +148,9 @@ def hours_of_day(exchange_id: int, day: date, now: datetime | None = None) -> In
     offered = hours_left(day, now) if now is not None else list(PICKER_HOURS)
     return grid(
         [
-            button(f"{hour:02d}:00", Callback("ex", "at", exchange_id, f"{stamp}{hour:02d}"))
+            button(
+                f"{hour:02d}:00", Callback(Area.EXCHANGE, "at", exchange_id, f"{stamp}{hour:02d}")
+            )
             for hour in offered
         ],
         columns=4,
@@ -162,10 +164,12 @@ def hours_left(day: date, now: datetime) -> list[int]:
 
 def hours_picker(exchange_id: int) -> InlineKeyboardMarkup:
     buttons = [
-        button(hours(minutes), Callback("ex", "hours", exchange_id, str(minutes)))
+        button(hours(minutes), Callback(Area.EXCHANGE, "hours", exchange_id, str(minutes)))
         for minutes in QUICK_MINUTES
     ]
-    buttons.append(button(t("exchange.other_hours"), Callback("ex", "more", exchange_id, "240")))
+    buttons.append(
+        button(t("exchange.other_hours"), Callback(Area.EXCHANGE, "more", exchange_id, "240"))
+    )
     return grid(buttons, columns=3)
 
 
@@ -178,13 +182,13 @@ def hours_stepper(exchange_id: int, minutes: int) -> InlineKeyboardMarkup:
         (t("exchange.step_up_hour"), 60),
     ]
     row = [
-        button(label, Callback("ex", "more", exchange_id, str(minutes + delta)))
+        button(label, Callback(Area.EXCHANGE, "more", exchange_id, str(minutes + delta)))
         for label, delta in steps
         if MIN_MINUTES <= minutes + delta <= MAX_MINUTES
     ]
     use = button(
         t("exchange.use_hours", hours=hours(minutes)),
-        Callback("ex", "hours", exchange_id, str(minutes)),
+        Callback(Area.EXCHANGE, "hours", exchange_id, str(minutes)),
     )
     return InlineKeyboardMarkup([row, [use]])
 
@@ -193,8 +197,10 @@ def confirm_choice(exchange_id: int, minutes: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                button(t("exchange.yes"), Callback("ex", "yes", exchange_id, str(minutes))),
-                button(t("exchange.not_quite"), Callback("ex", "no", exchange_id)),
+                button(
+                    t("exchange.yes"), Callback(Area.EXCHANGE, "yes", exchange_id, str(minutes))
+                ),
+                button(t("exchange.not_quite"), Callback(Area.EXCHANGE, "no", exchange_id)),
             ]
         ]
     )
@@ -206,9 +212,10 @@ def didnt_happen_sure(exchange_id: int, state: str) -> InlineKeyboardMarkup:
         [
             [
                 button(
-                    t("exchange.yes_didnt_happen"), Callback("ex", "nohelp", exchange_id, state)
+                    t("exchange.yes_didnt_happen"),
+                    Callback(Area.EXCHANGE, "nohelp", exchange_id, state),
                 ),
-                button(t("common.keep_it"), Callback("ex", "keep", exchange_id)),
+                button(t("common.keep_it"), Callback(Area.EXCHANGE, "keep", exchange_id)),
             ]
         ]
     )
@@ -217,8 +224,8 @@ def didnt_happen_sure(exchange_id: int, state: str) -> InlineKeyboardMarkup:
 def not_quite_choice(exchange_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [button(t("exchange.fix_hours"), Callback("ex", "done", exchange_id))],
-            [button(t("exchange.ask_coordinator"), Callback("ex", "flag", exchange_id))],
+            [button(t("exchange.fix_hours"), Callback(Area.EXCHANGE, "done", exchange_id))],
+            [button(t("exchange.ask_coordinator"), Callback(Area.EXCHANGE, "flag", exchange_id))],
         ]
     )
 
@@ -226,10 +233,12 @@ def not_quite_choice(exchange_id: int) -> InlineKeyboardMarkup:
 def settle(exchange_id: int) -> InlineKeyboardMarkup:
     """A coordinator's choice of hours for an exchange, or no credit at all."""
     buttons = [
-        button(hours(minutes), Callback("cr", "settle", exchange_id, str(minutes)))
+        button(hours(minutes), Callback(Area.COORDINATOR, "settle", exchange_id, str(minutes)))
         for minutes in (*QUICK_MINUTES, 240, 360)
     ]
-    buttons.append(button(t("coordinator.no_credit"), Callback("cr", "settle", exchange_id, "0")))
+    buttons.append(
+        button(t("coordinator.no_credit"), Callback(Area.COORDINATOR, "settle", exchange_id, "0"))
+    )
     return grid(buttons, columns=4)
 
 
@@ -238,8 +247,10 @@ def correct_sure(exchange_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                button(t("coordinator.change_hours"), Callback("cr", "fix", exchange_id)),
-                button(t("common.keep_it"), Callback("cr", "keep", exchange_id)),
+                button(
+                    t("coordinator.change_hours"), Callback(Area.COORDINATOR, "fix", exchange_id)
+                ),
+                button(t("common.keep_it"), Callback(Area.COORDINATOR, "keep", exchange_id)),
             ]
         ]
     )
@@ -250,10 +261,11 @@ def promote_sure(member_id: int, name: str) -> InlineKeyboardMarkup:
         [
             [
                 button(
-                    t("coordinator.promote_yes", name=name), Callback("cr", "promoteok", member_id)
+                    t("coordinator.promote_yes", name=name),
+                    Callback(Area.COORDINATOR, "promoteok", member_id),
                 )
             ],
-            [button(t("common.no"), Callback("cr", "keep", member_id))],
+            [button(t("common.no"), Callback(Area.COORDINATOR, "keep", member_id))],
         ]
     )
 
@@ -262,13 +274,13 @@ def record_person(
     name: str, action: str, person_id: int, draft_id: int
 ) -> list[InlineKeyboardButton]:
     """One person to pick in /record (id 0: add the typed name), for this /record only."""
-    return [button(name, Callback("cr", action, person_id, str(draft_id)))]
+    return [button(name, Callback(Area.COORDINATOR, action, person_id, str(draft_id)))]
 
 
 def record_hours(draft_id: int) -> InlineKeyboardMarkup:
     return grid(
         [
-            button(hours(minutes), Callback("cr", "rhours", draft_id, str(minutes)))
+            button(hours(minutes), Callback(Area.COORDINATOR, "rhours", draft_id, str(minutes)))
             for minutes in (*QUICK_MINUTES, 240, 360, 480)
         ],
         columns=4,
@@ -278,10 +290,17 @@ def record_hours(draft_id: int) -> InlineKeyboardMarkup:
 def record_override(draft_id: int) -> InlineKeyboardMarkup:
     """Past the overdraft limit: record anyway for a reason (audited), or don't."""
     rows = [
-        [button(t(f"coordinator.override_{reason}"), Callback("cr", "rwhy", draft_id, reason))]
+        [
+            button(
+                t(f"coordinator.override_{reason}"),
+                Callback(Area.COORDINATOR, "rwhy", draft_id, reason),
+            )
+        ]
         for reason in OVERRIDE_REASONS
     ]
-    rows.append([button(t("coordinator.dont_record"), Callback("cr", "rwhy", draft_id, "drop"))])
+    rows.append(
+        [button(t("coordinator.dont_record"), Callback(Area.COORDINATOR, "rwhy", draft_id, "drop"))]
+    )
     return InlineKeyboardMarkup(rows)
 
 
@@ -289,8 +308,8 @@ def application(member_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                button(t("coordinator.approve"), Callback("cr", "approve", member_id)),
-                button(t("coordinator.decline"), Callback("cr", "decline", member_id)),
+                button(t("coordinator.approve"), Callback(Area.COORDINATOR, "approve", member_id)),
+                button(t("coordinator.decline"), Callback(Area.COORDINATOR, "decline", member_id)),
             ]
         ]
     )
@@ -300,15 +319,18 @@ def approve_held(exchange_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                button(t("coordinator.approve"), Callback("co", "allow", exchange_id)),
-                button(t("coordinator.no_credit"), Callback("cr", "settle", exchange_id, "0")),
+                button(t("coordinator.approve"), Callback(Area.HELD, "allow", exchange_id)),
+                button(
+                    t("coordinator.no_credit"),
+                    Callback(Area.COORDINATOR, "settle", exchange_id, "0"),
+                ),
             ]
         ]
     )
 
 
 def pager(
-    area: str, offset: int, arg: str, *, has_prev: bool, has_next: bool, size: int
+    area: Area, offset: int, arg: str, *, has_prev: bool, has_next: bool, size: int
 ) -> list[InlineKeyboardButton]:
     row = []
     if has_prev:
@@ -324,12 +346,12 @@ def nothing_found(
     """Next steps when a browse page or a search finds nothing: other words, everything of
     that kind (in the category, after a search that points to one), or posting it yourself:
     a need when offers were missing ("Ask for it"), an offer when needs were."""
-    rows = [[button(t("browse.search_other"), Callback("sr", "ask"))]]
+    rows = [[button(t("browse.search_other"), Callback(Area.SEARCH, "ask"))]]
     if searched and category is not None:
         label = t(f"browse.see_category_{kind}", category=category_name)
-        rows.append([button(label, Callback("br", "page", 0, f"{kind}.{category}"))])
+        rows.append([button(label, Callback(Area.BROWSE, "page", 0, f"{kind}.{category}"))])
     elif searched or category is not None:
-        rows.append([button(t(f"browse.see_all_{kind}"), Callback("br", "page", 0, kind))])
+        rows.append([button(t(f"browse.see_all_{kind}"), Callback(Area.BROWSE, "page", 0, kind))])
     post_kind: ListingKind = "need" if kind == "offer" else "offer"
     area = POST_AREAS[post_kind]
     post = Callback(area, "cat", category) if category is not None else Callback(area, "ask")
@@ -340,5 +362,5 @@ def nothing_found(
 def report_periods(choices: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
     """One button per report period: (callback arg, label key)."""
     return InlineKeyboardMarkup(
-        [[button(t(label), Callback("rp", "period", 0, arg))] for arg, label in choices]
+        [[button(t(label), Callback(Area.REPORT, "period", 0, arg))] for arg, label in choices]
     )
