@@ -90,6 +90,7 @@ class Sender:
         self.after_batch: Callable[[], Awaitable[None]] | None = None
         self._flight = asyncio.Lock()  # one message in flight, whoever asks
         self._wake = asyncio.Event()
+        self._queued_since_last_pass = False
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -102,6 +103,7 @@ class Sender:
 
     def wake(self) -> None:
         """Something was queued (a commit, a tick): send what is due, soon, in our own task."""
+        self._queued_since_last_pass = True
         self._wake.set()
 
     def start(self) -> None:
@@ -131,7 +133,10 @@ class Sender:
     async def deliver_direct(self) -> int:
         """Send the direct notices that are due (someone answered you), not nudges or
         broadcasts. The sandbox and tests call it after each member action, to see at once
-        what the sender's own task would send a moment later."""
+        what the sender's own task would send a moment later. Nothing was queued since the
+        last pass: nothing to look for (a pass is a write transaction)."""
+        if not self._queued_since_last_pass:
+            return 0
         return await self._pass(scheduled=False)
 
     async def flush(self) -> int:
@@ -141,6 +146,7 @@ class Sender:
     async def _pass(self, *, scheduled: bool) -> int:
         sent = 0
         async with self._flight:
+            self._queued_since_last_pass = False
             while not self._stopping and (items := await self._next_batch(scheduled)):
                 sent += await self._handle(items)
                 if scheduled and self.after_batch is not None:
