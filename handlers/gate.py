@@ -7,7 +7,8 @@
   post twice. They are told, once per edit, to send it again instead.
 - Channel posts and other updates with no person behind them are ignored.
 - Every button press is answered here, first, so a handler never does it (twice) and a
-  refused answer never drops the action.
+  refused answer never drops the action; a press whose data isn't ours (an old client, a
+  forgery, no data at all) gets a kind "no longer available" and reaches no handler.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
+from bot.ui.callbacks import parse
 from bot.ui.i18n import t
 from handlers.common import Context
 
@@ -38,6 +40,9 @@ async def gate(update: Update, context: Context) -> None:
         raise ApplicationHandlerStop
     if update.callback_query is not None:
         await answer_button(update)
+        if parse(update.callback_query.data) is None:
+            await _say_gone(update)  # not our data: an old client, or forged
+            raise ApplicationHandlerStop
     elif update.message is None:
         raise ApplicationHandlerStop  # joins, polls, reactions…: nothing to do
 
@@ -50,6 +55,11 @@ async def answer_button(update: Update) -> None:
         await update.callback_query.answer()
     except TelegramError as error:
         log.info("a button press could not be answered: %s", error)
+
+
+async def _say_gone(update: Update) -> None:
+    assert update.effective_chat is not None
+    await update.effective_chat.send_message(t("errors.gone"))
 
 
 async def _point_to_private_chat(update: Update, context: Context) -> None:

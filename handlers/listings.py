@@ -337,6 +337,10 @@ async def cb_mine(update: Update, context: Context, member: Member, callback: Ca
     await reply(update, t("listing.yours"), InlineKeyboardMarkup(buttons))
 
 
+async def cb_draft_gone(update: Update, context: Context) -> None:
+    await reply(update, t("post.draft_lost"))
+
+
 def handlers() -> list[BaseHandler[Update, Context, Any]]:
     return [
         Conversation(
@@ -361,6 +365,8 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
             {EDIT_TEXT: [MessageHandler(text_input(), got_new_text)]},
             drafts=[EDITING],
         ),
+        # A draft's buttons after the draft was put aside (left, timed out, a restart).
+        CallbackQueryHandler(cb_draft_gone, pattern=pattern(Area.PREVIEW)),
         CommandHandler("offer", cmd_offer),
         CommandHandler("need", cmd_need),
         CallbackQueryHandler(cb_post_kind, pattern=r"^p[on]:ask:\d"),

@@ -136,5 +136,16 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
                 CONSENT: [CallbackQueryHandler(cb_consent, pattern=pattern(Area.JOIN))],
             },
             drafts=[JOIN],
-        )
+        ),
+        # Outside the conversation (it was left, timed out, or the bot restarted).
+        CallbackQueryHandler(cb_consent_later, pattern=pattern(Area.JOIN)),
     ]
+
+
+async def cb_consent_later(update: Update, context: Context) -> None:
+    """ "I agree" after the answers were put aside: say so, and how to begin again."""
+    member = await member_of(update, context)
+    if member is not None:
+        await show_menu(update, t("join.welcome_back", name=member.display_name))
+        return
+    await reply(update, t("join.start_again"))

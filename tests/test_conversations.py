@@ -209,7 +209,7 @@ async def test_an_old_draft_button_after_leaving_is_answered_kindly(alice, svc):
     await post_half(alice)
     await alice.says("/balance")
     await alice.taps("Publish")
-    assert alice.last_text == t("errors.gone")
+    assert alice.last_text == t("post.draft_lost")
     assert await listings.open_by_owner(svc.db, 1) == []
 
 

@@ -95,3 +95,14 @@ async def test_approval_mode_leaves_newcomers_waiting(tmp_path, api, clock):
         assert "A coordinator will check" in jo.last_text
         await jo.says("/balance")
         assert "coordinator will welcome you" in jo.last_text
+
+
+async def test_agreeing_after_leaving_half_way_says_how_to_begin_again(person, svc):
+    kai = await person("Kai", 208, joined=False)
+    await kai.says("/start")
+    await kai.taps("Kai")
+    await kai.taps("Riverside")
+    await kai.says("/search tap")
+    await kai.taps("I agree")
+    assert kai.last_text == "Sorry, I lost your answers. Please tap /start to begin again."
+    assert await members.by_telegram_id(svc.db, 208) is None
