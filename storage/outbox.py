@@ -80,14 +80,9 @@ async def claim_due(
 
     Rows whose lease ran out (their sender died or erred between claim and mark) are due
     again first, so nothing waits for a restart."""
-    skipped = list(skip_kinds)
-    not_these = f"AND kind NOT IN ({','.join('?' * len(skipped))})" if skipped else ""
+    skipped = {f"skip{i}": kind for i, kind in enumerate(skip_kinds)}
+    not_these = f"AND kind NOT IN ({', '.join(':' + name for name in skipped)})" if skipped else ""
     async with db.transaction(durable=False) as tx:
-        await tx.execute(
-            "UPDATE outbox SET state = 'pending', lease_until = NULL"
-            " WHERE state = 'sending' AND lease_until <= ?",
-            (to_db(now),),
-        )
         if not skipped:  # only the scheduler's full pass: direct notices never expire
             await tx.execute(
                 "UPDATE outbox SET state = 'skipped'"
@@ -95,11 +90,12 @@ async def claim_due(
                 {"now": to_db(now)},
             )
         async with tx.execute(
-            "UPDATE outbox SET state = 'sending', lease_until = ?"
-            " WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND due_at <= ?"
-            f" {not_these} ORDER BY due_at, id LIMIT ?)"
+            "UPDATE outbox SET state = 'sending', lease_until = :lease"
+            " WHERE id IN (SELECT id FROM outbox WHERE ((state = 'pending' AND due_at <= :now)"
+            " OR (state = 'sending' AND lease_until <= :now))"
+            f" {not_these} ORDER BY due_at, id LIMIT :limit)"
             " RETURNING id",
-            (to_db(now + lease), to_db(now), *skipped, limit),
+            {"lease": to_db(now + lease), "now": to_db(now), "limit": limit, **skipped},
         ) as cursor:
             ids = [row[0] for row in await cursor.fetchall()]
         rows = await _select_items(tx, ids)

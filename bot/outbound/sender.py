@@ -147,18 +147,23 @@ class Sender:
         sent = 0
         async with self._flight:
             self._queued_since_last_pass = False
-            while not self._stopping and (items := await self._next_batch(scheduled)):
+            more = True
+            while more and not self._stopping:
+                items, more = await self._next_batch(scheduled)
                 sent += await self._handle(items)
                 if scheduled and self.after_batch is not None:
                     await self._report_progress()
         return sent
 
-    async def _next_batch(self, scheduled: bool) -> list[OutboxItem]:
-        """Direct notices first; nudges and broadcasts, in small batches, only when none wait."""
+    async def _next_batch(self, scheduled: bool) -> tuple[list[OutboxItem], bool]:
+        """Direct notices first; nudges and broadcasts, in small batches, only when none wait.
+        Also says whether more may be waiting: a batch that came back short was the last, so
+        no empty claim (a write transaction) follows it."""
         direct = await self._claim(DIRECT_BATCH, skip_kinds=SCHEDULED_KINDS)
         if direct or not scheduled:
-            return direct
-        return await self._claim(SCHEDULED_BATCH)
+            return direct, len(direct) == DIRECT_BATCH
+        rest = await self._claim(SCHEDULED_BATCH)
+        return rest, bool(rest)
 
     async def _claim(self, limit: int, *, skip_kinds: Iterable[str] = ()) -> list[OutboxItem]:
         now = self.clock.now()
