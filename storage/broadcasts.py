@@ -108,10 +108,11 @@ async def start(
             "INSERT INTO broadcasts (coordinator_id, text, audience, listing_id, created_at)"
             " VALUES (?, ?, ?, ?, ?) RETURNING id",
             (by, text, audience_text, listing_id, to_db(now)),
-        ) as cursor:
-            row = await cursor.fetchone()
+        ) as created:
+            row = await created.fetchone()
         assert row is not None
         broadcast_id = int(row[0])
+        tx.queued_outbox = True  # the sender starts on it at once, not at the next tick
         cursor = await tx.execute(
             "INSERT INTO outbox (member_id, kind, ref_id, due_at, idempotency_key, created_at)"
             " SELECT m.id, 'broadcast', :broadcast, :now,"

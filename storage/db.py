@@ -9,7 +9,7 @@ reads never queue behind a write transaction.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Generator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -39,9 +39,9 @@ class Tx:
         self._conn = conn
         self.queued_outbox = False
 
-    def execute(self, sql: str, params: Params = ()) -> Any:
-        """Awaitable, or `async with` for the cursor, as aiosqlite's own."""
-        return self._conn.execute(sql, params)
+    def execute(self, sql: str, params: Params = ()) -> Statement:
+        """`await` it for a cursor (its rowcount), or `async with` it for the rows."""
+        return Statement(self._conn, sql, params)
 
     async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return list(await self._conn.execute_fetchall(sql, params))
@@ -51,6 +51,44 @@ class Tx:
 
     async def one(self, sql: str, *params: object) -> Row | None:
         return next(iter(await self._conn.execute_fetchall(sql, params)), None)
+
+
+class Statement:
+    """One statement of a transaction, in one trip to aiosqlite's thread either way.
+
+    aiosqlite's own `async with conn.execute(...) as cursor` takes three trips (execute,
+    fetch, close); each is a thread switch, which costs more than a small statement. Here
+    `async with` fetches every row in the one trip (statements here return a few rows), and
+    `await` runs it and gives the cursor, for its rowcount."""
+
+    __slots__ = ("_conn", "_params", "_sql")
+
+    def __init__(self, conn: aiosqlite.Connection, sql: str, params: Params) -> None:
+        self._conn, self._sql, self._params = conn, sql, params
+
+    def __await__(self) -> Generator[Any, None, aiosqlite.Cursor]:
+        return self._conn.execute(self._sql, self._params).__await__()
+
+    async def __aenter__(self) -> Fetched:
+        return Fetched(list(await self._conn.execute_fetchall(self._sql, self._params)))
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+
+class Fetched:
+    """A statement's rows, already read: fetching them again costs no trip."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: list[Row]) -> None:
+        self._rows = rows
+
+    async def fetchone(self) -> Row | None:
+        return self._rows[0] if self._rows else None
+
+    async def fetchall(self) -> list[Row]:
+        return self._rows
 
 
 class Database:
