@@ -1305,7 +1305,8 @@ class Fuzzer:
             for button in message.inline_buttons:
                 data = button.get("callback_data", "")
                 if wanted(data) or (label and label in button["text"]):
-                    await self.press(person, person.chat(), message, data, "seed", "taps")
+                    verb = f"taps {button['text']!r} on"
+                    await self.press(person, person.chat(), message, data, "seed", verb)
                     return
         if label and any(label in shown_label for shown_label in self._keyboard(person.user_id)):
             await self.say(person, label, kind="seed")
@@ -1388,7 +1389,8 @@ class Fuzzer:
             await self._tap(person)
             return
         old = self.rng.choice(presses)
-        note = f"presses again (first at #{old.index})"
+        where = " in the group" if old.chat["type"] == "group" else ""
+        note = f"presses again{where} (first at #{old.index})"
         await self.press(person, old.chat, old.target, old.data, "replay", note)
 
     async def _edit(self, person: Person) -> None:
