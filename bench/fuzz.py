@@ -35,6 +35,9 @@ def report(result: FuzzReport) -> None:
     print("\nactions by kind:")
     for kind, count in result.kinds.most_common():
         print(f"  {kind:<16} {count:>7,}")
+    print("\nrows created or changed (what the ledger and entitlement checks judged):")
+    for table, count in result.changes.most_common():
+        print(f"  {table:<22} {count:>7,}")
     print("\nviolations by invariant:")
     for invariant in INVARIANTS:
         print(f"  {invariant:<22} {result.count(invariant):>7,}")

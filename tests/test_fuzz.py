@@ -39,6 +39,8 @@ STRANGER = 201
 async def test_two_thousand_hostile_actions_break_no_invariant(tmp_path):
     report = await run_fuzz(tmp_path, seed=SEED, actions=ACTIONS)
     assert report.kinds["seed"] > 40, "seeding went through the bot"
+    for table in ("listings", "responses", "exchanges", "ledger_transactions", "members"):
+        assert report.changes[table] > 0, f"the fuzz changed no {table}: the checks saw nothing"
     if not report.clean:
         pytest.fail(report.summary(), pytrace=False)
 

@@ -6,13 +6,17 @@ stand-in Bot API, `running(app)`, a FakeClock) on a fresh SQLite file, with eigh
 members who join through /start (Cora, listed in config, is the coordinator) and two strangers
 who never agree to join. It first seeds real activity through the bot itself (posts, "I can
 help", accepted exchanges, proposed and confirmed hours), then sends N actions chosen by
-`random.Random(seed)`, each from a random person:
+`random.Random(seed)`, each from a random person (often the last one again, as people act in
+bursts, or someone the bot just wrote to, answering their notification: both carry
+conversations and exchanges to their end):
 
-- words: zero-width and right-to-left text, emoji, HTML-looking text, up to 5,000 characters;
+- words: zero-width and right-to-left text, emoji, HTML-looking text, up to 5,000 characters
+  (often just around a limit: 64, 500, 2,000, 4,096; sometimes all characters HTML escapes);
   commands from the command table with odd arguments (negative, huge, '٣', '²', names, SQL and
   search syntax); unknown commands. Text arrives as Telegram delivers it: trimmed (so "only
   spaces" arrives as zero-width characters, Telegram never delivers an empty message) and split
   into messages of at most 4,096 characters;
+- answers to the bot's latest message (a tap on one of its buttons, or typed words);
 - button presses: taps on what the person sees in their own chat; presses of callback data
   copied from other people's messages (forgeries); mutated data (another id, argument or
   action, truncated, junk appended, non-ASCII digits; at most 64 bytes, as Telegram allows);
@@ -205,6 +209,9 @@ class FuzzReport:
     seconds: float = 0.0
     kinds: Counter[str] = field(default_factory=Counter)
     violations: list[Violation] = field(default_factory=list)
+    # Rows the random actions created or changed, per table: what the ledger and entitlement
+    # checks had to judge (seeding left out).
+    changes: Counter[str] = field(default_factory=Counter)
 
     def count(self, invariant: str) -> int:
         return sum(1 for v in self.violations if v.finding.invariant == invariant)
@@ -879,6 +886,7 @@ class World:
         self.trails: dict[str, deque[Action]] = {}
         self.state = Snapshot({table: {} for table in SNAPSHOT_SQL})
         self.problems: dict[str, Finding] = {}
+        self.notified: list[int] = []  # private chats the last action sent something to
         self._message_ids = itertools.count(30_000_000)
 
     @property
@@ -948,6 +956,7 @@ class World:
             escaped += await self._attempt(lambda: tick(self.services))
         self.state = await take_snapshot(self.db)
         sent = delivered(self.api.calls[first_call:], self.api.blocked)
+        self.notified = [out.chat_id for out in sent if out.chat_id > 0]
         findings = [
             *self._error_findings(escaped, sent),
             *[found for out in sent if (found := _refusal(out))],
@@ -955,6 +964,8 @@ class World:
             *change_findings(before, self.state, self._actor(person, before)),
             *await self._ledger_findings(),
         ]
+        for table in SNAPSHOT_SQL:
+            self.report.changes[table] += sum(1 for _ in _changes(before, self.state, table))
         trail = self.trails.setdefault(action.actor, deque(maxlen=3))
         for finding in findings:
             self.report.violations.append(Violation(finding, action, tuple(trail)))
@@ -1112,6 +1123,10 @@ GLYPHS = (
     "a", "e", "o", " ", " ", "é", "ß", "😀", "👩🏽‍🌾", "ש", "م", "\u200b", "<", "&", ">", "\n",
     "٣", "²", "x", "garden ",
 )  # fmt: skip
+ESCAPED = ("&", "<", ">", "&amp;")
+# Lengths that matter: callback data, a listing, a broadcast, a message, the longest typed.
+MAX_TYPED = 5000
+LIMITS = (64, 200, 500, 2000, 4096, MAX_TYPED)
 UNKNOWN_COMMANDS = (
     "/foo", "/START", "/Balance", "/start@other_bot", "/offer@someone_else_bot soup", "/",
     "/ offer", "//offer", "/offer_", "/123", "/" + "x" * 40, "/help@" + BOT_USERNAME + " me",
@@ -1142,10 +1157,14 @@ CLOCK_JUMPS = (
 )  # fmt: skip
 # How often each kind of action is chosen, relative to the others.
 WEIGHTS = {
-    "tap": 30, "menu": 5, "text": 12, "command": 16, "unknown_command": 3, "forge": 8,
-    "mutate": 8, "replay": 5, "edit": 3, "group": 4, "group_tap": 2, "block": 1, "time": 3,
+    "respond": 20, "tap": 20, "menu": 5, "text": 10, "command": 14, "unknown_command": 3,
+    "forge": 8, "mutate": 8, "replay": 5, "edit": 3, "group": 4, "group_tap": 2, "block": 1,
+    "time": 3,
 }  # fmt: skip
 VISIBLE = 8  # the latest messages of a chat someone looks at for buttons
+STAY = 0.5  # how often the last person acts again: people do things in bursts
+NOTICED = 0.5  # how often someone the bot just wrote to answers next (a notification)
+FIRST_BUTTON = 0.5  # how often an answer is the first button ("✅ Yes", "✅ It happened")
 DATA_BYTES = 64  # Telegram carries at most this much callback data
 
 
@@ -1178,8 +1197,19 @@ def random_text(rng: random.Random) -> str:
         pool = VOCABULARY + NAMES + NUMBERS + ODD_TEXTS
         return " ".join(rng.choice(pool) for _ in range(rng.randint(1, 6)))
     if roll < 0.9:
-        return "".join(rng.choice(GLYPHS) for _ in range(rng.randint(100, 5000)))
+        return long_text(rng)
     return rng.choice(ODD_TEXTS) + rng.choice(VOCABULARY) + rng.choice(ODD_TEXTS)
+
+
+def long_text(rng: random.Random, longest: int = MAX_TYPED) -> str:
+    """Long words, often just around a limit of the app or of Telegram, sometimes made of
+    nothing but characters HTML must escape (each becomes five or six)."""
+    if rng.random() < 0.6:
+        size = rng.choice(LIMITS) + rng.randint(-2, 2)
+    else:
+        size = rng.randint(100, longest)
+    glyphs = rng.choice((GLYPHS, GLYPHS, ESCAPED))
+    return "".join(rng.choice(glyphs) for _ in range(max(1, min(size, longest))))
 
 
 def command_text(rng: random.Random) -> str:
@@ -1194,7 +1224,7 @@ def command_text(rng: random.Random) -> str:
 def _argument(rng: random.Random) -> str:
     pool = rng.choice((NUMBERS, NUMBERS, NAMES, VOCABULARY, ODD_TEXTS))
     if rng.random() < 0.03:
-        return "".join(rng.choice(GLYPHS) for _ in range(rng.randint(100, 4000)))
+        return long_text(rng, longest=4000)
     return rng.choice(pool)
 
 
@@ -1243,6 +1273,7 @@ class Fuzzer:
         self.world = world
         self.rng = random.Random(seed)
         self.index = 0
+        self.previous: Person | None = None
         self.presses: dict[int, deque[Press]] = {p.user_id: deque(maxlen=40) for p in PEOPLE}
         self.sent: dict[int, deque[int]] = {p.user_id: deque(maxlen=20) for p in PEOPLE}
 
@@ -1316,12 +1347,20 @@ class Fuzzer:
     # --- the random actions --------------------------------------------------------------------
 
     async def step(self) -> None:
+        notified = [
+            p for p in PEOPLE if p.user_id in self.world.notified and p is not self.previous
+        ]
+        if notified and self.rng.random() < NOTICED:
+            self.previous = self.rng.choice(notified)
+            await self._respond(self.previous)
+            return
         kind = self.rng.choices(list(WEIGHTS), list(WEIGHTS.values()))[0]
         if kind == "time":
             await self.jump(self.rng.choice(CLOCK_JUMPS), "time")
             return
-        person = self.rng.choices(PEOPLE, [p.weight for p in PEOPLE])[0]
-        await getattr(self, f"_{kind}")(person)
+        if self.previous is None or self.rng.random() >= STAY:
+            self.previous = self.rng.choices(PEOPLE, [p.weight for p in PEOPLE])[0]
+        await getattr(self, f"_{kind}")(self.previous)
 
     async def jump(self, delta: timedelta, kind: str) -> None:
         """Time passes; the scheduler ticks (nudges, reminders, broadcasts go out)."""
@@ -1341,6 +1380,23 @@ class Fuzzer:
     async def _menu(self, person: Person) -> None:
         labels = [*self._keyboard(person.user_id), *MENU_LABELS]
         await self.say(person, self.rng.choice(labels), kind="menu")
+
+    async def _respond(self, person: Person) -> None:
+        """Answer the bot's latest message, as people mostly do: tap one of its buttons, or
+        type an answer when it has none (this is what carries conversations to their end)."""
+        latest = self._recent(person.user_id, 1)
+        buttons = self._buttons(person, person.user_id, 1)
+        if latest and buttons:
+            # Often the first: the most prominent button, usually the step forward.
+            first = self.rng.random() < FIRST_BUTTON
+            message, data, label = buttons[0] if first else self.rng.choice(buttons)
+            await self.press(person, person.chat(), message, data, "respond", f"taps {label!r} on")
+        elif latest:
+            # Asked for words ("up to 2,000 letters"), people often write at length.
+            text = long_text(self.rng) if self.rng.random() < 0.3 else random_text(self.rng)
+            await self.say(person, text, kind="respond")
+        else:
+            await self.say(person, "/start", kind="respond")
 
     async def _tap(self, person: Person) -> None:
         """A button the person can see in their chat: inline, or on their reply keyboard."""
@@ -1526,6 +1582,7 @@ async def run_fuzz(directory: Path, *, seed: int, actions: int) -> FuzzReport:
         async with open_world(directory, errors, seed) as world:
             fuzzer = Fuzzer(world, seed)
             await fuzzer.seed_activity()
+            world.report.changes.clear()  # count what the random actions changed, only
             for _ in range(actions):
                 await fuzzer.step()
             await fuzzer.jump(timedelta(days=7), "final")
