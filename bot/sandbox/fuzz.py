@@ -191,6 +191,8 @@ class Finding:
 
 @dataclass(frozen=True)
 class Violation:
+    """A finding tied to the action that caused it."""
+
     finding: Finding
     action: Action
     trail: tuple[Action, ...]  # the actor's actions just before, for reproducing it
@@ -204,6 +206,8 @@ class Violation:
 
 @dataclass
 class FuzzReport:
+    """What a run did and every violation it found, with summaries for a test and a bench."""
+
     seed: int
     actions: int = 0
     seconds: float = 0.0
@@ -1331,7 +1335,11 @@ class Fuzzer:
     async def _seed_tap(self, person: Person, label: str) -> None:
         await self._seed_press(person, lambda data: False, label)
 
-    async def _seed_press(self, person: Person, wanted: Any, label: str | None = None) -> None:
+    async def _seed_press(
+        self, person: Person, wanted: Callable[[str], bool], label: str | None = None
+    ) -> None:
+        """Press the newest button whose data is `wanted` or whose label holds `label` (a reply
+        keyboard's, by saying it); seeding stops if there is none, as it must not go astray."""
         for message in reversed(self._recent(person.user_id)):
             for button in message.inline_buttons:
                 data = button.get("callback_data", "")
@@ -1339,8 +1347,9 @@ class Fuzzer:
                     verb = f"taps {button['text']!r} on"
                     await self.press(person, person.chat(), message, data, "seed", verb)
                     return
-        if label and any(label in shown_label for shown_label in self._keyboard(person.user_id)):
-            await self.say(person, label, kind="seed")
+        keyboard = [shown for shown in self._keyboard(person.user_id) if label and label in shown]
+        if keyboard:
+            await self.say(person, keyboard[0], kind="seed")
             return
         raise RuntimeError(f"seeding: {person.name} sees no {label or 'answer'} button")
 
