@@ -1205,11 +1205,11 @@ def random_text(rng: random.Random) -> str:
     return rng.choice(ODD_TEXTS) + rng.choice(VOCABULARY) + rng.choice(ODD_TEXTS)
 
 
-def long_text(rng: random.Random, longest: int = MAX_TYPED) -> str:
+def long_text(rng: random.Random, longest: int = MAX_TYPED, limits: Sequence[int] = LIMITS) -> str:
     """Long words, often just around a limit of the app or of Telegram, sometimes made of
-    nothing but characters HTML must escape (each becomes five or six)."""
+    nothing but characters HTML must escape (each becomes four to nine)."""
     if rng.random() < 0.6:
-        size = rng.choice(LIMITS) + rng.randint(-2, 2)
+        size = rng.choice(limits) + rng.randint(-2, 2)
     else:
         size = rng.randint(100, longest)
     glyphs = rng.choice((GLYPHS, GLYPHS, ESCAPED))
@@ -1378,7 +1378,8 @@ class Fuzzer:
         await self.world.perform(action, None, ticks=True)
 
     async def _text(self, person: Person) -> None:
-        await self.say(person, random_text(self.rng), kind="text")
+        latest = self._recent(person.user_id, 1)
+        await self.say(person, self._answer(latest[0].text if latest else ""), kind="text")
 
     async def _command(self, person: Person) -> None:
         await self.say(person, command_text(self.rng), kind="command")
@@ -1401,11 +1402,18 @@ class Fuzzer:
             message, data, label = buttons[0] if first else self.rng.choice(buttons)
             await self.press(person, person.chat(), message, data, "respond", f"taps {label!r} on")
         elif latest:
-            # Asked for words ("up to 2,000 letters"), people often write at length.
-            text = long_text(self.rng) if self.rng.random() < 0.3 else random_text(self.rng)
-            await self.say(person, text, kind="respond")
+            await self.say(person, self._answer(latest[0].text), kind="respond")
         else:
             await self.say(person, "/start", kind="respond")
+
+    def _answer(self, prompt: str) -> str:
+        """Words typed in answer to the bot: often at length, and right at a limit the prompt
+        states ("up to 2,000 letters"), as people who have a lot to say do."""
+        stated = [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", prompt)]
+        limits = [n for n in stated if 10 <= n <= MAX_TYPED] or LIMITS
+        if self.rng.random() < 0.3:
+            return long_text(self.rng, limits=limits)
+        return random_text(self.rng)
 
     async def _tap(self, person: Person) -> None:
         """A button the person can see in their chat: inline, or on their reply keyboard."""
