@@ -891,6 +891,7 @@ class World:
         self.state = Snapshot({table: {} for table in SNAPSHOT_SQL})
         self.problems: dict[str, Finding] = {}
         self.notified: list[int] = []  # private chats the last action sent something to
+        self._version = -1  # the file's data_version when `state` was read
         self._message_ids = itertools.count(30_000_000)
 
     @property
@@ -898,8 +899,17 @@ class World:
         return self.services.db
 
     async def start(self) -> None:
-        self.state = await take_snapshot(self.db)
+        await self._read_state()
         self.problems = await ledger_problems(self.db)
+
+    async def _read_state(self) -> bool:
+        """Read the tables again if anything was committed since they were last read (SQLite's
+        data_version, on the read connection, changes exactly then); True if it was."""
+        version = int(await self.db.scalar("PRAGMA data_version"))
+        if version == self._version:
+            return False
+        self.state, self._version = await take_snapshot(self.db), version
+        return True
 
     # --- building updates as Telegram sends them ---------------------------------------------
 
@@ -958,7 +968,7 @@ class World:
         escaped = await self._send(updates)
         if ticks:
             escaped += await self._attempt(lambda: tick(self.services))
-        self.state = await take_snapshot(self.db)
+        committed = await self._read_state()
         sent = delivered(self.api.calls[first_call:], self.api.blocked)
         self.notified = [out.chat_id for out in sent if out.chat_id > 0]
         findings = [
@@ -966,7 +976,7 @@ class World:
             *[found for out in sent if (found := _refusal(out))],
             *await self._leak_findings(sent, before, person),
             *change_findings(before, self.state, self._actor(person, before)),
-            *await self._ledger_findings(),
+            *(await self._ledger_findings() if committed else []),
         ]
         for table in SNAPSHOT_SQL:
             self.report.changes[table] += sum(1 for _ in _changes(before, self.state, table))
