@@ -22,6 +22,7 @@ from bot.sandbox.fuzz import (
     change_findings,
     leak,
     ledger_problems,
+    long_text,
     mutate,
     run_fuzz,
     telegram_refusal,
@@ -215,3 +216,4 @@ def test_people_send_only_what_telegram_delivers():
     assert [len(part) for part in as_telegram_delivers("😀" * 2049)] == [2048, 1]
     rng = random.Random(3)
     assert all(0 < len(mutate("ex:yes:12:60", rng).encode()) <= 64 for _ in range(500))
+    assert all(0 < len(long_text(rng)) <= 5000 for _ in range(200))

@@ -1223,7 +1223,8 @@ def long_text(rng: random.Random, longest: int = MAX_TYPED, limits: Sequence[int
     else:
         size = rng.randint(100, longest)
     glyphs = rng.choice((GLYPHS, GLYPHS, ESCAPED))
-    return "".join(rng.choice(glyphs) for _ in range(max(1, min(size, longest))))
+    size = max(1, min(size, longest))
+    return "".join(rng.choice(glyphs) for _ in range(size))[:size]  # some glyphs are longer
 
 
 def command_text(rng: random.Random) -> str:
