@@ -32,6 +32,7 @@ from storage import listings
 from storage.models import Listing, ListingKind, Page
 
 PAGE_SIZE = 5
+MAX_OFFSET = 99_995  # pages further than this are no page a member paged to
 MAX_SEARCH = 200  # letters of a search; paging keeps the first words that fit a button
 WORDS = 0
 KINDS: tuple[ListingKind, ...] = ("offer", "need")
@@ -76,7 +77,11 @@ async def cb_page(update: Update, context: Context, member: Any, callback: Callb
     index = plain_int(category_text)
     category = names[index] if index is not None and index < len(names) else None
     page = await listings.browse(
-        services(context).db, kind=kind, category=category, offset=callback.id, limit=PAGE_SIZE
+        services(context).db,
+        kind=kind,
+        category=category,
+        offset=_offset(callback),
+        limit=PAGE_SIZE,
     )
     title = t(
         f"browse.title_{kind}",
@@ -84,7 +89,9 @@ async def cb_page(update: Update, context: Context, member: Any, callback: Callb
         page=page.offset // PAGE_SIZE + 1,
     )
     steps = keyboards.nothing_found(kind, index if category else None, category, searched=False)
-    await _show_page(update, title, page, Area.BROWSE, callback.arg, steps)
+    # The pager's data is made again from what was understood, never echoed from the press.
+    arg = f"{kind}.{index}" if category else kind
+    await _show_page(update, title, page, Area.BROWSE, arg, steps)
 
 
 @on_button
@@ -114,7 +121,7 @@ async def cmd_search(update: Update, context: Context, member: Any) -> int | Non
 
 @on_button
 async def cb_search_page(update: Update, context: Context, member: Any, callback: Callback) -> None:
-    await _search(update, context, callback.arg, offset=callback.id)
+    await _search(update, context, callback.arg, offset=_offset(callback))
 
 
 async def _search(update: Update, context: Context, words: str, offset: int = 0) -> None:
@@ -129,9 +136,14 @@ async def _search(update: Update, context: Context, words: str, offset: int = 0)
     await _show_page(update, title, page, Area.SEARCH, words, steps)
 
 
+def _offset(callback: Callback) -> int:
+    """Where a page starts; an offset no pager made (forged data) starts at the beginning."""
+    return callback.id if callback.id <= MAX_OFFSET else 0
+
+
 def fit_words(words: str) -> str:
     """Keep the first words that fit in callback data, so paging repeats the same search."""
-    room = MAX_BYTES - len("sr:page:999999:")
+    room = MAX_BYTES - len(f"sr:page:{MAX_OFFSET + PAGE_SIZE}:")
     kept: list[str] = []
     for word in words.split():
         if len(" ".join([*kept, word]).encode()) > room:

@@ -84,7 +84,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import cache, cached_property
+from functools import cache, cached_property, partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -445,8 +445,17 @@ def _response_changes(before: Snapshot, after: Snapshot, actor: Actor) -> Iterat
     for old, new in _changes(before, after, "responses"):
         if old is None and actor.member_id != new["responder_id"]:
             yield _unauthorised("response", "response made for another", actor, None, new)
-        elif old is not None and actor.member_id != listings[new["listing_id"]]["owner_id"]:
+        elif old is not None and not _may_answer(actor, listings[new["listing_id"]], new):
             yield _unauthorised("response", "response answered", actor, old, new)
+
+
+def _may_answer(actor: Actor, listing: dict[str, Any], response: dict[str, Any]) -> bool:
+    """The listing's owner answers a response; either party of the help withdraws it ("It
+    didn't happen", so the helper may offer again), and so does a coordinator settling it."""
+    if actor.member_id == listing["owner_id"]:
+        return True
+    withdrawn = response["status"] == "withdrawn"
+    return withdrawn and (actor.member_id == response["responder_id"] or actor.coordinator)
 
 
 def _member_changes(before: Snapshot, after: Snapshot, actor: Actor) -> Iterator[Finding]:
@@ -855,7 +864,20 @@ def _unentitled(out: Outgoing, audience: Audience, kind: str, *, joining: bool) 
 
 
 def _coordinator_screen(text: str) -> str | None:
-    return next((key for key in COORDINATOR_SCREENS if template(key).pattern.match(text)), None)
+    return next((key for key in _screen_keys() if template(key).pattern.match(text)), None)
+
+
+@cache
+def _screen_keys() -> tuple[str, ...]:
+    """The coordinator screens' catalogue keys, a plural message's forms each."""
+    keys = catalogue()
+    return tuple(
+        found
+        for screen in COORDINATOR_SCREENS
+        for found in (
+            [screen] if screen in keys else sorted(k for k in keys if k.startswith(f"{screen}."))
+        )
+    )
 
 
 def _by_username(audience: Audience, username: str) -> dict[str, Any] | None:
@@ -991,7 +1013,7 @@ class World:
         for payload in updates:
             payload["update_id"] = self.api.next_update_id()
             update = Update.de_json(payload, self.app.bot)
-            escaped += await self._attempt(lambda u=update: self.app.process_update(u))
+            escaped += await self._attempt(partial(self.app.process_update, update))
             # What this update queued for others goes out now, as the sender's task would.
             if not self.services.sender.busy:
                 escaped += await self._attempt(self.services.sender.deliver_direct)
@@ -1585,7 +1607,8 @@ class Fuzzer:
         """The message of their own chat a forged press is made on: one with buttons if any."""
         recent = self._recent(person.user_id)
         with_buttons = [message for message in recent if message.inline_buttons]
-        return (with_buttons or recent or [None])[-1]
+        candidates = with_buttons or recent
+        return candidates[-1] if candidates else None
 
 
 # --- the run ------------------------------------------------------------------------------------
