@@ -26,7 +26,7 @@ from bot.services import services
 from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.i18n import Html, number, t, tn
 from bot.ui.keyboards import button, grid
-from bot.ui.render import listing_card
+from bot.ui.render import listing_card, utf16_length
 from handlers.common import (
     Context,
     drop_buttons,
@@ -57,13 +57,19 @@ async def cmd_broadcast(update: Update, context: Context, member: Member) -> int
     return TEXT
 
 
-async def got_text(update: Update, context: Context) -> int:
+@for_coordinators
+async def got_text(update: Update, context: Context, member: Member) -> int:
     text = await typed(update, MAX_TEXT)
     if text is None:
         return TEXT
+    # Kept as safe HTML, like a need's card, so both render the same way everywhere; "&" and
+    # "<" grow when made safe, and the stored text must fit as well as the typed one.
+    escaped = html.escape(text, quote=False)
+    if utf16_length(escaped) > MAX_TEXT:
+        await reply(update, tn("common.too_long", utf16_length(escaped), limit=MAX_TEXT))
+        return TEXT
     assert context.user_data is not None
-    # Kept as safe HTML, like a need's card, so both render the same way everywhere.
-    context.user_data[DRAFT] = {"text": html.escape(text, quote=False), "raw": text, "help": False}
+    context.user_data[DRAFT] = {"text": escaped, "raw": text, "help": False}
     choices = [
         button(t("broadcast.to_everyone"), Callback(Area.BROADCAST, "aud", 0, EVERYONE)),
         button(t("broadcast.to_area"), Callback(Area.BROADCAST, "aud", 0, AREA)),

@@ -30,7 +30,7 @@ from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import Area, Callback, pattern, plain_int
 from bot.ui.i18n import Html, hours, t
-from bot.ui.render import snippet
+from bot.ui.render import snippet, visible_text
 from handlers.common import (
     Context,
     for_coordinators,
@@ -38,6 +38,7 @@ from handlers.common import (
     reply,
     text_input,
     typed,
+    words_within,
 )
 from handlers.conversation import Conversation
 from storage import exchanges, listings, members, roles
@@ -61,9 +62,11 @@ async def cmd_demote(update: Update, context: Context, member: Member) -> None:
 
 
 async def _pick_member(update: Update, context: Context, action: str) -> None:
-    words = " ".join(context.args or [])
-    if not words:
+    if not visible_text(" ".join(context.args or [])):
         await reply(update, t(f"coordinator.{action}_how"))
+        return
+    words = await words_within(update, " ".join(context.args or []), MAX_NAME)
+    if words is None:
         return
     found = await members.find(services(context).db, words)
     if not found:
@@ -225,11 +228,13 @@ async def cmd_record(update: Update, context: Context, member: Member) -> int:
     return GIVER
 
 
-async def got_giver_name(update: Update, context: Context) -> int:
+@for_coordinators
+async def got_giver_name(update: Update, context: Context, member: Member) -> int:
     return await _offer_names(update, context, "rgiver", GIVER)
 
 
-async def got_receiver_name(update: Update, context: Context) -> int:
+@for_coordinators
+async def got_receiver_name(update: Update, context: Context, member: Member) -> int:
     return await _offer_names(update, context, "rrecv", RECEIVER)
 
 
@@ -265,6 +270,9 @@ async def cb_record_person(
         raise OwnExchange(member.id)  # nobody records their own hours; storage refuses too
     svc = services(context)
     person_id = callback.id
+    if person_id and await members.get(svc.db, person_id) is None:
+        await reply(update, t("errors.gone"))  # no such member: an old or forged button
+        return None
     if person_id == 0:
         added = await members.record_offline(
             svc.db, by=member.id, display_name=draft.get("typed", "?"), now=svc.clock.now()

@@ -683,3 +683,53 @@ async def test_a_second_tap_on_send_says_it_was_sent(coordinator, alice, svc):
     shown = coordinator.api.find(coordinator.user_id, preview.message_id)
     assert shown is not None
     assert shown.inline_buttons == [], "the preview's buttons are taken off once it is sent"
+
+
+async def test_a_broadcast_that_grows_when_made_safe_is_refused_kindly(coordinator, alice, svc):
+    await coordinator.says("/broadcast")
+    await coordinator.says("&" * 1000)  # 1,000 letters typed; 5,000 once made safe HTML
+    assert coordinator.last_text.startswith("That's 5,000 letters.")
+    await coordinator.says("Tea & cake at two")
+    await coordinator.taps("Everyone")
+    await coordinator.taps("Send to 1 person")
+    assert await svc.db.scalar("SELECT text FROM broadcasts") == "Tea &amp; cake at two"
+
+
+async def test_an_old_audience_button_never_acts_on_a_new_draft(coordinator, alice, caplog):
+    await coordinator.says("/broadcast")
+    await coordinator.says("hello")
+    old_picker = coordinator.last
+    await coordinator.says("/broadcast")
+    everyone = next(b for b in old_picker.inline_buttons if b["text"] == "Everyone")
+    await coordinator.presses(everyone["callback_data"], old_picker)
+    assert coordinator.last_text == "Sorry, I lost what you were writing. Please start again."
+    assert "Traceback" not in caplog.text
+
+
+async def test_a_name_too_long_to_look_for_is_refused_kindly(coordinator):
+    await coordinator.says("/promote " + "x" * 4000)
+    assert coordinator.last_text.startswith("That's 4,000 letters.")
+
+
+async def test_a_coordinator_demoted_mid_record_sees_no_names(coordinator, person, alice, svc):
+    dan = await person("Dan", 130)
+    await coordinator.says("/promote Dan")
+    await coordinator.taps("Dan")
+    await coordinator.taps("Yes, make Dan a coordinator")
+    await dan.says("/record")
+    await coordinator.says("/demote Dan")
+    await coordinator.taps("Dan")
+    await dan.says("Alice")
+    assert dan.last_text == REFUSED
+
+
+async def test_a_forged_member_in_record_is_refused(coordinator, alice):
+    await coordinator.says("/record")
+    await coordinator.says("Alice")
+    data = next(b["callback_data"] for b in coordinator.last.inline_buttons)
+    draft = data.rsplit(":", 1)[-1]
+    await coordinator.presses(f"cr:rgiver:777:{draft}")
+    assert (
+        coordinator.last_text
+        == "Sorry, that isn't available any more. It may have been closed or finished."
+    )

@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, timedelta
 
 from telegram import Bot, InlineKeyboardMarkup
-from telegram.error import BadRequest
+from telegram.error import TelegramError
 
 from bot.clock import Clock
 from bot.outbound.pacing import Pacer
@@ -56,7 +56,7 @@ class ProgressReporter:
             await self.bot.edit_message_text(
                 text, coordinator.telegram_id, broadcast.progress_message_id, reply_markup=markup
             )
-        except BadRequest as error:  # unchanged, or deleted by the coordinator: harmless
+        except TelegramError as error:  # unchanged, deleted, or the bot blocked: harmless
             log.debug("progress of broadcast %s not shown: %s", broadcast.id, error)
 
 
