@@ -96,7 +96,14 @@ from bot.app import build_application, running
 from bot.clock import FakeClock
 from bot.config import Config, parse_config
 from bot.outbound.scheduler import tick
-from bot.sandbox.standin import BOT_ID, BOT_USERNAME, ApiCall, SentMessage, StandInBotAPI
+from bot.sandbox.standin import (
+    BOT_ID,
+    BOT_USERNAME,
+    ApiCall,
+    SentMessage,
+    StandInBotAPI,
+    shown_keyboard,
+)
 from bot.services import Services, services_of
 from bot.ui.commands import COMMANDS
 from bot.ui.i18n import catalogue, hours, t
@@ -1595,13 +1602,7 @@ class Fuzzer:
 
     def _keyboard(self, chat_id: int) -> list[str]:
         """The reply keyboard the phone shows: the latest one sent, until one removes it."""
-        for message in reversed(self._recent(chat_id, VISIBLE * 2)):
-            markup = message.reply_markup or {}
-            if "keyboard" in markup:
-                return message.reply_buttons
-            if markup.get("remove_keyboard"):
-                return []
-        return []
+        return shown_keyboard(self._recent(chat_id, VISIBLE * 2))
 
     def _own_target(self, person: Person) -> SentMessage | None:
         """The message of their own chat a forged press is made on: one with buttons if any."""

@@ -17,7 +17,7 @@ import asyncio
 import itertools
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -730,13 +730,7 @@ class ChatMember:
     @property
     def reply_buttons(self) -> list[str]:
         """The reply keyboard the phone shows now: the last one sent, until removed."""
-        for message in reversed(self.messages):
-            markup = message.reply_markup or {}
-            if "keyboard" in markup:
-                return message.reply_buttons
-            if markup.get("remove_keyboard"):
-                return []
-        return []
+        return shown_keyboard(self.messages)
 
     @property
     def buttons(self) -> list[str]:
@@ -800,6 +794,18 @@ class ChatMember:
             if chosen is not None:
                 return message, next(b for b in message.inline_buttons if b["text"] == chosen)
         return None
+
+
+def shown_keyboard(messages: Sequence[SentMessage]) -> list[str]:
+    """The reply keyboard a phone shows after these messages: the latest one sent, until a
+    message removes it."""
+    for message in reversed(messages):
+        markup = message.reply_markup or {}
+        if "keyboard" in markup:
+            return message.reply_buttons
+        if markup.get("remove_keyboard"):
+            return []
+    return []
 
 
 def _choose(label: str, labels: list[str]) -> str | None:
