@@ -219,6 +219,6 @@ def text_input() -> filters.BaseFilter:
 
 
 async def cmd_cancel(update: Update, context: Context) -> None:
-    """Stop whatever the member was doing: the conversation (if any) was already ended, and
-    its draft dropped, before this runs (handlers/conversation.py: Leaver)."""
-    await show_menu(update, t("common.cancelled"))
+    """/cancel outside any conversation (inside one, the Leaver in handlers/conversation.py
+    ends it and says so): there is nothing to stop, and the menu is what comes next."""
+    await show_menu(update, t("common.nothing_to_cancel"))

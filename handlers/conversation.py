@@ -178,7 +178,7 @@ class Leaver(BaseHandler[Update, Context, None]):
         assert update.effective_user is not None
         user_id = update.effective_user.id
         now = services(context).clock.now()
-        stale = False
+        stale = left = False
         for conversation in check_result:
             step = conversation.step_of(user_id)
             assert step is not None
@@ -187,8 +187,12 @@ class Leaver(BaseHandler[Update, Context, None]):
                 stale = True
             elif _leaves(update, conversation, user_id):
                 conversation.end(user_id, context.user_data)
+                left = True
         if stale and _is_plain_text(update):
             await _put_aside(update)
+            raise ApplicationHandlerStop
+        if left and _CANCEL.check_update(update):
+            await _say_stopped(update)  # /cancel's whole job, done: nothing else answers it
             raise ApplicationHandlerStop
 
 
@@ -201,6 +205,7 @@ def _first_match(handlers: Handlers, update: Update) -> _Match | None:
 
 
 _COMMAND = filters.COMMAND
+_CANCEL = filters.Regex(r"^/cancel(@\w+)?(\s|$)")
 _TEXT = filters.TEXT & ~filters.COMMAND
 
 
@@ -230,6 +235,13 @@ def _takes_text(handlers: Handlers) -> bool:
 async def _ask_for_a_button(update: Update) -> None:
     assert update.effective_chat is not None
     await update.effective_chat.send_message(t("conversation.use_buttons"))
+
+
+async def _say_stopped(update: Update) -> None:
+    assert update.effective_chat is not None
+    await update.effective_chat.send_message(
+        t("common.cancelled"), reply_markup=keyboards.main_menu()
+    )
 
 
 async def _put_aside(update: Update) -> None:

@@ -267,3 +267,10 @@ async def test_emoji_count_as_telegram_counts_them(alice, svc):
     await alice.taps("Garden")
     await alice.says("🌻" * 300)  # 300 characters to Python, 600 to Telegram
     assert alice.last_text.startswith("That's 600 letters.")
+
+
+async def test_cancel_with_nothing_going_on_says_so(alice):
+    await alice.says("/settings")
+    await alice.says("/cancel")
+    assert alice.last_text == t("common.nothing_to_cancel")
+    assert alice.reply_buttons[:2] == [t("menu.offer"), t("menu.need")]
