@@ -35,13 +35,13 @@ from bot.app import SCHEDULER_KEY, build_application, running
 from bot.clock import FakeClock
 from bot.config import parse_config
 from bot.outbound.pacing import Pacer
-from bot.outbound.sender import DIRECT_BATCH as BATCH
 from bot.sandbox.standin import StandInBotAPI
 from bot.services import services_of
 from storage import outbox
 from storage.db import Database
 from storage.outbox import OutboxItem
 
+BATCH = 200  # rows a claim takes at a time, as the scheduler's own passes did
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # 10:00 in London: outside quiet hours
 MEMBERS = 10_000
 PENDING = 100_000
@@ -57,8 +57,8 @@ def seed(path: Path, pending: int, due: int) -> float:
     conn.execute("BEGIN")
     seed_members(conn, MEMBERS, NOW - timedelta(days=30))
     conn.executemany(
-        "INSERT INTO outbox (member_id, kind, ref_id, due_at, state, idempotency_key,"
-        " created_at) VALUES (?, 'nudge_first_post', ?, ?, ?, ?, ?)",
+        "INSERT INTO outbox (member_id, kind, ref_id, due_at, state, lease_until,"
+        " idempotency_key, created_at) VALUES (?, 'nudge_first_post', ?, ?, ?, ?, ?, ?)",
         (_reminder(n, due) for n in range(pending)),
     )
     conn.execute("COMMIT")
@@ -72,8 +72,12 @@ def _reminder(n: int, due: int) -> tuple[object, ...]:
         due_at = NOW - timedelta(seconds=n % 3600)
     else:
         due_at = NOW + timedelta(minutes=1 + n % (60 * 24 * 14))
-    state = "sending" if due <= n < due + IN_FLIGHT else "pending"
-    return (member, member, db_time(due_at), state, f"bench:{n}", db_time(NOW - timedelta(days=1)))
+    in_flight = due <= n < due + IN_FLIGHT  # claimed by a process that died: leases still held
+    state, lease = (
+        ("sending", db_time(NOW + timedelta(minutes=1))) if in_flight else ("pending", None)
+    )
+    created = db_time(NOW - timedelta(days=1))
+    return (member, member, db_time(due_at), state, lease, f"bench:{n}", created)
 
 
 async def measure(path: Path) -> dict[str, float]:
