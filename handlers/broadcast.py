@@ -21,12 +21,11 @@ from telegram.ext import (
     MessageHandler,
 )
 
-from bot.outbound.broadcasting import progress_text, stop_button
 from bot.services import services
 from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.i18n import Html, number, t, tn
-from bot.ui.keyboards import button, grid
-from bot.ui.render import listing_card, utf16_length
+from bot.ui.keyboards import button, grid, stop_button
+from bot.ui.render import listing_card, progress_text, utf16_length
 from handlers.common import (
     Context,
     drop_buttons,

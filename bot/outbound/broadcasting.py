@@ -11,11 +11,10 @@ from telegram.error import TelegramError
 
 from bot.clock import Clock
 from bot.outbound.pacing import Pacer
-from bot.ui.callbacks import Area, Callback
-from bot.ui.i18n import Html, t
-from bot.ui.keyboards import button
+from bot.ui.keyboards import stop_button
+from bot.ui.render import progress_text
 from storage import broadcasts, members
-from storage.broadcasts import Broadcast, Progress
+from storage.broadcasts import Broadcast
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -58,14 +57,3 @@ class ProgressReporter:
             )
         except TelegramError as error:  # unchanged, deleted, or the bot blocked: harmless
             log.debug("progress of broadcast %s not shown: %s", broadcast.id, error)
-
-
-def progress_text(progress: Progress, *, done: bool = False) -> Html:
-    key = "broadcast.finished" if done else "broadcast.progress"
-    return t(key, sent=f"{progress.sent:,}", total=f"{progress.total:,}")
-
-
-def stop_button(broadcast_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[button(t("broadcast.stop"), Callback(Area.BROADCAST, "stop", broadcast_id))]]
-    )

@@ -364,3 +364,10 @@ def report_periods(choices: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[button(t(label), Callback(Area.REPORT, "period", 0, arg))] for arg, label in choices]
     )
+
+
+def stop_button(broadcast_id: int) -> InlineKeyboardMarkup:
+    """Under a broadcast's progress: stop sending what hasn't gone yet."""
+    return InlineKeyboardMarkup(
+        [[button(t("broadcast.stop"), Callback(Area.BROADCAST, "stop", broadcast_id))]]
+    )

@@ -7,7 +7,8 @@ from datetime import datetime, tzinfo
 
 from babel.dates import format_date, format_time
 
-from bot.ui.i18n import DEFAULT_LANGUAGE, Html, hours, t
+from bot.ui.i18n import DEFAULT_LANGUAGE, Html, hours, number, t
+from storage.broadcasts import Progress
 from storage.models import HistoryItem, Listing
 
 SNIPPET_WIDTH = 48
@@ -127,3 +128,9 @@ def history_line(item: HistoryItem) -> Html:
         state=t(f"history.state_{item.state}"),
         date=item.when.strftime("%d %b"),
     )
+
+
+def progress_text(progress: Progress, *, done: bool = False) -> Html:
+    """A broadcast's progress ("Sending… 340 of 1,200"), or its end."""
+    key = "broadcast.finished" if done else "broadcast.progress"
+    return t(key, sent=number(progress.sent), total=number(progress.total))
