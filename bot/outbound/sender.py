@@ -55,6 +55,7 @@ MAX_BACKOFF = timedelta(minutes=10)
 MAX_TEXT = 4096
 MAX_BUTTONS = 100
 LOCKED_RETRIES = 5
+STOP_WITHIN_SECONDS = 10
 T = TypeVar("T")
 
 
@@ -111,11 +112,13 @@ class Sender:
         self._task = asyncio.create_task(self._run(), name="outbox-sender")
 
     async def stop(self) -> None:
-        """Let the message in flight finish and be marked, then stop."""
+        """Let the message in flight finish and be marked, then stop. A pass held up longer
+        (waiting out a long 429) is cancelled: its rows come back at the next start."""
         self._stopping = True
         self._wake.set()
         if self._task is not None:
-            await self._task
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._task, STOP_WITHIN_SECONDS)
             self._task = None
 
     async def _run(self) -> None:
