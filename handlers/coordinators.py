@@ -104,38 +104,45 @@ async def cb_visitor(update: Update, context: Context, member: Member, callback:
 
 @on_coordinator_button
 async def cb_role(update: Update, context: Context, member: Member, callback: Callback) -> None:
-    svc = services(context)
-    if callback.action == "promote":  # the name was picked: ask first, change nothing yet
-        target = await members.get(svc.db, callback.id)
-        if target is None or target.status != "active" or target.telegram_id is None:
-            raise NotFound(callback.id)
-        if target.is_coordinator:
-            await reply(update, t("coordinator.already_coordinator", name=target.display_name))
-            return
-        await reply(
-            update,
-            t("coordinator.promote_sure", name=target.display_name),
-            keyboards.promote_sure(target.id, target.display_name),
-        )
+    """The name was picked for /promote or /demote: ask first, change nothing yet."""
+    target = await members.get(services(context).db, callback.id)
+    if target is None or target.status != "active" or target.telegram_id is None:
+        raise NotFound(callback.id)
+    promote = callback.action == "promote"
+    if target.is_coordinator == promote:  # already what was asked for
+        await reply(update, t(_ROLE_ALREADY[promote], name=target.display_name))
         return
-    target = await roles.demote(svc.db, by=member.id, member_id=callback.id, now=svc.clock.now())
-    await reply(update, t(f"coordinator.{callback.action}d", name=target.display_name))
+    await reply(
+        update,
+        t(f"coordinator.{callback.action}_sure", name=target.display_name),
+        keyboards.role_sure(callback.action, target.id, target.display_name),
+    )
 
 
 @on_coordinator_button
-async def cb_promote_sure(
+async def cb_role_sure(
     update: Update, context: Context, member: Member, callback: Callback
 ) -> None:
-    """ "Yes, make Sam a coordinator": storage re-checks the presser, Sam and the role."""
+    """ "Yes, make Sam a coordinator" (or stop): storage re-checks the presser, Sam and the
+    role; a second tap finds it done and says so."""
     svc = services(context)
+    promote = callback.action == "promoteok"
     target = await members.get(svc.db, callback.id)
-    if target is not None and target.is_coordinator:  # a second tap: it was done
-        await reply(update, t("coordinator.already_coordinator", name=target.display_name))
+    if target is not None and target.is_coordinator == promote:
+        await reply(update, t(_ROLE_ALREADY[promote], name=target.display_name))
         return
-    promoted = await roles.promote(
-        svc.db, by=member.id, member_id=callback.id, now=svc.clock.now(), timings=svc.timings
+    now = svc.clock.now()
+    changed = await (
+        roles.promote(svc.db, by=member.id, member_id=callback.id, now=now, timings=svc.timings)
+        if promote
+        else roles.demote(svc.db, by=member.id, member_id=callback.id, now=now)
     )
-    await reply(update, t("coordinator.promoted", name=promoted.display_name))
+    key = "coordinator.promoted" if promote else "coordinator.demoted"
+    await reply(update, t(key, name=changed.display_name))
+
+
+# What a role change finds when it was already made: by promotion (True) or not (False).
+_ROLE_ALREADY = {True: "coordinator.already_coordinator", False: "coordinator.not_coordinator"}
 
 
 @on_coordinator_button
@@ -443,7 +450,9 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
         CommandHandler("visitor", cmd_visitor),
         CallbackQueryHandler(cb_visitor, pattern=pattern(Area.COORDINATOR, "visitor")),
         CallbackQueryHandler(cb_role, pattern=pattern(Area.COORDINATOR, "promote", "demote")),
-        CallbackQueryHandler(cb_promote_sure, pattern=pattern(Area.COORDINATOR, "promoteok")),
+        CallbackQueryHandler(
+            cb_role_sure, pattern=pattern(Area.COORDINATOR, "promoteok", "demoteok")
+        ),
         CallbackQueryHandler(cb_keep, pattern=pattern(Area.COORDINATOR, "keep")),
         CallbackQueryHandler(cb_change_hours, pattern=pattern(Area.COORDINATOR, "fix")),
         CallbackQueryHandler(

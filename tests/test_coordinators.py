@@ -44,6 +44,8 @@ async def test_members_are_refused_every_coordinator_command(coordinator, alice,
     [
         "cr:promote:2",
         "cr:demote:1",
+        "cr:demoteok:1",
+        "cr:promoteok:2",
         "cr:approve:2",
         "cr:decline:2",
         "cr:settle:1:60",
@@ -85,9 +87,14 @@ async def test_promote_and_demote_are_audited(coordinator, alice, svc):
     assert "You're now a coordinator" in alice.last_text
     await alice.says("/demote Cora")
     await alice.taps("Cora")
+    assert alice.last_text.startswith("Stop Cora being a coordinator?")
+    await alice.taps("Yes, stop Cora being a coordinator")
     assert alice.last_text == "Cora is no longer a coordinator."
+    await alice.taps("Yes, stop Cora being a coordinator")
+    assert alice.last_text == "Cora isn't a coordinator.", "a second tap finds it done"
     await alice.says("/demote Alice")
     await alice.taps("Alice")
+    await alice.taps("Yes, stop Alice being a coordinator")
     assert alice.last_text.startswith("This has changed"), "the last coordinator stays"
     actions = [action for _, action, _ in await audit.actions(svc.db)]
     assert actions[:2] == ["demote", "promote"]
@@ -656,7 +663,8 @@ def test_the_new_buttons_fit_telegrams_limit():
         keyboards.record_override(big),
         keyboards.record_hours(big),
         keyboards.correct_sure(big),
-        keyboards.promote_sure(big, "Sam"),
+        keyboards.role_sure("promote", big, "Sam"),
+        keyboards.role_sure("demote", big, "Sam"),
         keyboards.didnt_happen_sure(big, "proposed"),
         InlineKeyboardMarkup([keyboards.record_person("Sam", "rrecv", big, big)]),
     ]
@@ -719,6 +727,7 @@ async def test_a_coordinator_demoted_mid_record_sees_no_names(coordinator, perso
     await dan.says("/record")
     await coordinator.says("/demote Dan")
     await coordinator.taps("Dan")
+    await coordinator.taps("Yes, stop Dan being a coordinator")
     await dan.says("Alice")
     assert dan.last_text == REFUSED
 

@@ -416,6 +416,7 @@ async def test_a_hold_with_no_coordinator_reaches_the_first_one_promoted(person,
     assert await ledger.total(svc.db) == 0
     await cora.says("/demote bob")
     await cora.taps("Bob")
+    await cora.taps("Yes, stop Bob being a coordinator")
     await cora.says("/promote bob")
     await cora.taps("Bob")
     await cora.taps("Yes, make Bob a coordinator")

@@ -256,13 +256,14 @@ def correct_sure(exchange_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def promote_sure(member_id: int, name: str) -> InlineKeyboardMarkup:
+def role_sure(action: str, member_id: int, name: str) -> InlineKeyboardMarkup:
+    """Yes or No to /promote or /demote (`action`) of one member."""
     return InlineKeyboardMarkup(
         [
             [
                 button(
-                    t("coordinator.promote_yes", name=name),
-                    Callback(Area.COORDINATOR, "promoteok", member_id),
+                    t(f"coordinator.{action}_yes", name=name),
+                    Callback(Area.COORDINATOR, f"{action}ok", member_id),
                 )
             ],
             [button(t("common.no"), Callback(Area.COORDINATOR, "keep", member_id))],
