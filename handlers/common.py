@@ -31,6 +31,7 @@ ERROR_TEXT: dict[type[errors.DomainError], str] = {
     errors.NotFound: "errors.gone",
     errors.NotYours: "errors.not_yours",
     errors.AlreadyConfirmed: "errors.already_confirmed",
+    errors.WithCoordinator: "errors.with_coordinator",
     errors.WrongState: "errors.moved_on",
     errors.OwnListing: "errors.own_listing",
     errors.AlreadyResponded: "errors.already_responded",

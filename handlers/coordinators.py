@@ -68,7 +68,7 @@ async def _pick_member(update: Update, context: Context, action: str) -> None:
     words = await words_within(update, " ".join(context.args or []), MAX_NAME)
     if words is None:
         return
-    found = await members.find(services(context).db, words)
+    found = await members.find(services(context).db, words, on_telegram=True)
     if not found:
         await reply(update, t("coordinator.nobody_found", words=words))
         return

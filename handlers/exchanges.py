@@ -24,7 +24,7 @@ from bot.ui.i18n import hours, link, t
 from bot.ui.render import local_time
 from handlers.common import Context, Handler, edit, on_button, reply
 from storage import exchanges, listings, members
-from storage.errors import InvalidMinutes, NotFound, NotYours, OverdraftLimit
+from storage.errors import InvalidMinutes, NotFound, NotYours, OverdraftLimit, WithCoordinator
 from storage.exchanges import Escalated
 from storage.kinds import ExchangeState
 from storage.models import Exchange, Member, valid_minutes
@@ -213,10 +213,14 @@ async def cb_approve_held(
 
 async def _party_exchange(context: Context, exchange_id: int, member: Member) -> Exchange:
     exchange = await exchanges.get(services(context).db, exchange_id)
-    if exchange is None or exchange.state not in ("agreed", "proposed"):
+    if exchange is None:
         raise NotFound(exchange_id)
     if not exchange.involves(member.id):
         raise NotYours(exchange_id)
+    if exchange.state in (ExchangeState.HELD, ExchangeState.DISPUTED):
+        raise WithCoordinator(exchange_id)
+    if exchange.state not in (ExchangeState.AGREED, ExchangeState.PROPOSED):
+        raise NotFound(exchange_id)
     return exchange
 
 

@@ -17,6 +17,11 @@ class WrongState(DomainError):
     """It has moved on since the button was shown (already answered, closed, changed)."""
 
 
+class WithCoordinator(WrongState):
+    """The exchange waits for a coordinator (disputed, or held at the balance limit): the
+    parties can't change it meanwhile."""
+
+
 class AlreadyConfirmed(WrongState):
     """The exchange was already confirmed: a second tap credits nothing."""
 

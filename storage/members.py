@@ -133,11 +133,15 @@ async def decide_application(
     return Member.from_row(row)
 
 
-async def find(db: Database, words: str, limit: int = 8) -> list[Member]:
-    """Active members whose name contains `words`, for a coordinator picking someone."""
+async def find(
+    db: Database, words: str, limit: int = 8, *, on_telegram: bool = False
+) -> list[Member]:
+    """Active members whose name contains `words`, for a coordinator picking someone (only
+    those on Telegram, `on_telegram`, for a role only they can have)."""
     pattern = "%" + words.strip().replace("%", "").replace("_", "") + "%"
+    telegram = " AND telegram_id IS NOT NULL" if on_telegram else ""
     rows = await db.all(
-        "SELECT * FROM members WHERE status = 'active' AND display_name LIKE ?"
+        f"SELECT * FROM members WHERE status = 'active' AND display_name LIKE ?{telegram}"
         " ORDER BY display_name LIMIT ?",
         (pattern, limit),
     )

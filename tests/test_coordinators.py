@@ -62,7 +62,6 @@ async def test_members_are_refused_every_coordinator_command(coordinator, alice,
         "co:allow:1",
         "rp:period:0:all",
         "cr:visitor:2",
-        "cr:promoteok:2",
         "cr:keep:1",
         "cr:fix:1",
         "cr:rwhy:1:agreed_with_them",
@@ -742,3 +741,11 @@ async def test_a_forged_member_in_record_is_refused(coordinator, alice):
         coordinator.last_text
         == "Sorry, that isn't available any more. It may have been closed or finished."
     )
+
+
+async def test_only_members_on_telegram_are_offered_as_coordinators(coordinator, alice):
+    await coordinator.says("/record")
+    await coordinator.says("Doris")
+    await coordinator.taps("Add “Doris”")  # someone not on Telegram, recorded by hand
+    await coordinator.says("/promote Doris")
+    assert coordinator.last_text == "Nobody called “Doris”. Try part of the name."

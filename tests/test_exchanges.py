@@ -581,3 +581,13 @@ def test_plain_int_takes_ascii_digits_within_bounds():
         assert plain_int(text) is None, text
     assert plain_int("-15", low=-60) == -15
     assert plain_int("61", high=60) is None
+
+
+async def test_changing_hours_while_a_coordinator_looks_says_so(alice, bob, svc):
+    await agree(alice, bob, svc)
+    await bob.taps("It happened")
+    await bob.taps("2 hours")
+    await alice.taps("Not quite")
+    await alice.taps("Ask a coordinator")
+    await alice.taps("Change the hours")
+    assert alice.last_text.startswith("A coordinator is looking at this one now")
