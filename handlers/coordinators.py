@@ -204,7 +204,9 @@ async def cb_change_hours(
     if exchange.involves(member.id):
         raise OwnExchange(exchange.id)
     await reply(
-        update, t("coordinator.settle_hours", number=exchange.id), keyboards.settle(exchange.id)
+        update,
+        t("coordinator.settle_hours", number=exchange.id),
+        keyboards.settle(exchange.id, exchange.proposed_minutes),
     )
 
 

@@ -21,7 +21,7 @@ from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.i18n import hours, link, t
-from bot.ui.render import local_time
+from bot.ui.render import local_time, reminder_words
 from handlers.common import Context, Handler, edit, on_button, reply
 from storage import exchanges, listings, members
 from storage.errors import InvalidMinutes, NotFound, NotYours, OverdraftLimit, WithCoordinator
@@ -270,7 +270,8 @@ async def cb_at(update: Update, context: Context, member: Member, callback: Call
     other = await members.get(svc.db, exchange.other_party(member.id))
     assert other is not None
     when = local_time(local, svc.config.zone)
-    await reply(update, t("exchange.time_set", name=other.display_name, when=when))
+    key = f"exchange.time_set_{reminder_words(local, now)}"
+    await reply(update, t(key, name=other.display_name, when=when))
 
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:

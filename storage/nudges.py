@@ -93,16 +93,23 @@ async def on_proposed(tx: Tx, exchange: Exchange, now: datetime, timings: Timing
         )
 
 
+REMINDERS = (
+    (OutboxKind.REMINDER_DAY_BEFORE, timedelta(days=1)),
+    (OutboxKind.REMINDER_HOUR_BEFORE, timedelta(hours=1)),
+)
+
+
+def reminders_ahead(at: datetime, now: datetime) -> list[tuple[OutboxKind, timedelta]]:
+    """The reminders still to come for help at `at`, set at `now` (the day before and an hour
+    before, as long as that is still ahead): what members are promised, and what is queued."""
+    return [(kind, ahead) for kind, ahead in REMINDERS if at - ahead > now]
+
+
 async def on_scheduled(tx: Tx, exchange: Exchange, at: datetime, now: datetime) -> None:
     """Remind both parties the day before and an hour before; neither after the time itself."""
     stamp = to_db(at)
     for party in (exchange.giver_id, exchange.receiver_id):
-        for kind, ahead in (
-            (OutboxKind.REMINDER_DAY_BEFORE, timedelta(days=1)),
-            (OutboxKind.REMINDER_HOUR_BEFORE, timedelta(hours=1)),
-        ):
-            if at - ahead <= now:
-                continue
+        for kind, ahead in reminders_ahead(at, now):
             await enqueue(
                 tx,
                 Notice(

@@ -165,7 +165,7 @@ async def test_editing_then_other_commands_never_replaces_the_text(alice, svc):
 async def test_after_cancel_a_broadcast_takes_no_words(coordinator, svc):
     await coordinator.says("/broadcast")
     await coordinator.says("/cancel")
-    assert coordinator.last_text == "OK, stopped. Nothing was changed."
+    assert coordinator.last_text == "OK, stopped. What would you like to do next?"
     await coordinator.says("Thanks for yesterday everyone")
     assert coordinator.last_text == t("menu.not_understood")
 

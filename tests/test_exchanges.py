@@ -15,7 +15,9 @@ from storage.migrations import apply_migrations, discover
 from tests.conftest import COORDINATOR_ID
 
 DAY = timedelta(days=1)
-NOBODY_YET = "There's no coordinator yet. I've kept this, and the first coordinator will see it."
+NOBODY_YET = (
+    "No coordinator has started using the bot yet. I've kept this, and the first one will see it."
+)
 
 
 async def agree(alice, bob, svc) -> int:

@@ -303,3 +303,15 @@ async def test_only_open_listings_are_closed_from_a_nudge(alice, bob, svc):
     listing_id = (await listings.open_by_owner(svc.db, await member_id(svc, alice)))[0].id
     await bob.presses(f"ls:keep:{listing_id}")
     assert bob.last_text == "Sorry, only the people involved can do that."
+
+
+async def test_a_time_later_today_promises_only_the_reminders_to_come(alice, bob, svc, clock):
+    await agree(alice, bob, svc)  # Monday 23 November, 10:00
+    await set_time(bob, "Mon 23 Nov", "12:00")
+    assert bob.last_text.endswith("I'll remind you and Alice an hour before.")
+    assert alice.last_text.endswith("I'll remind you an hour before.")
+    await set_time(bob, "Mon 23 Nov", "11:00")
+    assert bob.last_text.endswith("That's very soon, so there won't be a reminder.")
+    clock.advance(timedelta(minutes=59))
+    await tick(svc)
+    assert count(alice, "In about an hour") == 0

@@ -14,7 +14,7 @@ from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup
 
 from bot.ui import keyboards
 from bot.ui.i18n import Html, hours, link, t
-from bot.ui.render import listing_card, local_time
+from bot.ui.render import listing_card, local_time, reminder_words
 from storage import broadcasts, exchanges, ledger, listings, members
 from storage.db import Database
 from storage.kinds import ExchangeState, OutboxKind
@@ -160,7 +160,7 @@ async def _exchange_disputed(env: RenderEnv, item: OutboxItem) -> Rendered | Non
             hours=hours(exchange.proposed_minutes or 0),
             who=who.display_name,
         ),
-        keyboards.settle(exchange.id),
+        keyboards.settle(exchange.id, exchange.proposed_minutes),
     )
 
 
@@ -251,6 +251,18 @@ async def _need_match(env: RenderEnv, item: OutboxItem) -> Rendered | None:
         t("nudge.need_match", name=listing.owner_name, card=listing_card(listing)),
         keyboards.listing_actions(listing, item.member_id),
     )
+
+
+async def _time_set(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    """The other party hears the time, and which reminders are to come (set at updated_at)."""
+    found = await _exchange_and_other(env.db, item)
+    if found is None or not _still_scheduled(found[0], item):
+        return None
+    exchange, other = found
+    assert exchange.scheduled_at is not None
+    key = f"exchange.time_set_notice_{reminder_words(exchange.scheduled_at, exchange.updated_at)}"
+    when = local_time(exchange.scheduled_at, env.zone)
+    return Rendered(t(key, name=other.display_name, when=when))
 
 
 def _reminder(key: str) -> Renderer:
@@ -416,7 +428,7 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.EXCHANGE_DISPUTED: _exchange_disputed,
     OutboxKind.EXCHANGE_DISPUTED_PARTY: _disputed_party,
     OutboxKind.EXCHANGE_CANCELLED: _about_other("exchange.cancelled_notice"),
-    OutboxKind.EXCHANGE_TIME_SET: _reminder("exchange.time_set_notice"),
+    OutboxKind.EXCHANGE_TIME_SET: _time_set,
     OutboxKind.NUDGE_FIRST_POST: _first_post,
     OutboxKind.NUDGE_UNCONFIRMED: _unconfirmed,
     OutboxKind.NUDGE_CONFIRM_WAITING: _confirm_waiting,

@@ -230,11 +230,13 @@ def not_quite_choice(exchange_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def settle(exchange_id: int) -> InlineKeyboardMarkup:
-    """A coordinator's choice of hours for an exchange, or no credit at all."""
+def settle(exchange_id: int, proposed: int | None = None) -> InlineKeyboardMarkup:
+    """A coordinator's choice of hours for an exchange (the hours proposed among them), or no
+    credit at all."""
+    choices = sorted({*QUICK_MINUTES, 240, 360, *([proposed] if proposed else [])})
     buttons = [
         button(hours(minutes), Callback(Area.COORDINATOR, "settle", exchange_id, str(minutes)))
-        for minutes in (*QUICK_MINUTES, 240, 360)
+        for minutes in choices
     ]
     buttons.append(
         button(t("coordinator.no_credit"), Callback(Area.COORDINATOR, "settle", exchange_id, "0"))

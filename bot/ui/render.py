@@ -10,6 +10,7 @@ from babel.dates import format_date, format_time
 from bot.ui.i18n import DEFAULT_LANGUAGE, Html, hours, number, t
 from storage.broadcasts import Progress
 from storage.models import HistoryItem, Listing
+from storage.nudges import reminders_ahead
 
 SNIPPET_WIDTH = 48
 # Letters that show nothing although Unicode calls them letters or symbols: a name made of
@@ -26,6 +27,12 @@ def local_time(moment: datetime, zone: tzinfo, language: str = DEFAULT_LANGUAGE)
         day=format_date(local, "EEEE d MMMM", locale=language),
         time=format_time(local, "HH:mm", locale=language),
     )
+
+
+def reminder_words(at: datetime, set_at: datetime) -> str:
+    """Which reminders a time set at `set_at` promises, as the catalogue names the sentence:
+    "both" (the day before and an hour before), "hour", or "none" (it is too soon)."""
+    return {2: "both", 1: "hour", 0: "none"}[len(reminders_ahead(at, set_at))]
 
 
 def utf16_length(text: str) -> int:
