@@ -38,6 +38,7 @@ from bot.ui.i18n import t
 from handlers.common import Context, menu_filter
 
 END = -1
+_EARLIER_STEP = object()  # a match's check when a button of an earlier step was pressed
 Handlers = Sequence[BaseHandler[Update, Context, Any]]
 
 
@@ -63,7 +64,9 @@ class Conversation(BaseHandler[Update, Context, None]):
     """One flow: entry points start it, each state lists the handlers of that step.
 
     `drafts` are the `context.user_data` keys the flow keeps its answers under: they are
-    dropped whenever the conversation is ended from outside, so nothing half-made lingers."""
+    dropped whenever the conversation is ended from outside, so nothing half-made lingers.
+    With `keeps_draft_on_earlier_buttons`, a button of an earlier step (its buttons carry no
+    draft of their own) keeps the draft and says so, instead of ending the conversation."""
 
     def __init__(
         self,
@@ -72,8 +75,10 @@ class Conversation(BaseHandler[Update, Context, None]):
         states: Mapping[object, Handlers],
         *,
         drafts: Sequence[str] = (),
+        keeps_draft_on_earlier_buttons: bool = False,
     ) -> None:
         super().__init__(_noop)
+        self.keeps_draft_on_earlier_buttons = keeps_draft_on_earlier_buttons
         self.name = name
         self.entry_points = list(entry_points)
         self.states = {state: list(steps) for state, steps in states.items()}
@@ -116,7 +121,16 @@ class Conversation(BaseHandler[Update, Context, None]):
                 return match
             if _is_plain_text(update) and not _takes_text(handlers):
                 return _Match(None, None)
+            if update.callback_query is not None and self.owns(update):
+                return _Match(None, _EARLIER_STEP)
         return _first_match(self.entry_points, update)
+
+    def owns(self, update: Update) -> bool:
+        """A button of this conversation, from any of its steps (an earlier one, say), for a
+        conversation that keeps its draft on such a press."""
+        return self.keeps_draft_on_earlier_buttons and any(
+            _first_match(steps, update) is not None for steps in self.states.values()
+        )
 
     async def handle_update(
         self,
@@ -128,7 +142,7 @@ class Conversation(BaseHandler[Update, Context, None]):
         assert isinstance(check_result, _Match)
         assert update.effective_user is not None
         if check_result.handler is None:
-            await _ask_for_a_button(update)
+            await _ask_for_a_button(update, earlier=check_result.check is _EARLIER_STEP)
             return
         new_state = await check_result.handler.handle_update(
             update, application, check_result.check, context
@@ -215,7 +229,9 @@ def _leaves(update: Update, conversation: Conversation, user_id: int) -> bool:
     are the step's answer, or they are asked to use the buttons."""
     if _COMMAND.check_update(update) or _menu().check_update(update):
         return True
-    return update.callback_query is not None and not conversation.is_step(update, user_id)
+    if update.callback_query is None or conversation.is_step(update, user_id):
+        return False
+    return not conversation.owns(update)  # an earlier step's button keeps the draft
 
 
 @cache
@@ -232,9 +248,10 @@ def _takes_text(handlers: Handlers) -> bool:
     return any(isinstance(handler, MessageHandler) for handler in handlers)
 
 
-async def _ask_for_a_button(update: Update) -> None:
+async def _ask_for_a_button(update: Update, *, earlier: bool) -> None:
     assert update.effective_chat is not None
-    await update.effective_chat.send_message(t("conversation.use_buttons"))
+    key = "conversation.earlier_step" if earlier else "conversation.use_buttons"
+    await update.effective_chat.send_message(t(key))
 
 
 async def _say_stopped(update: Update) -> None:

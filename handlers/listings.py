@@ -358,6 +358,7 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
                 PREVIEW: [CallbackQueryHandler(cb_preview, pattern=pattern(Area.PREVIEW))],
             },
             drafts=[DRAFT],
+            keeps_draft_on_earlier_buttons=True,
         ),
         Conversation(
             "edit_listing",

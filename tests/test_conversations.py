@@ -274,3 +274,18 @@ async def test_cancel_with_nothing_going_on_says_so(alice):
     await alice.says("/cancel")
     assert alice.last_text == t("common.nothing_to_cancel")
     assert alice.reply_buttons[:2] == [t("menu.offer"), t("menu.need")]
+
+
+async def test_an_earlier_steps_button_keeps_the_draft(alice, svc):
+    await alice.taps("I need")
+    await alice.taps("Shopping")
+    await alice.says("milk")
+    skip_message = alice.last
+    await alice.taps("Skip")
+    await alice.taps("Change the words")
+    await alice.presses(skip_message.inline_buttons[0]["callback_data"], skip_message)
+    assert alice.last_text == t("conversation.earlier_step")
+    await alice.says("milk and bread")
+    await alice.taps("Publish")
+    (need,) = await listings.open_by_owner(svc.db, 1)
+    assert need.body == "milk and bread"
