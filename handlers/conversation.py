@@ -29,13 +29,14 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from telegram import Update
+from telegram import ReplyKeyboardRemove, Update
 from telegram.ext import Application, ApplicationHandlerStop, BaseHandler, MessageHandler, filters
 
 from bot.services import services
 from bot.ui import keyboards
 from bot.ui.i18n import t
 from handlers.common import Context, menu_filter
+from storage import members
 
 END = -1
 _EARLIER_STEP = object()  # a match's check when a button of an earlier step was pressed
@@ -206,7 +207,8 @@ class Leaver(BaseHandler[Update, Context, None]):
             await _put_aside(update)
             raise ApplicationHandlerStop
         if left and _CANCEL.check_update(update):
-            await _say_stopped(update)  # /cancel's whole job, done: nothing else answers it
+            # /cancel's whole job is done: nothing else answers it.
+            await _say_stopped(update, context)
             raise ApplicationHandlerStop
 
 
@@ -254,8 +256,15 @@ async def _ask_for_a_button(update: Update, *, earlier: bool) -> None:
     await update.effective_chat.send_message(t(key))
 
 
-async def _say_stopped(update: Update) -> None:
+async def _say_stopped(update: Update, context: Context) -> None:
+    """Stopped: the menu for members; for someone who was joining, that nothing was kept."""
     assert update.effective_chat is not None
+    assert update.effective_user is not None
+    if await members.by_telegram_id(services(context).db, update.effective_user.id) is None:
+        await update.effective_chat.send_message(
+            t("join.declined"), reply_markup=ReplyKeyboardRemove()
+        )
+        return
     await update.effective_chat.send_message(
         t("common.cancelled"), reply_markup=keyboards.main_menu()
     )

@@ -96,7 +96,8 @@ def _didnt_happen_text(outcome: Escalated) -> str:
 
 @on_button
 async def cb_keep(update: Update, context: Context, member: Member, callback: Callback) -> None:
-    """ "No, keep it": nothing changes."""
+    """ "No, keep it": nothing changes, if nothing had changed already (a "Yes" came first)."""
+    await _party_exchange(context, callback.id, member)
     await reply(update, t("common.kept"))
 
 

@@ -44,6 +44,8 @@ from storage.models import Listing, ListingKind, Member
 
 TEXT, WHEN, PREVIEW, EDIT_TEXT = range(4)
 DRAFT = "draft"
+# Previews already published (their listing's id) or dropped (None), by message id.
+FINISHED = "posts_finished"
 EDITING = "editing"
 KIND_AREAS = keyboards.POST_AREAS
 
@@ -211,7 +213,9 @@ async def cb_preview(update: Update, context: Context, member: Member) -> int:
         )
         return TEXT
     context.user_data.pop(DRAFT, None)
+    finished = context.user_data.setdefault(FINISHED, {})
     if callback.action != "publish":
+        finished[query.message.message_id if query.message else 0] = None
         await reply(update, t("post.dropped"), keyboards.main_menu())
         return ConversationHandler.END
     svc = services(context)
@@ -224,6 +228,7 @@ async def cb_preview(update: Update, context: Context, member: Member) -> int:
         when_where=draft.get("when_where"),
         now=svc.clock.now(),
     )
+    finished[query.message.message_id if query.message else 0] = listing.id
     await show_listing(update, "post.published", listing, member.id)
     return ConversationHandler.END
 
@@ -337,8 +342,21 @@ async def cb_mine(update: Update, context: Context, member: Member, callback: Ca
     await reply(update, t("listing.yours"), InlineKeyboardMarkup(buttons))
 
 
-async def cb_draft_gone(update: Update, context: Context) -> None:
-    await reply(update, t("post.draft_lost"))
+@for_members
+async def cb_draft_gone(update: Update, context: Context, member: Member) -> None:
+    """A preview's button after the draft is gone: say what became of it, if we know."""
+    query = update.callback_query
+    pressed = query.message.message_id if query is not None and query.message else 0
+    finished = (context.user_data or {}).get(FINISHED, {})
+    if pressed not in finished:
+        await reply(update, t("post.draft_lost"))
+        return
+    listing_id = finished[pressed]
+    listing = await listings.get(services(context).db, listing_id) if listing_id else None
+    if listing is None:
+        await reply(update, t("post.dropped"))
+        return
+    await show_listing(update, "post.already_published", listing, member.id)
 
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:

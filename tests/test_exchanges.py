@@ -593,3 +593,13 @@ async def test_changing_hours_while_a_coordinator_looks_says_so(alice, bob, svc)
     await alice.taps("Ask a coordinator")
     await alice.taps("Change the hours")
     assert alice.last_text.startswith("A coordinator is looking at this one now")
+
+
+async def test_no_keep_it_after_yes_does_not_claim_nothing_changed(alice, bob, svc):
+    await agree(alice, bob, svc)
+    await bob.taps("It didn't happen")
+    sure = bob.last
+    keep = next(b["callback_data"] for b in sure.inline_buttons if "keep" in b["text"].lower())
+    await bob.taps("Yes, it didn't happen")
+    await bob.presses(keep, sure)
+    assert bob.last_text != "OK, nothing was changed."

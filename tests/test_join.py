@@ -57,7 +57,7 @@ async def test_cancel_leaves_the_join_conversation(person, svc):
     gus = await person("Gus", 204, joined=False)
     await gus.says("/start")
     await gus.says("/cancel")
-    assert "stopped" in gus.last_text
+    assert "Nothing about you was kept" in gus.last_text
     await gus.says("Gus")
     assert gus.last_text == "Welcome! Tap /start to join the timebank first."
     assert await members.by_telegram_id(svc.db, 204) is None

@@ -245,3 +245,16 @@ async def test_a_card_without_a_neighbourhood_leaves_the_line_out(alice, bob, sv
     await bob.taps("1. ironing")
     assert "📍" not in bob.last_text
     assert "— Alice" in bob.last_text
+
+
+async def test_a_second_tap_on_publish_says_it_was_published(alice, svc):
+    await alice.taps("I can offer")
+    await alice.taps("Garden")
+    await alice.says("weeding")
+    await alice.taps("Skip")
+    preview = alice.last
+    publish = next(b["callback_data"] for b in preview.inline_buttons if "Publish" in b["text"])
+    await alice.taps("Publish")
+    await alice.presses(publish, preview)
+    assert alice.last_text.startswith("That was published already.")
+    assert len(await listings.open_by_owner(svc.db, 1)) == 1
