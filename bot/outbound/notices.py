@@ -94,7 +94,7 @@ async def _exchange_proposed(env: RenderEnv, item: OutboxItem) -> Rendered | Non
     key = (
         "exchange.confirm_you_helped"
         if exchange.giver_id == item.member_id
-        else ("exchange.confirm_they_helped")
+        else "exchange.confirm_they_helped"
     )
     return Rendered(
         t(key, name=other.display_name, hours=hours(minutes)),
@@ -104,18 +104,14 @@ async def _exchange_proposed(env: RenderEnv, item: OutboxItem) -> Rendered | Non
 
 async def _exchange_confirmed(env: RenderEnv, item: OutboxItem) -> Rendered | None:
     found = await _exchange_and_other(env.db, item)
-    if (
-        found is None
-        or found[0].state != ExchangeState.CONFIRMED
-        or found[0].proposed_minutes is None
-    ):
+    if found is None or found[0].state != ExchangeState.CONFIRMED:
         return None
     exchange, other = found
     balance = await ledger.balance(env.db, item.member_id)
     key = (
         "exchange.approved_notice"
         if item.kind == OutboxKind.EXCHANGE_APPROVED
-        else ("exchange.confirmed_notice")
+        else "exchange.confirmed_notice"
     )
     text = t(
         key,
@@ -372,7 +368,7 @@ async def _exchange_hours_by_coordinator(env: RenderEnv, item: OutboxItem) -> Re
     key = (
         "exchange.recorded_gave"
         if exchange.giver_id == item.member_id
-        else ("exchange.recorded_received")
+        else "exchange.recorded_received"
     )
     minutes = int(item.args.get("minutes", exchange.proposed_minutes or 0))
     return Rendered(t(key, name=other.display_name, hours=hours(minutes), balance=hours(balance)))
