@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from babel.messages.plurals import get_plural
 from telegram.ext import CommandHandler
 
 from bot.app import build_application
@@ -14,10 +15,11 @@ from bot.ui import keyboards
 from bot.ui.callbacks import Area, Callback, parse
 from bot.ui.commands import COMMANDS
 from bot.ui.i18n import (
-    PLURAL_CATEGORIES,
-    catalogue,
+    Message,
     hours,
     languages,
+    messages,
+    plural_forms_header,
     plural_forms_needed,
     plural_keys,
     t,
@@ -55,79 +57,80 @@ def prefixes_used_in_code() -> set[str]:
 
 
 def _sections() -> set[str]:
-    return {key.split(".")[0] for key in catalogue("en")}
+    return {key.split(".")[0] for key in messages("en")}
 
 
 def test_every_key_used_in_code_exists_in_every_language():
     for language in languages():
-        missing = keys_used_in_code() - set(catalogue(language)) - plural_keys(language)
+        missing = keys_used_in_code() - set(messages(language))
         assert not missing, f"{language} lacks {sorted(missing)}"
         for prefix in prefixes_used_in_code():
-            assert any(key.startswith(prefix) for key in catalogue(language)), prefix
+            assert any(key.startswith(prefix) for key in messages(language)), prefix
 
 
-def test_placeholders_match_across_languages():
-    english = catalogue("en")
-
-    def reference(key: str) -> set[str]:
-        """A message's placeholders in English; for a plural form, its English forms' all."""
-        group, _, form = key.rpartition(".")
-        if form in PLURAL_CATEGORIES and group in plural_keys("en"):
-            forms = [text for name, text in english.items() if name.startswith(f"{group}.")]
-            return {name for text in forms for name in PLACEHOLDER.findall(text)}
-        return set(PLACEHOLDER.findall(english[key]))
-
+def test_every_language_translates_every_message_and_nothing_else():
+    english = set(messages("en"))
     for language in languages():
-        for key, text in catalogue(language).items():
-            assert set(PLACEHOLDER.findall(text)) <= reference(key), key
+        translated = set(messages(language))
+        assert not english - translated, f"{language} misses {sorted(english - translated)}"
+        assert not translated - english, f"{language} has unknown {sorted(translated - english)}"
 
 
-def plural_problems(messages: dict[str, str], language: str) -> list[str]:
-    """What is wrong with the plural messages of one language: a form its CLDR rules need
-    is missing, or a sub-key is not a form the language has."""
-    needed = plural_forms_needed(language)
-    groups: dict[str, set[str]] = {}
-    for key in messages:
-        group, _, form = key.rpartition(".")
-        if form in PLURAL_CATEGORIES:
-            groups.setdefault(group, set())
-    for key in messages:
-        group, _, form = key.rpartition(".")
-        if group in groups:
-            groups[group].add(form)
+def placeholder_problems(translation: dict[str, Message]) -> list[str]:
+    """Messages whose placeholders differ from English: a form with one English lacks, or a
+    message (all its forms together) missing one English has."""
+    english = messages("en")
     problems = []
-    for group, forms in sorted(groups.items()):
-        if missing := needed - forms:
-            problems.append(f"{language}: {group} lacks {', '.join(sorted(missing))}")
-        if extra := forms - needed:
-            problems.append(f"{language}: {group} has {', '.join(sorted(extra))}, not a form here")
+    for key, message in sorted(translation.items()):
+        wanted = {name for form in english[key].forms for name in PLACEHOLDER.findall(form)}
+        found = [set(PLACEHOLDER.findall(form)) for form in message.forms]
+        if any(names - wanted for names in found) or set().union(*found) != wanted:
+            problems.append(key)
     return problems
+
+
+def test_placeholders_match_english():
+    for language in languages():
+        assert placeholder_problems(messages(language)) == [], language
+
+
+def test_a_placeholder_that_differs_is_caught():
+    assert placeholder_problems({"join.welcome": Message("join.welcome", ("Hola {time}",))}) == [
+        "join.welcome"
+    ]
+    assert placeholder_problems({"join.welcome": Message("join.welcome", ("Hola",))}) == [
+        "join.welcome"
+    ]
+
+
+def plural_problems(translation: dict[str, Message], needed: int) -> list[str]:
+    """Plural messages without exactly the forms the language's Plural-Forms asks for."""
+    return [
+        f"{key} has {len(message.forms)} forms, needs {needed}"
+        for key, message in sorted(translation.items())
+        if key in plural_keys() and (len(message.forms) != needed or not all(message.forms))
+    ]
 
 
 def test_every_plural_message_has_the_forms_its_language_needs():
     for language in languages():
-        assert plural_problems(catalogue(language), language) == []
+        assert plural_problems(messages(language), plural_forms_needed(language)) == [], language
 
 
-def test_a_plural_message_missing_a_cldr_form_is_caught():
-    assert plural_problems({"a.send.one": "{count} person"}, "en") == ["en: a.send lacks other"]
-    assert plural_problems({"a.send.one": "x", "a.send.other": "y"}, "ru") == [
-        "ru: a.send lacks few, many"
-    ]
-    assert plural_problems({"a.send.other": "y", "a.send.many": "z"}, "en") == [
-        "en: a.send lacks one",
-        "en: a.send has many, not a form here",
-    ]
-    assert plural_problems({"a.send.one": "x", "a.send.other": "y", "a.b": "z"}, "en") == []
+def test_a_plural_message_missing_a_form_is_caught():
+    one_form = {"broadcast.send": Message("broadcast.send", ("Enviar a {count} persona",))}
+    assert plural_problems(one_form, 2) == ["broadcast.send has 1 forms, needs 2"]
+
+
+def test_plural_rules_are_babels_not_our_own():
+    for language in languages()[1:]:
+        assert plural_forms_header(language) == get_plural(language).plural_forms, language
 
 
 def test_counts_in_plain_messages_are_plural_messages_instead():
     for language in languages():
-        for key, text in catalogue(language).items():
-            group, _, form = key.rpartition(".")
-            if form in PLURAL_CATEGORIES and group in plural_keys(language):
-                continue
-            if COUNTED_NOUN.search(text):
+        for key, message in messages(language).items():
+            if key not in plural_keys() and COUNTED_NOUN.search(message.forms[0]):
                 assert key in COUNTED_NOUN_ALLOWED, f"{language}: {key} needs plural forms"
 
 

@@ -75,7 +75,7 @@ def fresh_venv(tmp_path: Path, wheel: Path) -> Path:
 def test_the_wheel_ships_locales_and_migrations(tmp_path):
     wheel = build_wheel(tmp_path)
     shipped = set(zipfile.ZipFile(wheel).namelist())
-    data = [*ROOT.glob("bot/ui/locales/*.toml"), *ROOT.glob("storage/migrations/*.sql")]
+    data = [*ROOT.glob("bot/ui/locales/*.po*"), *ROOT.glob("storage/migrations/*.sql")]
     assert data
     for path in data:
         assert path.relative_to(ROOT).as_posix() in shipped
