@@ -23,6 +23,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from bot.ui.i18n import DEFAULT_LANGUAGE, languages
+
 
 class ConfigError(Exception):
     """A config problem, worded as the one line a person needs to fix it."""
@@ -65,6 +67,15 @@ class TimebankSection(_Strict):
     overdraft_limit_hours: int = Field(default=10, ge=0)
     join: Literal["open", "approval"] = "open"
     coordinators: list[int] = Field(default_factory=list)
+    # What a member reads when Telegram doesn't say their language, or says one we lack.
+    language: str = DEFAULT_LANGUAGE
+
+    @field_validator("language")
+    @classmethod
+    def _a_language_we_have(cls, value: str) -> str:
+        if value not in languages():
+            raise ValueError(f"{value!r} has no catalogue; choose one of: {', '.join(languages())}")
+        return value
 
     @field_validator("categories")
     @classmethod

@@ -26,6 +26,9 @@ Handler = Callable[[Update, Context], Coroutine[Any, Any, Any]]
 MemberHandler = Callable[[Update, Context, Member], Awaitable[Any]]
 CallbackHandler = Callable[[Update, Context, Member, Callback], Awaitable[Any]]
 
+# user_data key: the language someone picked before joining (nothing is stored until they do).
+PICKED_LANGUAGE = "language"
+
 # Which catalogue key explains each domain error to a member.
 ERROR_TEXT: dict[type[errors.DomainError], str] = {
     errors.NotFound: "errors.gone",

@@ -6,6 +6,8 @@
   updates of their own, so a member who fixes a typo in "/offer dog walkin" would otherwise
   post twice. They are told, once per edit, to send it again instead.
 - Channel posts and other updates with no person behind them are ignored.
+- Everything after speaks the person's language: the one they chose, else their Telegram's,
+  else the timebank's default.
 - Every button press is answered here, first, so a handler never does it (twice) and a
   refused answer never drops the action; a press whose data isn't ours (an old client, a
   forgery, no data at all) gets a kind "no longer available" and reaches no handler.
@@ -20,9 +22,11 @@ from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
+from bot.services import services
 from bot.ui.callbacks import parse
-from bot.ui.i18n import t
-from handlers.common import Context
+from bot.ui.i18n import speak, supported, t, usable
+from handlers.common import PICKED_LANGUAGE, Context
+from storage import members
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,7 @@ async def gate(update: Update, context: Context) -> None:
     chat = update.effective_chat
     if update.effective_user is None or chat is None:
         raise ApplicationHandlerStop
+    await _speak_their_language(update, context)
     if chat.type != Chat.PRIVATE:
         await _point_to_private_chat(update, context)
         raise ApplicationHandlerStop
@@ -45,6 +50,20 @@ async def gate(update: Update, context: Context) -> None:
             raise ApplicationHandlerStop
     elif update.message is None:
         raise ApplicationHandlerStop  # joins, polls, reactions…: nothing to do
+
+
+async def _speak_their_language(update: Update, context: Context) -> None:
+    user = update.effective_user
+    assert user is not None
+    svc = services(context)
+    _, chosen = await members.language_of(svc.db, user.id)
+    picked = (context.user_data or {}).get(PICKED_LANGUAGE)  # before joining, in memory
+    speak(
+        usable(chosen)
+        or usable(picked)
+        or supported(user.language_code)
+        or svc.config.timebank.language
+    )
 
 
 async def answer_button(update: Update) -> None:

@@ -36,14 +36,15 @@ async def join(
     coordinator: bool,
     approved: bool,
     now: datetime,
+    language: str | None = None,
     timings: Timings = DEFAULT_TIMINGS,
 ) -> Member:
     """Record a member who has agreed to the privacy note, with their ledger account."""
     async with db.transaction() as tx:
         async with tx.execute(
             "INSERT INTO members (telegram_id, display_name, username, neighbourhood,"
-            " join_source, status, role, consented_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            " join_source, status, role, consented_at, created_at, language)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (
                 telegram_id,
                 display_name,
@@ -54,6 +55,7 @@ async def join(
                 "coordinator" if coordinator else "member",
                 to_db(now),
                 to_db(now),
+                language,
             ),
         ) as cursor:
             row = await cursor.fetchone()
@@ -70,6 +72,18 @@ async def join(
                 notice = Notice(coordinator_id, OutboxKind.MEMBER_APPLIED, member.id)
                 await enqueue(tx, notice, now)
     return member
+
+
+async def language_of(db: Database, telegram_id: int) -> tuple[bool, str | None]:
+    """Whether this Telegram user is a member, and the language they chose (None: the
+    timebank's default). One small read, made for every update."""
+    row = await db.one("SELECT language FROM members WHERE telegram_id = ?", (telegram_id,))
+    return (row is not None, row[0] if row else None)
+
+
+async def set_language(db: Database, member_id: int, language: str) -> None:
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE members SET language = ? WHERE id = ?", (language, member_id))
 
 
 async def update_settings(

@@ -69,6 +69,7 @@ class Member:
     quiet_hours: str | None = None
     unreachable: bool = False
     peer_visitor: bool = False
+    language: str | None = None
 
     @property
     def is_coordinator(self) -> bool:

@@ -45,6 +45,7 @@ class OutboxItem:
     digest: bool = False
     quiet_hours: str | None = None
     unreachable: bool = False
+    language: str | None = None
 
 
 async def enqueue(tx: Tx, notice: Notice, now: datetime) -> None:
@@ -132,7 +133,8 @@ async def _select_items(tx: Tx, ids: list[int]) -> list[Row]:
     marks = ",".join("?" * len(ids))
     async with tx.execute(
         "SELECT o.id, o.member_id, m.telegram_id, o.kind, o.ref_id, o.args, o.due_at,"
-        " o.attempts, m.nudges_enabled, m.nudge_digest, m.quiet_hours, m.unreachable_at"
+        " o.attempts, m.nudges_enabled, m.nudge_digest, m.quiet_hours, m.unreachable_at,"
+        " m.language"
         " FROM outbox o JOIN members m ON m.id = o.member_id"
         f" WHERE o.id IN ({marks}) ORDER BY o.due_at, o.id",
         ids,

@@ -83,9 +83,10 @@ def speak(language: str) -> None:
     _speaking.set(language)
 
 
-def languages() -> list[str]:
+@cache
+def languages() -> tuple[str, ...]:
     """Every language with a catalogue, English first."""
-    return [SOURCE_LANGUAGE, *sorted(path.stem for path in LOCALES_DIR.glob("*.po"))]
+    return (SOURCE_LANGUAGE, *sorted(path.stem for path in LOCALES_DIR.glob("*.po")))
 
 
 def supported(code: str | None) -> str | None:
@@ -94,6 +95,11 @@ def supported(code: str | None) -> str | None:
         return None
     base = code.replace("_", "-").split("-")[0].lower()
     return base if base in languages() else None
+
+
+def usable(language: str | None) -> str | None:
+    """`language` if it still has a catalogue (a member's choice outlives a removed one)."""
+    return language if language in languages() else None
 
 
 def language_name(language: str) -> str:
