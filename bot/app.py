@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from telegram import LinkPreviewOptions, Update
+from telegram import Bot, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
@@ -28,6 +28,7 @@ from bot.outbound.scheduler import Ticker
 from bot.outbound.sender import Sender
 from bot.services import SERVICES_KEY, Services, timings_from
 from bot.ui.commands import bot_commands
+from bot.ui.i18n import languages, speaking
 from bot.updates import PerMemberUpdateProcessor
 from handlers import (
     account,
@@ -148,16 +149,26 @@ async def _start_services(
     )
     await outbox.recover_in_flight(db)
     sender = Sender(app.bot, db, clock, Policy.from_config(config))
-    sender.after_batch = ProgressReporter(app.bot, db, clock, sender.pacer)
+    sender.after_batch = ProgressReporter(app.bot, db, clock, sender.pacer, sender.policy)
     db.on_outbox(sender.wake)  # a commit that queued a notice wakes the sender's task
     services = Services(config, db, clock, sender, timings_from(config))
     app.bot_data[SERVICES_KEY] = services
-    await app.bot.set_my_commands(bot_commands())
+    await _set_commands(app.bot, config.timebank.language)
     if background:
         sender.start()
         ticker = Ticker(services)
         ticker.start()
         app.bot_data[SCHEDULER_KEY] = ticker
+
+
+async def _set_commands(bot: Bot, default_language: str) -> None:
+    """Telegram's command menu in each language we have, for people whose Telegram is set to
+    it, and in the timebank's language for everyone else."""
+    with speaking(default_language):
+        await bot.set_my_commands(bot_commands())
+    for language in languages():
+        with speaking(language):
+            await bot.set_my_commands(bot_commands(), language_code=language)
 
 
 async def _close_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

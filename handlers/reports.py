@@ -22,6 +22,7 @@ from bot.ui import keyboards
 from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.charts import hours_chart_png
 from bot.ui.i18n import Html, hours, t
+from bot.ui.render import day_words
 from handlers.common import Context, for_coordinators, on_coordinator_button, reply, show_busy
 from storage import export, reports
 from storage.models import Member
@@ -128,8 +129,7 @@ def _first_response_line(wait: timedelta | None) -> Html:
 
 
 def _day(moment: datetime, zone: tzinfo) -> str:
-    local = moment.astimezone(zone)
-    return f"{local.day} {local:%b %Y}"
+    return day_words(moment.astimezone(zone).date(), "time.day_year")
 
 
 def _chat(update: Update) -> Chat:

@@ -1,4 +1,6 @@
-"""/settings: nudges on or off, each nudge at once or one daily digest, and quiet hours.
+"""/settings: nudges on or off, each nudge at once or one daily digest, quiet hours, and the
+language (also /language, which works before joining too: the choice is kept in memory until
+the person agrees to the privacy note, then stored with them).
 
 Every choice is a button on one message that is edited in place; the member changed is always
 the one pressing, so there is no id in the data to forge.
@@ -12,10 +14,21 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.services import services
-from bot.ui.callbacks import Area, Callback, pattern
-from bot.ui.i18n import Html, t
+from bot.ui import keyboards
+from bot.ui.callbacks import Area, Callback, parse, pattern
+from bot.ui.i18n import Html, current_language, language_name, languages, speak, t, usable
 from bot.ui.keyboards import button
-from handlers.common import Context, edit, for_members, on_button, reply
+from handlers.common import (
+    PICKED_LANGUAGE,
+    Context,
+    drop_buttons,
+    edit,
+    for_members,
+    member_of,
+    on_button,
+    reply,
+    show_menu,
+)
 from storage import members
 from storage.models import Member
 
@@ -41,11 +54,49 @@ async def cb_setting(update: Update, context: Context, member: Member, callback:
     elif callback.action == "quiet" and callback.arg_int in range(len(QUIET_PRESETS)):
         preset = QUIET_PRESETS[callback.arg_int or 0]
         member = await members.update_settings(db, member.id, quiet_hours=preset)
+    elif callback.action == "languages":
+        await edit(update, t("language.choose"), language_choice())
+        return
     text, markup = settings_view(member, services(context).config.nudges.quiet_hours)
     if callback.action != "show":
         await edit(update, Html(f"{t('settings.saved')}\n\n{text}"), markup)
     else:
         await reply(update, text, markup)
+
+
+async def cmd_language(update: Update, context: Context) -> None:
+    """Offer every language we have, each named in itself."""
+    await reply(update, t("language.choose"), language_choice())
+
+
+async def cb_language(update: Update, context: Context) -> None:
+    """Speak the chosen language from now on: stored for a member, kept in memory for someone
+    who hasn't joined yet. The main menu's buttons change too, so it is sent again."""
+    callback = parse(update.callback_query.data if update.callback_query else None)
+    language = usable(callback.arg if callback else None)
+    if language is None:
+        await reply(update, t("errors.gone"))
+        return
+    member = await member_of(update, context)
+    if member is not None:
+        await members.set_language(services(context).db, member.id, language)
+    elif context.user_data is not None:
+        context.user_data[PICKED_LANGUAGE] = language
+    speak(language)
+    await drop_buttons(update)
+    if member is not None and member.status == "active":
+        await show_menu(update, t("language.saved"))
+    else:
+        await reply(update, t("language.saved_newcomer"))
+
+
+def language_choice() -> InlineKeyboardMarkup:
+    return keyboards.grid(
+        [
+            keyboards.button(language_name(code), Callback(Area.LANGUAGE, "set", 0, code))
+            for code in languages()
+        ]
+    )
 
 
 def settings_view(member: Member, default_quiet: str) -> tuple[Html, InlineKeyboardMarkup]:
@@ -55,6 +106,7 @@ def settings_view(member: Member, default_quiet: str) -> tuple[Html, InlineKeybo
         nudges=t("settings.on") if member.nudges_enabled else t("settings.off"),
         mode=t("settings.digest") if member.nudge_digest else t("settings.immediate"),
         quiet=_quiet_label(quiet),
+        language_name=language_name(current_language()),
     )
     toggle_nudges = (
         button(t("settings.turn_off"), Callback(Area.SETTINGS, "nudges", 0, "off"))
@@ -71,7 +123,10 @@ def settings_view(member: Member, default_quiet: str) -> tuple[Html, InlineKeybo
         for index, preset in enumerate(QUIET_PRESETS)
         if preset != quiet
     ]
-    return text, InlineKeyboardMarkup([[toggle_nudges], [toggle_digest], presets[:2], presets[2:]])
+    language = button(t("settings.language_button"), Callback(Area.SETTINGS, "languages"))
+    return text, InlineKeyboardMarkup(
+        [[toggle_nudges], [toggle_digest], presets[:2], presets[2:], [language]]
+    )
 
 
 def _quiet_label(window: str) -> str:
@@ -88,4 +143,6 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
     return [
         CommandHandler("settings", cmd_settings),
         CallbackQueryHandler(cb_setting, pattern=pattern(Area.SETTINGS)),
+        CommandHandler("language", cmd_language),
+        CallbackQueryHandler(cb_language, pattern=pattern(Area.LANGUAGE)),
     ]

@@ -21,7 +21,7 @@ from telegram.ext import (
 from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import Area, Callback, pattern
-from bot.ui.i18n import t
+from bot.ui.i18n import current_language, t
 from handlers.common import Context, drop_buttons, member_of, reply, show_menu, text_input, typed
 from handlers.conversation import Conversation
 from storage import members
@@ -117,6 +117,7 @@ async def _join(update: Update, context: Context, answers: dict[str, Any]) -> No
         coordinator=user.id in svc.config.timebank.coordinators,
         approved=svc.config.timebank.join == "open",
         now=svc.clock.now(),
+        language=current_language(),
         timings=svc.timings,
     )
     if member.status == "active":

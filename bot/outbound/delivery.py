@@ -12,6 +12,7 @@ from enum import Enum
 from zoneinfo import ZoneInfo
 
 from bot.config import Config, parse_clock_time, parse_quiet_hours
+from bot.ui.i18n import DEFAULT_LANGUAGE, usable
 from storage.kinds import NUDGE_KINDS
 from storage.outbox import OutboxItem
 
@@ -36,12 +37,18 @@ class Policy:
     zone: ZoneInfo
     default_quiet: Window | None
     digest_time: time
+    default_language: str = DEFAULT_LANGUAGE
 
     @classmethod
     def from_config(cls, config: Config) -> Policy:
         digest = parse_clock_time(config.nudges.digest_time)
         assert digest is not None  # validated with the config
-        return cls(config.zone, parse_quiet_hours(config.nudges.quiet_hours), digest)
+        quiet = parse_quiet_hours(config.nudges.quiet_hours)
+        return cls(config.zone, quiet, digest, config.timebank.language)
+
+    def language_of(self, chosen: str | None) -> str:
+        """The language a member reads: theirs if it still has a catalogue, else the default."""
+        return usable(chosen) or self.default_language
 
     def quiet_window(self, member_setting: str | None) -> Window | None:
         """The member's own quiet hours ('' = none), else the timebank's default."""

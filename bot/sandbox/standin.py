@@ -357,6 +357,8 @@ class StandInBotAPI(BaseRequest):
     failures: list[tuple[str, int | None, Failure]] = field(default_factory=list)
     record_calls: bool = True
     uploads: list[tuple[str, str, bytes]] = field(default_factory=list)
+    # The command menu Telegram shows, by language_code ("" for everyone else).
+    commands: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     # What Telegram refused because of the call itself (bad HTML, too long, bad buttons, an
     # edit changing nothing, a stale query), with the call: the app swallows some refusals, so
     # a test can still see them. Kept only while record_calls is on.
@@ -515,7 +517,21 @@ class StandInBotAPI(BaseRequest):
         self.callback_answers[query_id] = params
         return True
 
-    def _api_setMyCommands(self, _: dict[str, Any]) -> bool:
+    def _api_setMyCommands(self, params: dict[str, Any]) -> bool | Failure:
+        """As Telegram checks them: at most 100 commands, names of 1-32 lowercase letters,
+        digits and underscores, descriptions of 1-256 characters, a two-letter language."""
+        commands = _param(params["commands"])
+        language = str(params.get("language_code") or "")
+        if language and not re.fullmatch("[a-z]{2}", language):
+            return Failure(400, "Bad Request: invalid language code specified")
+        for command in commands:
+            if not re.fullmatch("[a-z0-9_]{1,32}", command["command"]):
+                return Failure(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(command["description"]) <= 256:
+                return Failure(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        if len(commands) > 100:
+            return Failure(400, "Bad Request: too many commands")
+        self.commands[language] = commands
         return True
 
     def _api_deleteWebhook(self, _: dict[str, Any]) -> bool:
@@ -818,9 +834,14 @@ def _choose(label: str, labels: list[str]) -> str | None:
 def _markup(value: Any) -> dict[str, Any] | None:
     if value is None:
         return None
-    parsed = json.loads(value) if isinstance(value, str) else value
+    parsed = _param(value)
     assert isinstance(parsed, dict)
     return parsed
+
+
+def _param(value: Any) -> Any:
+    """A parameter python-telegram-bot sent as JSON text (or, from a test, as is)."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _json(data: dict[str, Any]) -> bytes:

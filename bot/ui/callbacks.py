@@ -33,6 +33,7 @@ class Area(StrEnum):
     HELD = "co"  # a coordinator lets an exchange past the overdraft limit
     EXCHANGE = "ex"
     JOIN = "jn"
+    LANGUAGE = "lg"
     LISTING = "ls"
     POST_OFFER = "po"
     POST_NEED = "pn"

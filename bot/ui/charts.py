@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from bot.ui.render import day_words
+
 # A phone screen: 6 x 3.6 inches at 150 dpi is 900 x 540 pixels, sharp and small (~20 kB).
 SIZE_INCHES = (6.0, 3.6)
 DPI = 150
@@ -75,6 +77,6 @@ def _label_mondays(axes: Any, days: list[date]) -> None:
     shown = days[::step]
     axes.set_xticks(
         [day + timedelta(days=3) for day in shown],
-        [f"{day.day} {day:%b}" for day in shown],
+        [day_words(day, "time.day") for day in shown],
         fontsize="small",
     )

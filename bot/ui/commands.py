@@ -25,6 +25,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("balance", "commands.balance"),
     Command("history", "commands.history"),
     Command("settings", "commands.settings"),
+    Command("language", "commands.language"),
     Command("help", "commands.help"),
     Command("cancel", "commands.cancel"),
     Command("broadcast", "commands.broadcast", coordinator_only=True),

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
-from babel.dates import format_date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup
 
 from bot.ui.callbacks import Area, Callback
-from bot.ui.i18n import DEFAULT_LANGUAGE, hours, t
+from bot.ui.i18n import hours, t
+from bot.ui.render import day_words
 from storage.exchanges import OVERRIDE_REASONS
 from storage.models import MAX_MINUTES, MIN_MINUTES, Exchange, Listing, ListingKind
 
@@ -122,9 +122,7 @@ def close_need(listing_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def days_ahead(
-    exchange_id: int, now: datetime, count: int = 7, language: str = DEFAULT_LANGUAGE
-) -> InlineKeyboardMarkup:
+def days_ahead(exchange_id: int, now: datetime, count: int = 7) -> InlineKeyboardMarkup:
     """The next days that still have an hour to pick, as buttons ("Thu 26 Nov"), so a member
     picks a date with one tap. `now` is in the timebank's timezone; today is left out when
     its last hour has gone."""
@@ -133,7 +131,7 @@ def days_ahead(
     return grid(
         [
             button(
-                format_date(day, "EEE d MMM", locale=language),
+                day_words(day, "time.short_day"),
                 Callback(Area.EXCHANGE, "day", exchange_id, day.strftime("%Y%m%d")),
             )
             for day in days

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 
 from babel.dates import format_date, format_time
 
-from bot.ui.i18n import DEFAULT_LANGUAGE, Html, hours, number, t
+from bot.ui.i18n import Html, current_language, hours, number, t
 from storage.broadcasts import Progress
 from storage.models import HistoryItem, Listing
 from storage.nudges import reminders_ahead
@@ -18,15 +18,25 @@ SNIPPET_WIDTH = 48
 BLANK_LOOKING = frozenset("\u115f\u1160\u2800\u3164\uffa0")
 
 
-def local_time(moment: datetime, zone: tzinfo, language: str = DEFAULT_LANGUAGE) -> Html:
-    """A moment as members say it, in the timebank's timezone: "Thursday 26 November at 14:00"."""
+def local_time(moment: datetime, zone: tzinfo, language: str | None = None) -> Html:
+    """A moment as members say it, in the timebank's timezone: "Thursday 26 November at 14:00",
+    "jueves 26 de noviembre a las 14:00"."""
+    language = language or current_language()
     local = moment.astimezone(zone)
     return t(
         "time.at",
         language,
-        day=format_date(local, "EEEE d MMMM", locale=language),
+        day=day_words(local.date(), "time.long_day", language),
         time=format_time(local, "HH:mm", locale=language),
     )
+
+
+def day_words(day: date, pattern_key: str, language: str | None = None) -> str:
+    """A date in the language's words, by the catalogue's CLDR pattern for the purpose
+    (`time.long_day`: "Thursday 26 November"; `time.short_day`: "Thu 26 Nov"; `time.day`:
+    "26 Nov"; `time.day_year`: "26 Nov 2026"); Babel supplies the names of days and months."""
+    language = language or current_language()
+    return format_date(day, t(pattern_key, language), locale=language)
 
 
 def reminder_words(at: datetime, set_at: datetime) -> str:
@@ -133,7 +143,7 @@ def history_line(item: HistoryItem) -> Html:
         name=item.other_name,
         hours=amount,
         state=t(f"history.state_{item.state}"),
-        date=item.when.strftime("%d %b"),
+        date=day_words(item.when.date(), "time.day"),
     )
 
 
