@@ -19,6 +19,7 @@ from handlers.common import (
     for_members,
     member_of,
     menu_filter,
+    menu_tap,
     reply,
     show_menu,
 )
@@ -102,6 +103,6 @@ def fallback_handlers() -> list[BaseHandler[Update, Context, Any]]:
 
 def menu_handlers() -> list[BaseHandler[Update, Context, Any]]:
     return [
-        MessageHandler(filters.Text([t("menu.hours")]), cmd_balance),
-        MessageHandler(filters.Text([t("menu.help")]), cmd_help),
+        MessageHandler(menu_tap("menu.hours"), cmd_balance),
+        MessageHandler(menu_tap("menu.help"), cmd_help),
     ]

@@ -18,7 +18,6 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
-    filters,
 )
 
 from bot.services import services
@@ -26,7 +25,16 @@ from bot.ui import keyboards
 from bot.ui.callbacks import MAX_BYTES, Area, Callback, pattern, plain_int
 from bot.ui.i18n import Html, t
 from bot.ui.render import browse_line, snippet
-from handlers.common import Context, edit, for_members, on_button, reply, text_input, typed
+from handlers.common import (
+    Context,
+    edit,
+    for_members,
+    menu_tap,
+    on_button,
+    reply,
+    text_input,
+    typed,
+)
 from handlers.conversation import Conversation
 from storage import listings
 from storage.models import Listing, ListingKind, Page
@@ -201,4 +209,4 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
 
 
 def menu_handlers() -> list[BaseHandler[Update, Context, Any]]:
-    return [MessageHandler(filters.Text([t("menu.browse")]), menu_browse)]
+    return [MessageHandler(menu_tap("menu.browse"), menu_browse)]

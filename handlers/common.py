@@ -217,6 +217,11 @@ def menu_filter() -> filters.BaseFilter:
     return filters.Text(sorted(labels))
 
 
+def menu_tap(key: str) -> filters.BaseFilter:
+    """Matches a tap on one main-menu button, in whichever language the member reads."""
+    return filters.Text(sorted({t(key, language) for language in languages()}))
+
+
 def text_input() -> filters.BaseFilter:
     """Typed words for a conversation step: not a command, not a menu tap."""
     return filters.TEXT & ~filters.COMMAND & ~menu_filter()

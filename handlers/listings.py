@@ -18,7 +18,6 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
-    filters,
 )
 
 from bot.services import services
@@ -31,6 +30,7 @@ from handlers.common import (
     drop_buttons,
     for_members,
     member_of,
+    menu_tap,
     on_button,
     reply,
     text_input,
@@ -400,6 +400,6 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
 
 def menu_handlers() -> list[BaseHandler[Update, Context, Any]]:
     return [
-        MessageHandler(filters.Text([t("menu.offer")]), menu_offer),
-        MessageHandler(filters.Text([t("menu.need")]), menu_need),
+        MessageHandler(menu_tap("menu.offer"), menu_offer),
+        MessageHandler(menu_tap("menu.need"), menu_need),
     ]

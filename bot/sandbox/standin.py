@@ -678,10 +678,12 @@ class ChatMember:
         username: str | None = None,
         *,
         settle: bool = True,
+        language_code: str | None = None,
     ) -> None:
         self.app, self.api = app, api
         self.user_id, self.first_name, self.username = user_id, first_name, username
         self.settle = settle
+        self.language_code = language_code  # what their Telegram app is set to
 
     # --- acting ------------------------------------------------------------------------------
 
@@ -761,6 +763,8 @@ class ChatMember:
         user: dict[str, Any] = {"id": self.user_id, "is_bot": False, "first_name": self.first_name}
         if self.username:
             user["username"] = self.username
+        if self.language_code:
+            user["language_code"] = self.language_code
         return user
 
     def _incoming_message(self, text: str) -> dict[str, Any]:
