@@ -69,6 +69,8 @@ class TimebankSection(_Strict):
     coordinators: list[int] = Field(default_factory=list)
     # What a member reads when Telegram doesn't say their language, or says one we lack.
     language: str = DEFAULT_LANGUAGE
+    # The categories' names in other languages: {"es": {"Garden": "Jardín", …}, …}.
+    category_names: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     @field_validator("language")
     @classmethod
@@ -83,6 +85,26 @@ class TimebankSection(_Strict):
         if not value:
             raise ValueError("needs at least one category")
         return value
+
+    @field_validator("category_names")
+    @classmethod
+    def _names_of_known_categories(
+        cls, value: dict[str, dict[str, str]], info: ValidationInfo
+    ) -> dict[str, dict[str, str]]:
+        categories = info.data.get("categories") or []
+        for language, names in value.items():
+            if language not in languages():
+                raise ValueError(f"{language!r} has no catalogue: {', '.join(languages())}")
+            for name, shown in names.items():
+                if name not in categories:
+                    raise ValueError(f"{name!r} is not one of the categories")
+                if not shown.strip():
+                    raise ValueError(f"{language}: {name!r} has an empty name")
+        return value
+
+    def own_words(self, language: str) -> dict[str, str]:
+        """The categories' names in `language` (those config gives; the rest as they are)."""
+        return self.category_names.get(language, {})
 
     @field_validator("keywords")
     @classmethod

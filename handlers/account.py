@@ -10,7 +10,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import Area, Callback, pattern
-from bot.ui.commands import help_lines
+from bot.ui.commands import coordinator_help_lines
 from bot.ui.i18n import Html, hours, t
 from bot.ui.render import history_line
 from handlers.common import (
@@ -63,10 +63,24 @@ async def cmd_history(update: Update, context: Context, member: Member) -> None:
 
 
 async def cmd_help(update: Update, context: Context) -> None:
-    """What the bot does, in plain words, and the commands for those who like typing."""
+    """How hours work and what each menu button does, in plain words (Telegram's / menu lists
+    the commands); coordinators get their own commands in a second message."""
     member = await member_of(update, context)
-    lines = help_lines(coordinator=bool(member and member.is_coordinator))
-    await show_menu(update, Html("\n".join([t("help.intro"), "", *lines])))
+    await show_menu(update, help_text())
+    if member is not None and member.is_coordinator:
+        lines = [t("help.coordinators"), *coordinator_help_lines()]
+        await reply(update, Html("\n".join(lines)))
+
+
+def help_text() -> Html:
+    return t(
+        "help.guide",
+        how=t("help.hours"),
+        offer=t("menu.offer"),
+        need=t("menu.need"),
+        browse=t("menu.browse"),
+        hours=t("menu.hours"),
+    )
 
 
 async def unknown_text(update: Update, context: Context) -> None:

@@ -23,7 +23,7 @@ from telegram.ext import (
 
 from bot.services import services
 from bot.ui.callbacks import Area, Callback, pattern
-from bot.ui.i18n import Html, number, t, tn
+from bot.ui.i18n import Html, category_name, number, t, tn
 from bot.ui.keyboards import button, grid, stop_button
 from bot.ui.render import listing_card, progress_text, utf16_length
 from handlers.common import (
@@ -92,7 +92,7 @@ async def cb_audience(
     options = {AREA: config.neighbourhoods, OFFERS: config.categories}.get(callback.arg)
     if callback.action == "aud" and options is not None:
         buttons = [
-            button(name, Callback(Area.BROADCAST, "pick", index, callback.arg))
+            button(category_name(name), Callback(Area.BROADCAST, "pick", index, callback.arg))
             for index, name in enumerate(options)
         ]
         await reply(update, t(f"broadcast.which_{callback.arg}"), grid(buttons))
@@ -252,7 +252,7 @@ def _draft(context: Context) -> dict[str, Any] | None:
 
 def _audience_label(audience_text: str) -> Html:
     kind, _, value = audience_text.partition(":")
-    return t(f"broadcast.audience_{kind}", value=value)
+    return t(f"broadcast.audience_{kind}", value=category_name(value) if kind == OFFERS else value)
 
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:

@@ -23,7 +23,7 @@ from telegram.ext import (
 from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import MAX_BYTES, Area, Callback, pattern, plain_int
-from bot.ui.i18n import Html, t
+from bot.ui.i18n import Html, category_name, t
 from bot.ui.render import browse_line, snippet
 from handlers.common import (
     Context,
@@ -67,7 +67,7 @@ async def cb_kind(update: Update, context: Context, member: Any, callback: Callb
     kind = callback.arg if callback.arg in KINDS else "need"
     names = services(context).config.timebank.categories
     buttons = [
-        keyboards.button(name, Callback(Area.BROWSE, "page", 0, f"{kind}.{index}"))
+        keyboards.button(category_name(name), Callback(Area.BROWSE, "page", 0, f"{kind}.{index}"))
         for index, name in enumerate(names)
     ]
     buttons.append(
@@ -93,7 +93,7 @@ async def cb_page(update: Update, context: Context, member: Any, callback: Callb
     )
     title = t(
         f"browse.title_{kind}",
-        category=category or t("browse.all_categories"),
+        category=category_name(category) if category else t("browse.all_categories"),
         page=page.offset // PAGE_SIZE + 1,
     )
     steps = keyboards.nothing_found(kind, index if category else None, category, searched=False)

@@ -29,7 +29,7 @@ from telegram.ext import (
 from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import Area, Callback, pattern, plain_int
-from bot.ui.i18n import Html, hours, t
+from bot.ui.i18n import Html, category_name, hours, t
 from bot.ui.render import snippet, visible_text
 from handlers.common import (
     Context,
@@ -415,7 +415,12 @@ async def cmd_open_needs(update: Update, context: Context, member: Member) -> No
         for number, need in enumerate(needs, start=1)
     ]
     lines = [t("coordinator.open_needs_title")] + [
-        t("coordinator.open_need_line", number=n, category=need.category, name=need.owner_name)
+        t(
+            "coordinator.open_need_line",
+            number=n,
+            category=category_name(need.category),
+            name=need.owner_name,
+        )
         for n, need in enumerate(needs, start=1)
     ]
     await reply(update, Html("\n".join(lines)), InlineKeyboardMarkup(rows))

@@ -58,12 +58,11 @@ async def _speak_their_language(update: Update, context: Context) -> None:
     svc = services(context)
     _, chosen = await members.language_of(svc.db, user.id)
     picked = (context.user_data or {}).get(PICKED_LANGUAGE)  # before joining, in memory
-    speak(
-        usable(chosen)
-        or usable(picked)
-        or supported(user.language_code)
-        or svc.config.timebank.language
+    timebank = svc.config.timebank
+    language = (
+        usable(chosen) or usable(picked) or supported(user.language_code) or timebank.language
     )
+    speak(language, timebank.own_words(language))
 
 
 async def answer_button(update: Update) -> None:

@@ -23,7 +23,7 @@ from telegram.ext import (
 from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import Area, Callback, parse, pattern
-from bot.ui.i18n import t, tn
+from bot.ui.i18n import category_name, t, tn
 from bot.ui.render import card, listing_card, snippet, visible_text
 from handlers.common import (
     Context,
@@ -129,7 +129,9 @@ async def cb_category(update: Update, context: Context, member: Member) -> int |
         return ConversationHandler.END
     kind: ListingKind = "offer" if callback.area == KIND_AREAS["offer"] else "need"
     context.user_data[DRAFT] = {"kind": kind, "category": names[callback.id]}
-    await reply(update, tn(f"post.ask_text_{kind}", MAX_BODY, category=names[callback.id]))
+    await reply(
+        update, tn(f"post.ask_text_{kind}", MAX_BODY, category=category_name(names[callback.id]))
+    )
     return TEXT
 
 
@@ -209,7 +211,12 @@ async def cb_preview(update: Update, context: Context, member: Member) -> int:
         return ConversationHandler.END
     if callback.action == "retext":
         await reply(
-            update, tn(f"post.ask_text_{draft['kind']}", MAX_BODY, category=draft["category"])
+            update,
+            tn(
+                f"post.ask_text_{draft['kind']}",
+                MAX_BODY,
+                category=category_name(draft["category"]),
+            ),
         )
         return TEXT
     context.user_data.pop(DRAFT, None)
@@ -274,7 +281,9 @@ async def cb_recategorise(
     names = svc.config.timebank.categories
     if callback.action == "recat":
         buttons = [
-            keyboards.button(name, Callback(Area.LISTING, "setcat", listing.id, str(index)))
+            keyboards.button(
+                category_name(name), Callback(Area.LISTING, "setcat", listing.id, str(index))
+            )
             for index, name in enumerate(names)
         ]
         await reply(update, t("listing.which_category"), keyboards.grid(buttons))

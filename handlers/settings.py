@@ -82,7 +82,7 @@ async def cb_language(update: Update, context: Context) -> None:
         await members.set_language(services(context).db, member.id, language)
     elif context.user_data is not None:
         context.user_data[PICKED_LANGUAGE] = language
-    speak(language)
+    speak(language, services(context).config.timebank.own_words(language))
     await drop_buttons(update)
     if member is not None and member.status == "active":
         await show_menu(update, t("language.saved"))

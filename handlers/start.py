@@ -43,7 +43,8 @@ async def cmd_start(update: Update, context: Context) -> int:
     assert context.user_data is not None
     source = context.args[0][:64] if context.args else None
     context.user_data[JOIN] = {"source": source}
-    await reply(update, t("join.welcome", timebank=services(context).config.timebank.name))
+    timebank = services(context).config.timebank.name
+    await reply(update, t("join.welcome", timebank=timebank, how=t("help.hours")))
     await reply(update, t("join.ask_name"), keyboards.choices([user.first_name]))
     return NAME
 

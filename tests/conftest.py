@@ -27,6 +27,9 @@ def make_config(tmp_path: Path, **timebank: Any) -> Config:
                 "categories": ["Shopping", "Garden", "Company", "Other"],
                 "overdraft_limit_hours": 10,
                 "coordinators": [COORDINATOR_ID],
+                "category_names": {
+                    "es": {"Shopping": "Compras", "Garden": "Jardín", "Company": "Compañía"}
+                },
                 **timebank,
             },
         }

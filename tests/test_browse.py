@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.ui.commands import bot_commands
 from storage import listings
 from tests.conftest import post
 
@@ -107,10 +106,14 @@ async def test_browse_command_does_what_the_menu_button_does(alice, bob, svc):
     assert bob.inline_labels == ["1. offer number 1"]
 
 
-async def test_browse_is_listed_in_help_and_the_telegram_menu(bob):
+async def test_browse_is_explained_in_help_and_listed_in_every_telegram_menu(bob, api):
     await bob.says("/help")
-    assert "/browse – see what people offer and need" in bob.last_text
-    assert "browse" in [command.command for command in bot_commands()]
+    assert "<b>Browse</b>: see what others offer and need" in bob.last_text
+    assert set(api.commands) == {"", "en", "es"}
+    for language, commands in api.commands.items():
+        assert "browse" in [command["command"] for command in commands], language
+    spanish = {command["command"]: command["description"] for command in api.commands["es"]}
+    assert spanish["language"] == "elegir tu idioma"
 
 
 async def test_browse_lines_show_where_and_stay_short(alice, person, svc):

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import timedelta
 
 import pytest
 
 from bot.sandbox.standin import ChatMember, SentMessage
-from bot.ui.i18n import catalogue, languages
+from bot.ui.i18n import catalogue, hours, languages, messages, t
+from bot.ui.render import day_words
+from storage import ledger
+from tests.test_exchanges import member_id
 
 # A small phone (a 4.7-inch screen, Telegram's default text size): about 36 letters to a line
 # and room for 22 lines of a message; a row of buttons under it takes about two.
@@ -42,54 +46,77 @@ def test_every_catalogue_message_is_short_enough_for_a_phone(language):
 
 
 class ButtonsOnly:
-    """A member who taps; `describes` is the one place they type, and says so."""
+    """A member who only taps buttons, named by catalogue key in their own language;
+    `describes` is the one place they type."""
 
-    def __init__(self, member: ChatMember) -> None:
-        self.member = member
+    def __init__(self, member: ChatMember, language: str) -> None:
+        self.member, self.language = member, language
 
-    async def taps(self, *labels: str) -> None:
-        for label in labels:
-            await self.member.taps(label)
+    async def taps(self, *keys: str) -> None:
+        for key in keys:
+            await self.member.taps(self.label(key))
+
+    def label(self, key: str) -> str:
+        """A catalogue key's text, or a label that isn't ours (a name, a listing, a category)."""
+        return t(key, self.language) if key in messages() else key
 
     async def describes(self, words: str) -> None:
         await self.member.says(words)
 
 
-async def walk_every_member_flow(alice: ChatMember, bob: ChatMember) -> None:
+async def walk_every_member_flow(a: ButtonsOnly, b: ButtonsOnly, garden: str, shop: str) -> None:
     """Join, post an offer and a need, browse, answer, agree a time, confirm the hours, look at
     one's hours, posts, history and settings: buttons all the way."""
-    a, b = ButtonsOnly(alice), ButtonsOnly(bob)
-    for member in (alice, bob):
-        await member.says("/start")  # what Telegram's own START button sends
-        await ButtonsOnly(member).taps(member.first_name, "Riverside", "I agree")
-    await a.taps("I can offer", "Garden")
+    for member in (a, b):
+        await member.member.says("/start")  # what Telegram's own START button sends
+        await member.taps(member.member.first_name, "Riverside", "join.agree")
+    await a.taps("menu.offer", garden)
     await a.describes("Weeding and mowing small gardens")
-    await a.taps("Skip", "Publish")
-    await b.taps("I need", "Shopping")
+    await a.taps("post.skip", "post.publish")
+    await b.taps("menu.need", shop)
     await b.describes("Someone to fetch my prescription on Fridays")
-    await b.taps("Skip", "Publish")
-    await b.taps("Browse", "Offers", "Garden", "1. Weeding", "I'd like this")
-    await a.taps("Yes, please")
-    await a.taps("Browse", "Needs", "All", "1. Someone", "I can help")
-    await b.taps("Yes, please")
-    await b.taps("Set a time")
-    await b.taps(bob.inline_labels[1])  # tomorrow
-    await b.taps("10:00")
-    await a.taps("It happened", "1 hour")
-    await b.taps("Yes")
-    await a.taps("My hours", "History")
-    await a.taps("My hours", "My posts")
-    await a.taps("Close")
-    await a.taps("Reopen")
-    await a.taps("My hours", "Settings")
-    await a.taps("Turn nudges off")
-    await a.taps("One daily round-up")
-    await a.taps("Quiet 22")
-    await a.taps("Language", "English")
-    await a.taps("Help")
+    await b.taps("post.skip", "post.publish")
+    await b.taps("menu.browse", "browse.offers", garden, "1. Weeding", "listing.would_like")
+    await a.taps("response.accept")
+    await a.taps("menu.browse", "browse.needs", "browse.all_categories", "1. Someone")
+    await a.taps("listing.can_help")
+    await b.taps("response.accept", "exchange.set_time")
+    await b.taps(b.member.inline_labels[1], "10:00")  # tomorrow at ten
+    await a.taps("exchange.it_happened", hours(60, a.language))
+    await b.taps("exchange.yes")
+    await a.taps("menu.hours", "account.history")
+    await a.taps("menu.hours", "account.my_posts", "listing.close", "listing.reopen")
+    await a.taps("menu.hours", "account.settings", "settings.turn_off", "settings.use_digest")
+    await a.taps("settings.language_button", "Español")
+    a.language = "es"
+    await a.taps("menu.help")
 
 
-async def test_every_member_flow_works_with_buttons_only(alice_and_bob):
-    alice, bob = alice_and_bob
-    await walk_every_member_flow(alice, bob)
-    assert "Thank you" in bob.texts_since(0)[-1] or bob.last_text
+@pytest.mark.parametrize(
+    ("language", "garden", "shop"), [("en", "Garden", "Shopping"), ("es", "Jardín", "Compras")]
+)
+async def test_every_member_flow_works_with_buttons_only(
+    person, svc, clock, language, garden, shop
+):
+    """Members whose Telegram is in English or Spanish walk every flow in their language, see
+    dates in it, and every message fits the screen."""
+    alice = await person("Alice", 101, joined=False)
+    bob = await person("Bob", 102, joined=False)
+    for member in (alice, bob):
+        member.language_code = language
+    await walk_every_member_flow(
+        ButtonsOnly(alice, language), ButtonsOnly(bob, language), garden, shop
+    )
+
+    alice_id, bob_id = (await member_id(svc, alice)), (await member_id(svc, bob))
+    assert (await ledger.balance(svc.db, alice_id), await ledger.balance(svc.db, bob_id)) == (
+        60,
+        -60,
+    )
+    tomorrow = (clock.now().astimezone(svc.config.zone) + timedelta(days=1)).date()
+    assert any(
+        day_words(tomorrow, "time.long_day", language) in text for text in bob.texts_since(0)
+    )
+    assert alice.last_text.startswith(t("help.hours", "es"))  # she chose Español at the end
+    seen = [message for member in (alice, bob) for message in member.messages]
+    assert max(lines_of(message) for message in seen) <= SCREEN_LINES

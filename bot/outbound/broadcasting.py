@@ -12,7 +12,6 @@ from telegram.error import TelegramError
 from bot.clock import Clock
 from bot.outbound.delivery import Policy
 from bot.outbound.pacing import Pacer
-from bot.ui.i18n import speaking
 from bot.ui.keyboards import stop_button
 from bot.ui.render import progress_text
 from storage import broadcasts, members
@@ -52,7 +51,7 @@ class ProgressReporter:
             return
         if coordinator.telegram_id is None:
             return
-        with speaking(self.policy.language_of(coordinator.language)):
+        with self.policy.speaking_to(coordinator.language):
             text = progress_text(progress, done=done)
             markup = None if done else stop_button(broadcast.id)
         await self.pacer.wait(coordinator.telegram_id)

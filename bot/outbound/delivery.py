@@ -6,13 +6,15 @@ Direct notices (someone answered you) always go at once; only nudges wait.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
 from bot.config import Config, parse_clock_time, parse_quiet_hours
-from bot.ui.i18n import DEFAULT_LANGUAGE, usable
+from bot.ui.i18n import DEFAULT_LANGUAGE, speaking, usable
 from storage.kinds import NUDGE_KINDS
 from storage.outbox import OutboxItem
 
@@ -38,17 +40,21 @@ class Policy:
     default_quiet: Window | None
     digest_time: time
     default_language: str = DEFAULT_LANGUAGE
+    category_names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: Config) -> Policy:
         digest = parse_clock_time(config.nudges.digest_time)
         assert digest is not None  # validated with the config
         quiet = parse_quiet_hours(config.nudges.quiet_hours)
-        return cls(config.zone, quiet, digest, config.timebank.language)
+        timebank = config.timebank
+        return cls(config.zone, quiet, digest, timebank.language, timebank.category_names)
 
-    def language_of(self, chosen: str | None) -> str:
-        """The language a member reads: theirs if it still has a catalogue, else the default."""
-        return usable(chosen) or self.default_language
+    def speaking_to(self, chosen: str | None) -> AbstractContextManager[None]:
+        """Speak a member's language (theirs if it still has a catalogue, else the timebank's)
+        with the timebank's names for its categories in it."""
+        language = usable(chosen) or self.default_language
+        return speaking(language, self.category_names.get(language))
 
     def quiet_window(self, member_setting: str | None) -> Window | None:
         """The member's own quiet hours ('' = none), else the timebank's default."""

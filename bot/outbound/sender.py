@@ -38,7 +38,7 @@ from bot.outbound.delivery import Action, Policy, decide
 from bot.outbound.notices import Rendered, RenderEnv, Renderer, render
 from bot.outbound.pacing import Pacer
 from bot.refusals import is_gone
-from bot.ui.i18n import Html, speaking, t
+from bot.ui.i18n import Html, t
 from bot.ui.render import utf16_length
 from storage import members, outbox
 from storage.db import Database
@@ -211,7 +211,7 @@ class Sender:
     async def _deliver(self, batch: list[OutboxItem]) -> int:
         """Render the rows (several only for a digest), send them, mark them. A digest too
         long for one message goes as several, each with its own rows' buttons."""
-        with speaking(self.policy.language_of(batch[0].language)):  # one recipient per batch
+        with self.policy.speaking_to(batch[0].language):  # one recipient per batch
             return await self._render_and_send(batch)
 
     async def _render_and_send(self, batch: list[OutboxItem]) -> int:

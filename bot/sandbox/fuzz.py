@@ -102,11 +102,12 @@ from bot.sandbox.standin import (
     ApiCall,
     SentMessage,
     StandInBotAPI,
+    in_own_task,
     shown_keyboard,
 )
 from bot.services import Services, services_of
 from bot.ui.commands import COMMANDS
-from bot.ui.i18n import catalogue, hours, t
+from bot.ui.i18n import DEFAULT_LANGUAGE, catalogue, hours, languages, t, usable
 from storage.db import Database
 
 INVARIANTS = ("unhandled_errors", "private_leaks", "ledger_errors", "unauthorised_changes")
@@ -304,7 +305,7 @@ Rows = dict[int, dict[str, Any]]
 
 SNAPSHOT_SQL = {
     "members": "SELECT id, telegram_id, display_name, username, neighbourhood, status, role,"
-    " peer_visitor, nudges_enabled, nudge_digest, quiet_hours FROM members",
+    " peer_visitor, nudges_enabled, nudge_digest, quiet_hours, language FROM members",
     "listings": "SELECT id, owner_id, kind, category, body, when_where, status FROM listings",
     "responses": "SELECT id, listing_id, responder_id, status FROM responses",
     "exchanges": "SELECT id, listing_id, giver_id, receiver_id, state, proposed_minutes,"
@@ -723,14 +724,29 @@ class Template:
 
 @cache
 def templates() -> tuple[Template, ...]:
-    """Every sentence of the catalogue, the most literal first (best to name a text by)."""
-    found = [Template.of(key, text) for key, text in catalogue().items()]
+    """Every sentence of every language's catalogue, the most literal first (best to name a
+    text by)."""
+    found = [
+        Template.of(key, text)
+        for language in languages()
+        for key, text in catalogue(language).items()
+    ]
     return tuple(sorted(found, key=lambda template: -template.literal))
 
 
 @cache
-def template(key: str) -> Template:
-    return next(found for found in templates() if found.key == key)
+def template_of(key: str) -> tuple[Template, ...]:
+    """The sentence `key` in each language."""
+    return tuple(found for found in templates() if found.key == key)
+
+
+def matches(key: str, text: str) -> re.Match[str] | None:
+    """The sentence `key`, in whichever language, if it is the whole of `text`."""
+    return next(filter(None, (found.pattern.fullmatch(text) for found in template_of(key))), None)
+
+
+def in_any_language(key: str) -> frozenset[str]:
+    return frozenset(t(key, language) for language in languages())
 
 
 def identify(text: str) -> str:
@@ -745,7 +761,7 @@ def allowed_without_membership(text: str, *, joining: bool) -> bool:
     """Whether a text may go where nobody is entitled to members' data (a group chat, a
     stranger): the help text, or a catalogue sentence whose placeholders hold none (or, to
     someone `joining`, a step of joining, which only repeats what they typed)."""
-    if text.startswith(t("help.intro")):
+    if any(text.startswith(hours_explained) for hours_explained in in_any_language("help.hours")):
         return True
     return any(
         (found.harmless or (joining and found.key.startswith("join.")))
@@ -765,13 +781,13 @@ def _balance_shown(text: str) -> str | None:
 
 
 def _history_names(text: str) -> list[str] | None:
-    title = t("history.title") + "\n"
-    if not text.startswith(title):
+    title, _, lines = text.partition("\n")
+    if title not in in_any_language("history.title"):
         return None
     names = []
-    for line in text[len(title) :].split("\n"):
+    for line in lines.split("\n"):
         for key in ("history.gave", "history.received"):
-            if match := template(key).pattern.fullmatch(line):
+            if match := matches(key, line):
                 names.append(match.group("name"))
     return names
 
@@ -844,7 +860,9 @@ def _figures_leak(out: Outgoing, audience: Audience) -> Finding | None:
     shown_balance = _balance_shown(out.text)
     me = audience.member(out.chat_id)
     if shown_balance is not None and me is not None:
-        own = hours(audience.balances.get(me["id"], 0))
+        own = hours(
+            audience.balances.get(me["id"], 0), usable(me.get("language")) or DEFAULT_LANGUAGE
+        )
         if shown_balance != own:
             return _leak(
                 "balance",
@@ -871,7 +889,14 @@ def _unentitled(out: Outgoing, audience: Audience, kind: str, *, joining: bool) 
 
 
 def _coordinator_screen(text: str) -> str | None:
-    return next((key for key in _screen_keys() if template(key).pattern.match(text)), None)
+    return next(
+        (
+            key
+            for key in _screen_keys()
+            if any(found.pattern.match(text) for found in template_of(key))
+        ),
+        None,
+    )
 
 
 @cache
@@ -1020,7 +1045,7 @@ class World:
         for payload in updates:
             payload["update_id"] = self.api.next_update_id()
             update = Update.de_json(payload, self.app.bot)
-            escaped += await self._attempt(partial(self.app.process_update, update))
+            escaped += await self._attempt(partial(in_own_task, self.app.process_update(update)))
             # What this update queued for others goes out now, as the sender's task would.
             if not self.services.sender.busy:
                 escaped += await self._attempt(self.services.sender.deliver_direct)
@@ -1054,7 +1079,7 @@ class World:
             )
             for error in escaped
         ]
-        apologies = [out for out in sent if out.text == t("errors.generic")]
+        apologies = [out for out in sent if out.text in in_any_language("errors.generic")]
         handled = sum(1 for record in records if record.name == "handlers.errors")
         findings += [
             Finding("unhandled_errors", "apology", "apology with no error logged", out.brief)
@@ -1067,7 +1092,7 @@ class World:
     ) -> list[Finding]:
         if not sent:
             return []
-        figures = await balances(self.db) if any("balance" in o.text for o in sent) else {}
+        figures = await balances(self.db) if any(_balance_shown(o.text) for o in sent) else {}
         audience = Audience(before, self.state, person, figures)
         return [found for out in sent if (found := leak(out, audience))]
 

@@ -17,7 +17,7 @@ import asyncio
 import itertools
 import json
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -692,16 +692,19 @@ class ChatMember:
         await self._process({"message": message})
 
     async def taps(self, label: str) -> None:
-        """Tap a button by its label: exact, else the one label that contains it."""
-        inline = self._inline_button(label)
-        if inline is not None:
-            message, button = inline
-            await self.presses(button["callback_data"], message)
-            return
-        choice = _choose(label, self.reply_buttons)
-        if choice is None:
-            raise AssertionError(f"{self.first_name} sees no button {label!r}: {self.buttons}")
-        await self.says(choice)
+        """Tap a button by its label: one labelled exactly so (under a message, newest first,
+        then on the keyboard), else the one label that contains it."""
+        for exact in (True, False):
+            inline = self._inline_button(label, exact=exact)
+            if inline is not None:
+                message, button = inline
+                await self.presses(button["callback_data"], message)
+                return
+            choice = _choose(label, self.reply_buttons, exact=exact)
+            if choice is not None:
+                await self.says(choice)
+                return
+        raise AssertionError(f"{self.first_name} sees no button {label!r}: {self.buttons}")
 
     async def presses(
         self, data: str, message: SentMessage | None = None, age_seconds: int = 0
@@ -783,7 +786,7 @@ class ChatMember:
     async def _process(self, payload: dict[str, Any]) -> None:
         payload["update_id"] = self.api.next_update_id()
         update = Update.de_json(payload, self.app.bot)
-        await self.app.process_update(update)
+        await in_own_task(self.app.process_update(update))
         await self._settle()
 
     async def _settle(self) -> None:
@@ -808,12 +811,20 @@ class ChatMember:
             return self.messages[-1]
         return SentMessage(1, self.user_id, "", None, self.api.clock())
 
-    def _inline_button(self, label: str) -> tuple[SentMessage, dict[str, Any]] | None:
+    def _inline_button(
+        self, label: str, *, exact: bool = False
+    ) -> tuple[SentMessage, dict[str, Any]] | None:
         for message in reversed(self.messages):
-            chosen = _choose(label, [b["text"] for b in message.inline_buttons])
+            chosen = _choose(label, [b["text"] for b in message.inline_buttons], exact=exact)
             if chosen is not None:
                 return message, next(b for b in message.inline_buttons if b["text"] == chosen)
         return None
+
+
+async def in_own_task(step: Coroutine[Any, Any, None]) -> None:
+    """Run an update as the Application's runner does, in a task of its own: what the update
+    sets for itself (the language it speaks) ends with it, as in production."""
+    await asyncio.create_task(step)
 
 
 def shown_keyboard(messages: Sequence[SentMessage]) -> list[str]:
@@ -828,9 +839,11 @@ def shown_keyboard(messages: Sequence[SentMessage]) -> list[str]:
     return []
 
 
-def _choose(label: str, labels: list[str]) -> str | None:
+def _choose(label: str, labels: list[str], *, exact: bool = False) -> str | None:
     if label in labels:
         return label
+    if exact:
+        return None
     matches = [text for text in labels if label.lower() in text.lower()]
     return matches[0] if len(matches) == 1 else None
 

@@ -44,7 +44,6 @@ def bot_commands() -> list[BotCommand]:
     return [BotCommand(c.name, t(c.help_key)) for c in COMMANDS if not c.coordinator_only]
 
 
-def help_lines(*, coordinator: bool) -> list[str]:
-    return [
-        f"/{c.name} – {t(c.help_key)}" for c in COMMANDS if coordinator or not c.coordinator_only
-    ]
+def coordinator_help_lines() -> list[str]:
+    """The coordinators' commands, one line each (members' are in Telegram's / menu)."""
+    return [f"/{c.name} – {t(c.help_key)}" for c in COMMANDS if c.coordinator_only]

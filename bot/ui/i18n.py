@@ -20,13 +20,14 @@ import gettext
 import html
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from babel import Locale
@@ -41,6 +42,8 @@ SOURCE_LANGUAGE = "en"
 DEFAULT_LANGUAGE = SOURCE_LANGUAGE
 
 _speaking: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
+# The timebank's own words (its categories, named in config) in the language being spoken.
+_own_words: ContextVar[Mapping[str, str]] = ContextVar("own_words", default=MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,19 +71,28 @@ def current_language() -> str:
 
 
 @contextmanager
-def speaking(language: str) -> Iterator[None]:
-    """Speak `language` inside the block (a notice rendered for its recipient)."""
-    token = _speaking.set(language)
+def speaking(language: str, own_words: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Speak `language` inside the block (a notice rendered for its recipient), naming the
+    timebank's categories with `own_words` (config's names in that language)."""
+    tokens = (_speaking.set(language), _own_words.set(own_words or {}))
     try:
         yield
     finally:
-        _speaking.reset(token)
+        _speaking.reset(tokens[0])
+        _own_words.reset(tokens[1])
 
 
-def speak(language: str) -> None:
+def speak(language: str, own_words: Mapping[str, str] | None = None) -> None:
     """Speak `language` for the rest of this update: each update runs in a task of its own, so
     the setting ends with it."""
     _speaking.set(language)
+    _own_words.set(own_words or {})
+
+
+def category_name(category: str) -> str:
+    """A category as the member reads it: the timebank's name for it in their language (from
+    config), else the name as configured."""
+    return _own_words.get().get(category, category)
 
 
 @cache

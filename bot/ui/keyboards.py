@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup
 
 from bot.ui.callbacks import Area, Callback
-from bot.ui.i18n import hours, t
+from bot.ui.i18n import category_name, hours, t
 from bot.ui.render import day_words
 from storage.exchanges import OVERRIDE_REASONS
 from storage.models import MAX_MINUTES, MIN_MINUTES, Exchange, Listing, ListingKind
@@ -47,7 +47,10 @@ def grid(buttons: Sequence[InlineKeyboardButton], columns: int = 2) -> InlineKey
 
 def categories(area: Area, names: Sequence[str], *, with_all: bool = False) -> InlineKeyboardMarkup:
     """One button per category; the id is the category's place in config."""
-    buttons = [button(name, Callback(area, "cat", index)) for index, name in enumerate(names)]
+    buttons = [
+        button(category_name(name), Callback(area, "cat", index))
+        for index, name in enumerate(names)
+    ]
     if with_all:
         buttons.append(button(t("browse.all_categories"), Callback(area, "cat", len(names))))
     return grid(buttons)
@@ -342,14 +345,14 @@ def pager(
 
 
 def nothing_found(
-    kind: ListingKind, category: int | None, category_name: str | None, *, searched: bool
+    kind: ListingKind, category: int | None, named: str | None, *, searched: bool
 ) -> InlineKeyboardMarkup:
     """Next steps when a browse page or a search finds nothing: other words, everything of
     that kind (in the category, after a search that points to one), or posting it yourself:
     a need when offers were missing ("Ask for it"), an offer when needs were."""
     rows = [[button(t("browse.search_other"), Callback(Area.SEARCH, "ask"))]]
     if searched and category is not None:
-        label = t(f"browse.see_category_{kind}", category=category_name)
+        label = t(f"browse.see_category_{kind}", category=category_name(named or ""))
         rows.append([button(label, Callback(Area.BROWSE, "page", 0, f"{kind}.{category}"))])
     elif searched or category is not None:
         rows.append([button(t(f"browse.see_all_{kind}"), Callback(Area.BROWSE, "page", 0, kind))])

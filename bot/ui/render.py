@@ -7,7 +7,7 @@ from datetime import date, datetime, tzinfo
 
 from babel.dates import format_date, format_time
 
-from bot.ui.i18n import Html, current_language, hours, number, t
+from bot.ui.i18n import Html, category_name, current_language, hours, number, t
 from storage.broadcasts import Progress
 from storage.models import HistoryItem, Listing
 from storage.nudges import reminders_ahead
@@ -80,7 +80,10 @@ def card(
 ) -> Html:
     """A listing as members read it; the preview and the published listing look the same.
     `place` is the owner's neighbourhood, shown when known."""
-    lines = [t(f"listing.card_{kind}", category=category), t("listing.body", body=body)]
+    lines = [
+        t(f"listing.card_{kind}", category=category_name(category)),
+        t("listing.body", body=body),
+    ]
     if when_where:
         lines.append(t("listing.when_where", when_where=when_where))
     if place:
