@@ -124,8 +124,9 @@ def settings_view(member: Member, default_quiet: str) -> tuple[Html, InlineKeybo
         if preset != quiet
     ]
     language = button(t("settings.language_button"), Callback(Area.SETTINGS, "languages"))
+    details = button(t("settings.details_button"), Callback(Area.DETAILS, "show"))
     return text, InlineKeyboardMarkup(
-        [[toggle_nudges], [toggle_digest], presets[:2], presets[2:], [language]]
+        [[toggle_nudges], [toggle_digest], presets[:2], presets[2:], [language, details]]
     )
 
 

@@ -22,6 +22,7 @@ from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.i18n import current_language, t
+from bot.ui.render import privacy_note
 from handlers.common import Context, drop_buttons, member_of, reply, show_menu, text_input, typed
 from handlers.conversation import Conversation
 from storage import members
@@ -75,7 +76,7 @@ async def ask_consent(update: Update, context: Context) -> int:
     await reply(update, t("join.privacy_intro"), ReplyKeyboardRemove())
     await reply(
         update,
-        t("join.privacy"),
+        t("join.privacy", note=privacy_note(services(context).config.privacy)),
         InlineKeyboardMarkup(
             [
                 [keyboards.button(t("join.agree"), Callback(Area.JOIN, "agree"))],

@@ -74,6 +74,29 @@ async def join(
     return member
 
 
+async def update_details(
+    db: Database,
+    member_id: int,
+    *,
+    display_name: str | None = None,
+    neighbourhood: str | None = None,
+) -> Member:
+    """A member's own correction of their name or neighbourhood; returns them as now stored.
+    Posts show the owner's current name, so nothing else needs changing."""
+    async with db.transaction() as tx:
+        if display_name is not None:
+            await tx.execute(
+                "UPDATE members SET display_name = ? WHERE id = ?", (display_name, member_id)
+            )
+        if neighbourhood is not None:
+            await tx.execute(
+                "UPDATE members SET neighbourhood = ? WHERE id = ?", (neighbourhood, member_id)
+            )
+    member = await get(db, member_id)
+    assert member is not None
+    return member
+
+
 async def language_of(db: Database, telegram_id: int) -> tuple[bool, str | None]:
     """Whether this Telegram user is a member, and the language they chose (None: the
     timebank's default). One small read, made for every update."""

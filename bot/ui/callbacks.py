@@ -30,6 +30,7 @@ class Area(StrEnum):
     BROADCAST = "bc"
     BROWSE = "br"
     COORDINATOR = "cr"
+    DETAILS = "dt"
     HELD = "co"  # a coordinator lets an exchange past the overdraft limit
     EXCHANGE = "ex"
     JOIN = "jn"

@@ -7,7 +7,8 @@ from datetime import date, datetime, tzinfo
 
 from babel.dates import format_date, format_time
 
-from bot.ui.i18n import Html, category_name, current_language, hours, number, t
+from bot.config import PrivacySection
+from bot.ui.i18n import Html, category_name, current_language, hours, number, t, tn
 from storage.broadcasts import Progress
 from storage.models import HistoryItem, Listing
 from storage.nudges import reminders_ahead
@@ -37,6 +38,17 @@ def day_words(day: date, pattern_key: str, language: str | None = None) -> str:
     "26 Nov"; `time.day_year`: "26 Nov 2026"); Babel supplies the names of days and months."""
     language = language or current_language()
     return format_date(day, t(pattern_key, language), locale=language)
+
+
+def privacy_note(kept: PrivacySection) -> Html:
+    """What we keep, who sees it, for how long, and how to see it or leave: the note a newcomer
+    agrees to, and a member can read again."""
+    return t(
+        "privacy.note",
+        listings=tn("privacy.months", kept.closed_listings_months),
+        notices=tn("privacy.months", kept.finished_outbox_months),
+        records=tn("privacy.months", kept.audit_months),
+    )
 
 
 def reminder_words(at: datetime, set_at: datetime) -> str:
