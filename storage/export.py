@@ -13,8 +13,8 @@ let someone find, contact or profile a person.
   created_at, recorded_by (which coordinator added someone without Telegram).
 - private: telegram_id and username (contact a person outside the timebank), neighbourhood
   (where they live), join_source (how they heard of us), and their settings and reachability
-  (nudges_enabled, nudge_digest, quiet_hours, unreachable_at: their habits, and whether they
-  blocked the bot).
+  (nudges_enabled, nudge_digest, quiet_hours, language, unreachable_at: their habits, and
+  whether they blocked the bot).
 Listings are not exported at all: their free text often holds addresses and health details.
 """
 
@@ -102,6 +102,7 @@ EXPORTS: tuple[TableExport, ...] = (
             "nudge_digest",
             "quiet_hours",
             "unreachable_at",
+            "language",
         ),
     ),
 )
