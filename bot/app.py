@@ -37,7 +37,9 @@ from handlers import (
     exchanges,
     gate,
     listings,
+    pauses,
     reports,
+    safety,
     settings,
     start,
 )
@@ -109,6 +111,8 @@ def handler_groups(config: Config) -> list[tuple[int, list[BaseHandler[Update, A
         *coordinators.handlers(),
         *broadcast.handlers(),
         *reports.handlers(),
+        *safety.handlers(),
+        *pauses.handlers(),
         *listings.menu_handlers(),
         *browse.menu_handlers(),
         *account.menu_handlers(),

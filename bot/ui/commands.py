@@ -25,6 +25,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("balance", "commands.balance"),
     Command("history", "commands.history"),
     Command("settings", "commands.settings"),
+    Command("blocked", "commands.blocked"),
     Command("help", "commands.help"),
     Command("cancel", "commands.cancel"),
     Command("broadcast", "commands.broadcast", coordinator_only=True),
@@ -34,6 +35,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("promote", "commands.promote", coordinator_only=True),
     Command("demote", "commands.demote", coordinator_only=True),
     Command("visitor", "commands.visitor", coordinator_only=True),
+    Command("paused", "commands.paused", coordinator_only=True),
     Command("report", "report.command", coordinator_only=True),
     Command("export", "export.command", coordinator_only=True),
 )
