@@ -26,7 +26,15 @@ from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import Area, Callback, parse, pattern, plain_int
 from bot.ui.i18n import Html, t
-from handlers.common import Context, for_members, on_button, reply, text_input, typed
+from handlers.common import (
+    Context,
+    drop_buttons,
+    for_members,
+    on_button,
+    reply,
+    text_input,
+    typed,
+)
 from handlers.conversation import Conversation
 from storage import exchanges, members, safety
 from storage.db import Database
@@ -71,10 +79,12 @@ async def cb_block(update: Update, context: Context, member: Member, callback: C
 async def cb_block_sure(
     update: Update, context: Context, member: Member, callback: Callback
 ) -> None:
-    """ "Yes, block Bob": the block, once; help agreed between them is called off."""
+    """ "Yes, block Bob": the block, once; help agreed between them is called off. The
+    question's buttons go, so it reads as answered."""
     svc = services(context)
     other = await _someone(svc.db, callback.id, member)
     done = await safety.block(svc.db, member_id=member.id, other_id=other.id, now=svc.clock.now())
+    await drop_buttons(update)
     if not done.added:
         await reply(update, t("safety.already_blocked", name=other.display_name))
         return
@@ -87,6 +97,7 @@ async def cb_block_sure(
 @on_button
 async def cb_keep(update: Update, context: Context, member: Member, callback: Callback) -> None:
     """ "No" to blocking: nothing changes."""
+    await drop_buttons(update)
     await reply(update, t("common.kept"))
 
 
@@ -195,6 +206,7 @@ async def cb_send(update: Update, context: Context, member: Member) -> int:
     draft = context.user_data.pop(DRAFT, None)
     finished: dict[int, bool] = context.user_data.setdefault(FINISHED, {})
     pressed = _pressed_message_id(update)
+    await drop_buttons(update)
     if callback is not None and callback.action == "drop":
         finished[pressed] = False
         await reply(update, t("safety.not_reported"))
