@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import aiosqlite
 import pytest
 
 from bot.app import build_application, running
@@ -13,6 +14,7 @@ from bot.outbound.scheduler import tick
 from bot.sandbox.standin import ChatMember
 from bot.ui.i18n import t
 from storage import audit, broadcasts, exchanges, ledger, listings
+from storage.migrations import apply_migrations, discover
 from tests.conftest import COORDINATOR_ID, join, make_config, post
 from tests.test_exchanges import agree, member_id
 from tests.test_nudges import DAY, count
@@ -122,8 +124,7 @@ async def test_blocking_calls_off_agreed_help_and_says_so_first(alice, bob, svc)
     await alice.taps("Yes, block Bob")
     assert "I've called off the help you'd agreed" in alice.last_text
     assert bob.last_text == (
-        "Alice can't go ahead with the help you'd agreed, so it's called off. Nothing was"
-        " credited."
+        "Alice can't go ahead with the help you'd agreed, so it's called off. Nothing was credited."
     )
     exchange = await exchanges.get(svc.db, exchange_id)
     assert exchange is not None
@@ -473,3 +474,34 @@ async def test_nobody_is_introduced_to_or_by_a_paused_member(alice, bob, person,
     await alice.taps("No, thanks")
     assert alice.last_text == "OK, I've let them know kindly.", "saying no still works"
     assert await svc.db.scalar("SELECT COUNT(*) FROM exchanges") == 0
+
+
+async def test_upgrading_keeps_the_outbox_and_learns_the_new_kinds(tmp_path):
+    """A file made by the previous release: its outbox rows survive the rebuild in 0009."""
+    old = tmp_path / "old"
+    old.mkdir()
+    for migration in discover()[:8]:
+        (old / migration.path.name).write_text(migration.path.read_text())
+    async with aiosqlite.connect(tmp_path / "upgrade.sqlite3", isolation_level=None) as conn:
+        assert await apply_migrations(conn, old) == list(range(1, 9))
+        await conn.executescript(
+            "INSERT INTO members (id, telegram_id, display_name, consented_at, created_at)"
+            " VALUES (1, 11, 'Ann', 'x', 'x');"
+            "INSERT INTO outbox (member_id, kind, due_at, created_at, state, lease_until,"
+            " idempotency_key) VALUES (1, 'nudge_first_post', 'd', 'c', 'sending', 'l', 'k');"
+        )
+        assert await apply_migrations(conn) == [m.version for m in discover()[8:]]
+        async with conn.execute(
+            "SELECT member_id, kind, state, lease_until, idempotency_key FROM outbox"
+        ) as cursor:
+            assert [tuple(row) for row in await cursor.fetchall()] == [
+                (1, "nudge_first_post", "sending", "l", "k")
+            ]
+        await conn.execute(
+            "INSERT INTO outbox (member_id, kind, due_at, created_at) VALUES"
+            " (1, 'member_paused', 'd', 'c')"
+        )
+        async with conn.execute("SELECT paused_at FROM members") as cursor:
+            assert [tuple(row) for row in await cursor.fetchall()] == [(None,)]
+        async with conn.execute("PRAGMA foreign_key_check") as cursor:
+            assert await cursor.fetchall() == []
