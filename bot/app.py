@@ -39,7 +39,9 @@ from handlers import (
     exchanges,
     gate,
     listings,
+    pauses,
     reports,
+    safety,
     settings,
     start,
 )
@@ -112,6 +114,8 @@ def handler_groups(config: Config) -> list[tuple[int, list[BaseHandler[Update, A
         *coordinators.handlers(),
         *broadcast.handlers(),
         *reports.handlers(),
+        *safety.handlers(),
+        *pauses.handlers(),
         *listings.menu_handlers(),
         *browse.menu_handlers(),
         *account.menu_handlers(),

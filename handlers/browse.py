@@ -37,7 +37,7 @@ from handlers.common import (
 )
 from handlers.conversation import Conversation
 from storage import listings
-from storage.models import Listing, ListingKind, Page
+from storage.models import Listing, ListingKind, Member, Page
 
 PAGE_SIZE = 5
 MAX_OFFSET = 99_995  # pages further than this are no page a member paged to
@@ -77,7 +77,7 @@ async def cb_kind(update: Update, context: Context, member: Any, callback: Callb
 
 
 @on_button
-async def cb_page(update: Update, context: Context, member: Any, callback: Callback) -> None:
+async def cb_page(update: Update, context: Context, member: Member, callback: Callback) -> None:
     """One page of listings for a kind and (optionally) a category."""
     kind_text, _, category_text = callback.arg.partition(".")
     kind: ListingKind = "offer" if kind_text == "offer" else "need"
@@ -90,6 +90,7 @@ async def cb_page(update: Update, context: Context, member: Any, callback: Callb
         category=category,
         offset=_offset(callback),
         limit=PAGE_SIZE,
+        viewer_id=member.id,
     )
     title = t(
         f"browse.title_{kind}",
@@ -108,34 +109,42 @@ async def cb_ask_words(update: Update, context: Context, member: Any, callback: 
     return WORDS
 
 
-async def got_words(update: Update, context: Context) -> int:
+@for_members
+async def got_words(update: Update, context: Context, member: Member) -> int:
     words = await typed(update, MAX_SEARCH)
     if words is None:
         return WORDS
-    await _search(update, context, words)
+    await _search(update, context, member, words)
     return ConversationHandler.END
 
 
 @for_members
-async def cmd_search(update: Update, context: Context, member: Any) -> int | None:
+async def cmd_search(update: Update, context: Context, member: Member) -> int | None:
     """/search WORDS searches at once; bare /search asks for the words."""
     words = " ".join(context.args or [])
     if not words.strip():
         await reply(update, t("browse.ask_words"))
         return WORDS
-    await _search(update, context, words)
+    await _search(update, context, member, words)
     return ConversationHandler.END
 
 
 @on_button
-async def cb_search_page(update: Update, context: Context, member: Any, callback: Callback) -> None:
-    await _search(update, context, callback.arg, offset=_offset(callback))
+async def cb_search_page(
+    update: Update, context: Context, member: Member, callback: Callback
+) -> None:
+    await _search(update, context, member, callback.arg, offset=_offset(callback))
 
 
-async def _search(update: Update, context: Context, words: str, offset: int = 0) -> None:
+async def _search(
+    update: Update, context: Context, member: Member, words: str, offset: int = 0
+) -> None:
+    """One page of what the words find, among the listings this member may see."""
     words = fit_words(words)
     timebank = services(context).config.timebank
-    page = await listings.search(services(context).db, words=words, offset=offset, limit=PAGE_SIZE)
+    page = await listings.search(
+        services(context).db, words=words, offset=offset, limit=PAGE_SIZE, viewer_id=member.id
+    )
     title = t("browse.title_search", words=words, page=page.offset // PAGE_SIZE + 1)
     # Nothing found: offer the offers of the kind of help the words point to, if they do.
     category = listings.guess_category(words, timebank.categories, timebank.keywords)

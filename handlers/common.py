@@ -44,6 +44,9 @@ ERROR_TEXT: dict[type[errors.DomainError], str] = {
     errors.OwnExchange: "errors.own_exchange",
     errors.AlreadyAsked: "errors.already_asked",
     errors.AlreadyRecorded: "errors.already_recorded",
+    errors.Unavailable: "errors.unavailable",
+    errors.Paused: "errors.paused",
+    errors.OwnCase: "errors.own_case",
 }
 
 

@@ -119,7 +119,7 @@ async def cb_accept(update: Update, context: Context, member: Member, callback: 
             "response.accepted_owner",
             who=link(other.display_name, other.telegram_id, other.username),
         ),
-        keyboards.exchange_next_step(exchange),
+        keyboards.introduced(exchange, member.id),
     )
 
 

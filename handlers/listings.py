@@ -39,6 +39,7 @@ from handlers.common import (
 )
 from handlers.conversation import Conversation
 from storage import listings
+from storage.errors import Paused, Unavailable
 from storage.listings import MAX_BODY, MAX_WHEN_WHERE
 from storage.models import Listing, ListingKind, Member
 
@@ -51,6 +52,10 @@ KIND_AREAS = keyboards.POST_AREAS
 
 
 async def ask_category(update: Update, context: Context, member: Member, kind: ListingKind) -> None:
+    """Which kind of help: the first step of a post (not while paused: storage would refuse
+    the post at the end, so say so before anything is typed)."""
+    if member.paused:
+        raise Paused(member.id)
     names = services(context).config.timebank.categories
     await reply(
         update, t(f"post.ask_category_{kind}"), keyboards.categories(KIND_AREAS[kind], names)
@@ -127,6 +132,8 @@ async def cb_category(update: Update, context: Context, member: Member) -> int |
     if callback is None or callback.id >= len(names) or context.user_data is None:
         await reply(update, t("errors.gone"))
         return ConversationHandler.END
+    if member.paused:
+        raise Paused(member.id)  # an old category button: no draft to be refused at the end
     kind: ListingKind = "offer" if callback.area == KIND_AREAS["offer"] else "need"
     context.user_data[DRAFT] = {"kind": kind, "category": names[callback.id]}
     await reply(
@@ -242,12 +249,16 @@ async def cb_preview(update: Update, context: Context, member: Member) -> int:
 
 @on_button
 async def cb_view(update: Update, context: Context, member: Member, callback: Callback) -> None:
-    """Show one listing with what this member may do with it."""
-    listing = await listings.get(services(context).db, callback.id)
+    """Show one listing with what this member may do with it, and a way to block or report
+    its owner; nothing of anyone a block keeps apart from them, or who is paused."""
+    db = services(context).db
+    listing = await listings.get(db, callback.id)
     if listing is None or (not listing.is_open and listing.owner_id != member.id):
         await reply(update, t("errors.gone"))
         return
-    await reply(update, listing_card(listing), keyboards.listing_actions(listing, member.id))
+    if await listings.hidden_from(db, listing, member.id):
+        raise Unavailable(listing.id)
+    await reply(update, listing_card(listing), keyboards.browsed_listing(listing, member.id))
 
 
 @on_button

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage import audit, roles
+from storage import audit, guards, roles
 from storage.db import Database, Row, Tx
 from storage.errors import NotFound, WrongState
 from storage.kinds import OutboxKind
@@ -58,11 +58,12 @@ def audience(kind: str, value: str = "") -> str:
 def _audience_sql(audience_text: str) -> tuple[str, dict[str, object]]:
     """The WHERE clause choosing recipients: active members on Telegram, except the sender
     and the owner of the listing it asks help for (never asked to help with their own need;
-    the answers go to them)."""
+    the answers go to them) and anyone a block keeps apart from that owner."""
     kind, _, value = audience_text.partition(":")
     base = (
         "m.status = 'active' AND m.telegram_id IS NOT NULL AND m.id != :sender"
         " AND m.id IS NOT (SELECT owner_id FROM listings WHERE id = :listing)"
+        f" AND {guards.apart('(SELECT owner_id FROM listings WHERE id = :listing)', 'm.id')}"
     )
     if kind == EVERYONE:
         return base, {}

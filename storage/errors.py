@@ -67,6 +67,28 @@ class AlreadyAsked(DomainError):
     """The same person proposed the same hours again: the other party was already asked."""
 
 
+class Unavailable(DomainError):
+    """Not for this member: the two are kept apart by a block (either way), or the other one is
+    paused. Said no more plainly than that, so a block is not given away."""
+
+
+class Paused(DomainError):
+    """A coordinator has paused this member: no posting or answering posts until resumed."""
+
+
+class OwnCase(NotYours):
+    """A coordinator tried to handle a report about themselves."""
+
+
+class AlreadyHandled(WrongState):
+    """Another coordinator (or a first tap) already handled this report."""
+
+    def __init__(self, report_id: int, handled_by: str, outcome: str) -> None:
+        super().__init__(f"report {report_id} already handled: {outcome}")
+        self.handled_by = handled_by
+        self.outcome = outcome
+
+
 class AlreadyRecorded(DomainError):
     """This /record was already recorded: a second tap records nothing."""
 

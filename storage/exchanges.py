@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage import audit, ledger, nudges, roles
+from storage import audit, guards, ledger, nudges, roles
 from storage.db import Database, Row, Tx
 from storage.errors import (
     AlreadyAsked,
@@ -84,6 +84,8 @@ async def respond(db: Database, *, listing_id: int, member_id: int, now: datetim
             raise NotFound(listing_id)
         if listing["owner_id"] == member_id:
             raise OwnListing(listing_id)
+        await guards.require_unpaused(tx, member_id)
+        await guards.require_can_meet(tx, member_id, listing["owner_id"])
         # One standing answer per member and listing; a withdrawn one (the help was agreed
         # but didn't happen) no longer stands, so they may answer again.
         async with tx.execute(
@@ -108,9 +110,12 @@ async def accept(
     now: datetime,
     timings: Timings = DEFAULT_TIMINGS,
 ) -> Exchange:
-    """The listing's owner accepts a response: an exchange is agreed and both are introduced."""
+    """The listing's owner accepts a response: an exchange is agreed and both are introduced
+    (not while the owner is paused, nor if a block or a pause came between them since)."""
     async with db.transaction() as tx:
         row = await _owned_response(tx, response_id, member_id)
+        await guards.require_unpaused(tx, member_id)
+        await guards.require_can_meet(tx, member_id, row["responder_id"])
         await _move_response(tx, response_id, "accepted")
         offer = row["kind"] == "offer"
         giver, receiver = (
@@ -369,6 +374,45 @@ async def _withdraw_response(tx: Tx, exchange_id: int) -> None:
         "UPDATE responses SET status = 'withdrawn' WHERE status = 'accepted'"
         " AND id = (SELECT response_id FROM exchanges WHERE id = ?)",
         (exchange_id,),
+    )
+
+
+async def part(tx: Tx, member_id: int, other_id: int, now: datetime) -> int:
+    """Keep two members apart from now on (a block): help agreed between them and not yet
+    said to have happened is called off, and the other is told only that; answers still
+    waiting between them are withdrawn, unseen. Help whose hours were proposed stays, so
+    nobody loses credit. Returns how many agreed exchanges were called off."""
+    pair = {"me": member_id, "other": other_id}
+    await tx.execute(
+        "UPDATE responses SET status = 'withdrawn' WHERE status = 'pending' AND id IN"
+        " (SELECT r.id FROM responses r JOIN listings l ON l.id = r.listing_id"
+        "  WHERE (r.responder_id = :me AND l.owner_id = :other)"
+        "  OR (r.responder_id = :other AND l.owner_id = :me))",
+        pair,
+    )
+    async with tx.execute(
+        "SELECT * FROM exchanges WHERE state = 'agreed' AND ((giver_id = :me AND receiver_id"
+        " = :other) OR (giver_id = :other AND receiver_id = :me)) ORDER BY id",
+        pair,
+    ) as cursor:
+        agreed = [Exchange.from_row(row) for row in await cursor.fetchall()]
+    for exchange in agreed:
+        await _move(tx, exchange, (ExchangeState.AGREED,), ExchangeState.CANCELLED, now)
+        await _withdraw_response(tx, exchange.id)
+        notice = Notice(other_id, OutboxKind.EXCHANGE_CANCELLED, exchange.id, {"called_off": True})
+        await enqueue(tx, notice, now)
+    return len(agreed)
+
+
+async def agreed_between(db: Database, member_id: int, other_id: int) -> int:
+    """How many exchanges the two have agreed and not yet said happened (what a block calls
+    off), so the member can be told before they block."""
+    return int(
+        await db.scalar(
+            "SELECT COUNT(*) FROM exchanges WHERE state = 'agreed' AND ((giver_id = :me AND"
+            " receiver_id = :other) OR (giver_id = :other AND receiver_id = :me))",
+            {"me": member_id, "other": other_id},
+        )
     )
 
 

@@ -14,8 +14,9 @@ let someone find, contact or profile a person.
 - private: telegram_id and username (contact a person outside the timebank), neighbourhood
   (where they live), join_source (how they heard of us), and their settings and reachability
   (nudges_enabled, nudge_digest, quiet_hours, unreachable_at, language: their habits, whether
-  they blocked the bot, and a hint of where they come from).
-Listings are not exported at all: their free text often holds addresses and health details.
+  they blocked the bot, and a hint of where they come from), and paused_at and paused_by (a safeguarding matter).
+Listings are not exported at all: their free text often holds addresses and health details;
+nor are blocks and members' reports of each other.
 """
 
 from __future__ import annotations
@@ -103,6 +104,10 @@ EXPORTS: tuple[TableExport, ...] = (
             "quiet_hours",
             "unreachable_at",
             "language",
+            # Whether and by whom someone is paused after a report: a safeguarding matter
+            # between them and the coordinators, not something to pass on with the figures.
+            "paused_at",
+            "paused_by",
         ),
     ),
 )

@@ -64,6 +64,9 @@ class OutboxKind(StrEnum):
     MEMBER_DECLINED = "member_declined"
     ROLE_PROMOTED = "role_promoted"
     ROLE_DEMOTED = "role_demoted"
+    MEMBER_REPORTED = "member_reported"  # to each coordinator: someone reported a member
+    MEMBER_PAUSED = "member_paused"
+    MEMBER_RESUMED = "member_resumed"
 
 
 # Kinds that obey a member's nudge settings, quiet hours and digest; the other kinds are

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from storage import guards
 from storage.db import Database, Params
 from storage.errors import NotFound, NotYours
 from storage.models import Exchange, Listing, ListingKind, Page, to_db
@@ -19,6 +20,11 @@ _SELECT = (
     " FROM listings l JOIN members m ON m.id = l.owner_id"
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
+# What a viewer (:viewer, NULL for nobody in particular) may see in lists: nothing of anyone
+# a block stands between, and nothing of a paused member but their own.
+_VISIBLE = (
+    f"{guards.apart(':viewer', 'l.owner_id')} AND (m.paused_at IS NULL OR l.owner_id IS :viewer)"
+)
 
 
 async def create(
@@ -31,15 +37,15 @@ async def create(
     when_where: str | None,
     now: datetime,
 ) -> Listing:
-    async with (
-        db.transaction() as tx,
-        tx.execute(
+    """Post an offer or a need; refused (Paused) while a coordinator has paused the owner."""
+    async with db.transaction() as tx:
+        await guards.require_unpaused(tx, owner_id)
+        async with tx.execute(
             "INSERT INTO listings (owner_id, kind, category, body, when_where, created_at,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (owner_id, kind, category, body, when_where, to_db(now), to_db(now)),
-        ) as cursor,
-    ):
-        row = await cursor.fetchone()
+        ) as cursor:
+            row = await cursor.fetchone()
     assert row is not None
     listing = await get(db, row[0])
     assert listing is not None
@@ -75,7 +81,8 @@ async def edit_body(
 async def set_status(
     db: Database, *, listing_id: int, member_id: int, status: str, now: datetime
 ) -> Listing:
-    """Close or reopen the member's own listing (reopen is the undo of close)."""
+    """Close or reopen the member's own listing (reopen is the undo of close; not while
+    paused, as it would post it again)."""
     return await _change_own(db, listing_id, member_id, "status", status, now)
 
 
@@ -133,6 +140,8 @@ async def _change_own(
     assert column in ("body", "status", "category")
     await owned(db, listing_id, member_id)
     async with db.transaction() as tx:
+        if column == "status" and value == "open":
+            await guards.require_unpaused(tx, member_id)
         await tx.execute(
             f"UPDATE listings SET {column} = ?, updated_at = ? WHERE id = ? AND owner_id = ?",
             (value, to_db(now), listing_id, member_id),
@@ -147,32 +156,45 @@ async def browse(
     category: str | None,
     offset: int,
     limit: int = 5,
+    viewer_id: int | None = None,
 ) -> Page[Listing]:
-    """Open listings, newest first, optionally of one kind and category."""
-    where = ["l.status = 'open'"]
-    params: list[object] = []
+    """Open listings the viewer may see, newest first, optionally of one kind and category."""
+    where = ["l.status = 'open'", _VISIBLE]
+    params: dict[str, object] = {"viewer": viewer_id}
     if kind:
-        where.append("l.kind = ?")
-        params.append(kind)
+        where.append("l.kind = :kind")
+        params["kind"] = kind
     if category:
-        where.append("l.category = ?")
-        params.append(category)
-    sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY l.id DESC LIMIT ? OFFSET ?"
+        where.append("l.category = :category")
+        params["category"] = category
+    sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY l.id DESC LIMIT :limit OFFSET :offset"
     return await _page(db, sql, params, offset, limit)
 
 
-async def search(db: Database, *, words: str, offset: int, limit: int = 5) -> Page[Listing]:
-    """Open listings matching every word (as a prefix), newest first."""
+async def search(
+    db: Database, *, words: str, offset: int, limit: int = 5, viewer_id: int | None = None
+) -> Page[Listing]:
+    """Open listings the viewer may see matching every word (as a prefix), newest first."""
     query = fts_query(words)
     if not query:
         return Page(items=(), offset=0, has_next=False)
     sql = (
         f"{_SELECT} JOIN listings_fts f ON f.rowid = l.id"
-        " WHERE listings_fts MATCH ? AND l.status = 'open'"
+        f" WHERE listings_fts MATCH :query AND l.status = 'open' AND {_VISIBLE}"
         # The FTS table's own rowid order: sorting l.id would sort every match first.
-        " ORDER BY f.rowid DESC LIMIT ? OFFSET ?"
+        " ORDER BY f.rowid DESC LIMIT :limit OFFSET :offset"
     )
-    return await _page(db, sql, [query], offset, limit)
+    return await _page(db, sql, {"query": query, "viewer": viewer_id}, offset, limit)
+
+
+async def hidden_from(db: Database, listing: Listing, viewer_id: int) -> bool:
+    """Whether the viewer may not see this listing (as browse and search leave it out): a
+    block stands between them and its owner, or its owner is paused."""
+    if listing.owner_id == viewer_id:
+        return False
+    owner = await db.one("SELECT paused_at FROM members WHERE id = ?", (listing.owner_id,))
+    paused = owner is not None and owner[0] is not None
+    return paused or await guards.are_apart(db, viewer_id, listing.owner_id)
 
 
 async def open_by_owner(db: Database, member_id: int) -> list[Listing]:
@@ -189,9 +211,9 @@ def fts_query(words: str) -> str:
 
 
 async def _page(
-    db: Database, sql: str, params: list[object], offset: int, limit: int
+    db: Database, sql: str, params: dict[str, object], offset: int, limit: int
 ) -> Page[Listing]:
-    bound: Params = [*params, limit + 1, max(offset, 0)]
+    bound: Params = {**params, "limit": limit + 1, "offset": max(offset, 0)}
     rows = await db.all(sql, bound)
     items = [Listing.from_row(row) for row in rows[:limit]]
     return Page(items=items, offset=max(offset, 0), has_next=len(rows) > limit)

@@ -70,10 +70,16 @@ class Member:
     unreachable: bool = False
     peer_visitor: bool = False
     language: str | None = None
+    paused_at: datetime | None = None
 
     @property
     def is_coordinator(self) -> bool:
         return self.role == "coordinator"
+
+    @property
+    def paused(self) -> bool:
+        """A coordinator paused them: no posting or answering posts for now."""
+        return self.paused_at is not None
 
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Member:
@@ -137,6 +143,29 @@ class Exchange:
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Exchange:
         return from_row(cls, row, state=ExchangeState(row["state"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A member's report of another, for the coordinators; `outcome` once one handled it."""
+
+    id: int
+    reporter_id: int
+    reported_id: int
+    exchange_id: int | None
+    reason: str
+    note: str | None
+    created_at: datetime
+    handled_by: int | None = None
+    outcome: str | None = None
+
+    @property
+    def handled(self) -> bool:
+        return self.outcome is not None
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Report:
+        return from_row(cls, row)
 
 
 @dataclass(frozen=True, slots=True)

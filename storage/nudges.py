@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from storage import roles
+from storage import guards, roles
 from storage.db import Database, Row, Tx
 from storage.kinds import OutboxKind
 from storage.models import Exchange, to_db
@@ -171,12 +171,14 @@ async def _queue_need_nudges(tx: Tx, need: Row, now: datetime, timings: Timings)
         ),
         now,
     )
-    # Driven from the open offers of that category (a partial index), not from all members.
+    # Driven from the open offers of that category (a partial index), not from all members;
+    # never someone paused, or kept apart from the need's owner by a block.
     async with tx.execute(
         "SELECT DISTINCT o.owner_id FROM listings o JOIN members m ON m.id = o.owner_id"
         " WHERE o.kind = 'offer' AND o.status = 'open' AND o.category = :category"
         " AND o.owner_id != :owner AND m.status = 'active' AND m.nudges_enabled = 1"
-        " AND m.unreachable_at IS NULL AND m.telegram_id IS NOT NULL"
+        " AND m.unreachable_at IS NULL AND m.telegram_id IS NOT NULL AND m.paused_at IS NULL"
+        f" AND {guards.apart(':owner', 'o.owner_id')}"
         " ORDER BY o.owner_id DESC LIMIT :k",
         {"owner": need["owner_id"], "category": need["category"], "k": timings.need_match_count},
     ) as cur:

@@ -55,7 +55,8 @@ async def queue_waiting_cases(
     """A member has just become a coordinator: queue for them every exchange that waits for a
     coordinator (disputed, held, or proposed and to be chased) and that no active coordinator
     apart from its parties was told of, so a case raised when there was nobody is not lost.
-    Keys as the first telling used, so nothing is queued twice. Returns how many were queued."""
+    Reports of members still open come too (safety.queue_open_reports). Keys as the first
+    telling used, so nothing is queued twice. Returns how many were queued."""
     if timings is None:
         from storage.nudges import DEFAULT_TIMINGS  # nudges imports this module
 
@@ -95,7 +96,9 @@ async def queue_waiting_cases(
                 idempotency_key=case_key(row["id"], kind, coordinator_id),
             )
         await enqueue(tx, notice, now)
-    return len(rows)
+    from storage import safety  # safety imports this module
+
+    return len(rows) + await safety.queue_open_reports(tx, coordinator_id, now)
 
 
 async def coordinator_ids(tx: Tx, *, apart_from: Iterable[int] = ()) -> list[int]:

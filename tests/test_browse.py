@@ -77,11 +77,11 @@ async def test_viewing_a_listing_offers_the_right_button(alice, bob):
     await bob.says("/search clinic")
     await bob.taps("1. a lift")
     assert "a lift to the clinic" in bob.last_text
-    assert bob.inline_labels == ["🙋 I can help"]
+    assert bob.inline_labels == ["🙋 I can help", "🚫 Block", "⚠️ Report"]
     await alice.says("/offer soup")
     await bob.says("/search soup")
     await bob.taps("1. soup")
-    assert bob.inline_labels == ["🙌 I'd like this"]
+    assert bob.inline_labels == ["🙌 I'd like this", "🚫 Block", "⚠️ Report"]
 
 
 async def test_closed_listing_button_answers_kindly(alice, bob, svc):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from babel.messages.plurals import get_plural
+from telegram import InlineKeyboardMarkup
 from telegram.ext import CommandHandler
 
 from bot.app import build_application
@@ -179,8 +180,11 @@ def test_every_keyboard_button_fits_telegrams_limit():
         keyboards.hours_stepper(999_999_999, 720),
         keyboards.confirm_choice(999_999_999, 720),
         keyboards.not_quite_choice(999_999_999),
-        keyboards.response_choice(999_999_999),
+        keyboards.response_choice(999_999_999, 999_999_999),
         keyboards.approve_held(999_999_999),
+        InlineKeyboardMarkup([keyboards.safety_row(999_999_999_999, 999_999_999_999)]),
+        keyboards.report_actions(999_999_999_999, "x" * 64),
+        keyboards.block_sure(999_999_999_999, "x" * 64),
     ]
     for markup in markups:
         for row in markup.inline_keyboard:

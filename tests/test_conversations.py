@@ -59,6 +59,17 @@ async def _enter_join(member: ChatMember) -> None:
     await member.says("/start")
 
 
+async def _enter_report(member: ChatMember) -> None:
+    """Report someone whose offer they found, up to the step that takes a few typed words."""
+    partner = ChatMember(member.app, member.api, member.user_id + 100_000, "Pat")
+    await join(partner)
+    await partner.says("/offer fixing bikes")
+    await member.says("/search bikes")
+    await member.taps("1. fixing bikes")
+    await member.taps("Report")
+    await member.taps("Something else")
+
+
 RECIPES: dict[str, Recipe] = {
     "post": Recipe(_enter_post, t("post.ask_when")[:20]),
     "edit_listing": Recipe(_enter_edit, t("listing.updated", card="")[:6]),
@@ -66,6 +77,7 @@ RECIPES: dict[str, Recipe] = {
     "broadcast": Recipe(_enter_broadcast, t("broadcast.ask_audience"), entry_command="broadcast"),
     "record": Recipe(_enter_record, t("coordinator.record_pick"), entry_command="record"),
     "join": Recipe(_enter_join, "Thanks, zebra", joined=False, entry_command="start"),
+    "report": Recipe(_enter_report, t("safety.report_sure", name="", reason="")[:20]),
 }
 INTERRUPTIONS = [f"/{c.name}" for c in COMMANDS] + [t(key) for key in MENU_KEYS]
 

@@ -43,13 +43,19 @@ async def test_responding_tells_the_owner_who_accepts(alice, bob, svc):
     await bob.taps("I can help")
     assert bob.last_text == "Thank you! I've told them. You'll hear back here."
     assert alice.last_text.startswith("🙋 Bob can help with your need:")
-    assert alice.inline_labels == ["✅ Yes, please", "No, thanks"]
+    assert alice.inline_labels == ["✅ Yes, please", "No, thanks", "🚫 Block", "⚠️ Report"]
     await alice.taps("Yes, please")
     assert "Say hello to" in alice.last_text
     assert 'href="tg://user?id=102"' in alice.last_text
     assert "Good news!" in bob.last_text
     assert 'href="tg://user?id=101"' in bob.last_text
-    assert bob.inline_labels == ["✅ It happened", "📅 Set a time", "It didn't happen"]
+    assert bob.inline_labels == [
+        "✅ It happened",
+        "📅 Set a time",
+        "It didn't happen",
+        "🚫 Block",
+        "⚠️ Report",
+    ]
 
 
 async def test_declining_tells_the_helper_kindly(alice, bob):
@@ -515,7 +521,7 @@ async def test_upgrading_keeps_answers_and_lets_only_withdrawn_ones_repeat(tmp_p
             "INSERT INTO exchanges (listing_id, response_id, giver_id, receiver_id, created_at,"
             " updated_at) VALUES (1, 1, 2, 1, 'x', 'x');"
         )
-        assert (await apply_migrations(conn))[0] == 7
+        assert await apply_migrations(conn) == [m.version for m in discover()[6:]]
         insert = (
             "INSERT INTO responses (listing_id, responder_id, status, created_at)"
             " VALUES (1, 2, 'pending', 'x')"

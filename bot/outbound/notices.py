@@ -15,7 +15,7 @@ from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup
 from bot.ui import keyboards
 from bot.ui.i18n import Html, hours, link, t
 from bot.ui.render import listing_card, local_time, reminder_words
-from storage import broadcasts, exchanges, ledger, listings, members
+from storage import broadcasts, exchanges, ledger, listings, members, safety
 from storage.db import Database
 from storage.kinds import ExchangeState, OutboxKind
 from storage.models import Exchange, Member, to_db
@@ -59,7 +59,7 @@ async def _response_new(env: RenderEnv, item: OutboxItem) -> Rendered | None:
         name=responder.display_name,
         card=listing_card(listing),
     )
-    return Rendered(text, keyboards.response_choice(response.id))
+    return Rendered(text, keyboards.response_choice(response.id, responder.id))
 
 
 async def _response_accepted(env: RenderEnv, item: OutboxItem) -> Rendered | None:
@@ -69,7 +69,8 @@ async def _response_accepted(env: RenderEnv, item: OutboxItem) -> Rendered | Non
     exchange, other = found
     who = link(other.display_name, other.telegram_id, other.username)
     return Rendered(
-        t("response.accepted_responder", who=who), keyboards.exchange_next_step(exchange)
+        t("response.accepted_responder", who=who),
+        keyboards.introduced(exchange, item.member_id),
     )
 
 
@@ -240,8 +241,12 @@ async def _need_still_open(env: RenderEnv, item: OutboxItem) -> Rendered | None:
 
 
 async def _need_match(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    """A need that matches the member's offer, unless it closed, or since it was queued a
+    block came between them or its owner was paused."""
     listing = await listings.get(env.db, item.ref_id or 0)
     if listing is None or not listing.is_open:
+        return None
+    if await listings.hidden_from(env.db, listing, item.member_id):
         return None
     return Rendered(
         t("nudge.need_match", name=listing.owner_name, card=listing_card(listing)),
@@ -293,11 +298,14 @@ def _still_scheduled(exchange: Exchange, item: OutboxItem) -> bool:
 
 
 async def _broadcast(env: RenderEnv, item: OutboxItem) -> Rendered | None:
-    """A broadcast row; a cancelled broadcast's rows already claimed are dropped here."""
+    """A broadcast row; a cancelled broadcast's rows already claimed are dropped here. Its "I
+    can help" goes when a block came between the member and whoever it introduces them to."""
     broadcast = await broadcasts.get(env.db, item.ref_id or 0)
     if broadcast is None or broadcast.state == "cancelled":
         return None
     listing = await listings.get(env.db, broadcast.listing_id) if broadcast.listing_id else None
+    if listing is not None and await listings.hidden_from(env.db, listing, item.member_id):
+        listing = None
     markup = keyboards.listing_actions(listing, item.member_id) if listing else None
     return Rendered(t("broadcast.message", text=Html(broadcast.text)), markup)
 
@@ -359,6 +367,58 @@ async def _exchange_settled(env: RenderEnv, item: OutboxItem) -> Rendered | None
     return Rendered(t(key, name=other.display_name, hours=hours(minutes), balance=hours(balance)))
 
 
+async def _exchange_cancelled(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    """The other party said the help didn't happen, or called it off before it did (a block,
+    never named as one)."""
+    found = await _exchange_and_other(env.db, item)
+    if found is None:
+        return None
+    called_off = bool(item.args.get("called_off"))
+    key = "exchange.called_off_notice" if called_off else "exchange.cancelled_notice"
+    return Rendered(t(key, name=found[1].display_name))
+
+
+async def _member_reported(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    """A coordinator hears who reported whom, why, and about which exchange, with Pause and
+    No action; nothing once another coordinator handled it."""
+    report = await safety.get_report(env.db, item.ref_id or 0)
+    if report is None or report.handled:
+        return None
+    reporter = await members.get(env.db, report.reporter_id)
+    reported = await members.get(env.db, report.reported_id)
+    if reporter is None or reported is None:
+        return None
+    lines = [
+        t(
+            "safety.report_notice",
+            reporter=link(reporter.display_name, reporter.telegram_id, reporter.username),
+            reported=link(reported.display_name, reported.telegram_id, reported.username),
+            reason=t(f"safety.reason_{report.reason}"),
+        )
+    ]
+    if report.note:
+        lines.append(t("safety.report_notice_note", note=report.note))
+    exchange = await exchanges.get(env.db, report.exchange_id) if report.exchange_id else None
+    if exchange is not None:
+        state = t(f"history.state_{exchange.state}")
+        lines.append(t("safety.report_notice_exchange", number=exchange.id, state=state))
+    return Rendered(
+        Html("\n".join(lines)), keyboards.report_actions(report.id, reported.display_name)
+    )
+
+
+def _pause_notice(key: str, *, paused: bool) -> Renderer:
+    """Telling a member they are paused (or resumed), while that is still so."""
+
+    async def renderer(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+        member = await members.get(env.db, item.member_id)
+        if member is None or member.paused != paused:
+            return None
+        return Rendered(t(key))
+
+    return renderer
+
+
 async def _exchange_hours_by_coordinator(env: RenderEnv, item: OutboxItem) -> Rendered | None:
     found = await _exchange_and_other(env.db, item)
     if found is None:
@@ -379,16 +439,6 @@ def _fixed(key: str) -> Renderer:
 
     async def renderer(env: RenderEnv, item: OutboxItem) -> Rendered | None:
         return Rendered(t(key))
-
-    return renderer
-
-
-def _about_other(key: str) -> Renderer:
-    """A notice that only names the other party of an exchange."""
-
-    async def renderer(env: RenderEnv, item: OutboxItem) -> Rendered | None:
-        found = await _exchange_and_other(env.db, item)
-        return Rendered(t(key, name=found[1].display_name)) if found else None
 
     return renderer
 
@@ -423,7 +473,7 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.EXCHANGE_HELD_PARTY: _held_party,
     OutboxKind.EXCHANGE_DISPUTED: _exchange_disputed,
     OutboxKind.EXCHANGE_DISPUTED_PARTY: _disputed_party,
-    OutboxKind.EXCHANGE_CANCELLED: _about_other("exchange.cancelled_notice"),
+    OutboxKind.EXCHANGE_CANCELLED: _exchange_cancelled,
     OutboxKind.EXCHANGE_TIME_SET: _time_set,
     OutboxKind.NUDGE_FIRST_POST: _first_post,
     OutboxKind.NUDGE_UNCONFIRMED: _unconfirmed,
@@ -442,4 +492,7 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.ROLE_DEMOTED: _fixed("coordinator.you_are_demoted"),
     OutboxKind.EXCHANGE_RECORDED: _exchange_hours_by_coordinator,
     OutboxKind.EXCHANGE_SETTLED: _exchange_settled,
+    OutboxKind.MEMBER_REPORTED: _member_reported,
+    OutboxKind.MEMBER_PAUSED: _pause_notice("safety.you_are_paused", paused=True),
+    OutboxKind.MEMBER_RESUMED: _pause_notice("safety.you_are_resumed", paused=False),
 }

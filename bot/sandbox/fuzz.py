@@ -62,9 +62,9 @@ one of four headings.
      proposed those very hours, otherwise only by a coordinator who is not a party;
    - listing: created or changed only by its owner; response: created only by its responder,
      answered only by the owner of its listing;
-   - member: role, status and peer-visitor mark changed only by a coordinator; name, username,
-     neighbourhood and settings only by the member; a new member is the person joining, or
-     someone without Telegram added by a coordinator;
+   - member: role, status, peer-visitor mark and pause changed only by a coordinator; name,
+     username, neighbourhood and settings only by the member; a new member is the person
+     joining, or someone without Telegram added by a coordinator;
    - ledger: a transaction only alongside a change to its exchange in the same action;
      broadcast: started or stopped only by a coordinator.
 """
@@ -305,7 +305,8 @@ Rows = dict[int, dict[str, Any]]
 
 SNAPSHOT_SQL = {
     "members": "SELECT id, telegram_id, display_name, username, neighbourhood, status, role,"
-    " peer_visitor, nudges_enabled, nudge_digest, quiet_hours, language FROM members",
+    " peer_visitor, nudges_enabled, nudge_digest, quiet_hours, language, paused_at"
+    " FROM members",
     "listings": "SELECT id, owner_id, kind, category, body, when_where, status FROM listings",
     "responses": "SELECT id, listing_id, responder_id, status FROM responses",
     "exchanges": "SELECT id, listing_id, giver_id, receiver_id, state, proposed_minutes,"
@@ -314,7 +315,7 @@ SNAPSHOT_SQL = {
     "broadcasts": "SELECT id, coordinator_id, state FROM broadcasts",
 }
 # Who may change which column of a member: anything else is the member's own.
-COORDINATOR_COLUMNS = frozenset({"role", "status", "peer_visitor"})
+COORDINATOR_COLUMNS = frozenset({"role", "status", "peer_visitor", "paused_at"})
 
 
 @dataclass
@@ -685,6 +686,8 @@ COORDINATOR_SCREENS = (
     "coordinator.disputed",
     "coordinator.confirm_stuck",
     "coordinator.applied",
+    "safety.report_notice",
+    "safety.paused_title",
     "broadcast.preview",
     "broadcast.report",
     "export.intro",

@@ -41,6 +41,7 @@ class Area(StrEnum):
     PREVIEW = "pv"
     REPORT = "rp"
     RESPONSE = "rs"
+    SAFETY = "sf"  # block, report; a coordinator pausing and resuming a member
     SEARCH = "sr"
     SETTINGS = "st"
 

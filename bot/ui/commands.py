@@ -26,6 +26,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("history", "commands.history"),
     Command("settings", "commands.settings"),
     Command("language", "commands.language"),
+    Command("blocked", "commands.blocked"),
     Command("help", "commands.help"),
     Command("cancel", "commands.cancel"),
     Command("broadcast", "commands.broadcast", coordinator_only=True),
@@ -35,6 +36,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("promote", "commands.promote", coordinator_only=True),
     Command("demote", "commands.demote", coordinator_only=True),
     Command("visitor", "commands.visitor", coordinator_only=True),
+    Command("paused", "commands.paused", coordinator_only=True),
     Command("report", "report.command", coordinator_only=True),
     Command("export", "export.command", coordinator_only=True),
 )

@@ -78,13 +78,34 @@ def listing_actions(listing: Listing, viewer_id: int) -> InlineKeyboardMarkup | 
     return InlineKeyboardMarkup([[button(label, Callback(Area.LISTING, "respond", listing.id))]])
 
 
-def response_choice(response_id: int) -> InlineKeyboardMarkup:
+def browsed_listing(listing: Listing, viewer_id: int) -> InlineKeyboardMarkup | None:
+    """A listing opened from browse or search: what the viewer may do with it and, when it is
+    someone else's, a way to block or report its owner."""
+    actions = listing_actions(listing, viewer_id)
+    if listing.owner_id == viewer_id:
+        return actions
+    rows = list(actions.inline_keyboard) if actions else []
+    return InlineKeyboardMarkup([*rows, safety_row(listing.owner_id)])
+
+
+def safety_row(member_id: int, exchange_id: int | None = None) -> list[InlineKeyboardButton]:
+    """ "🚫 Block" and "⚠️ Report" for another member (and the exchange a report concerns),
+    under whatever brought the two together."""
+    about = str(exchange_id) if exchange_id else ""
+    return [
+        button(t("safety.block"), Callback(Area.SAFETY, "block", member_id)),
+        button(t("safety.report"), Callback(Area.SAFETY, "report", member_id, about)),
+    ]
+
+
+def response_choice(response_id: int, responder_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
                 button(t("response.accept"), Callback(Area.RESPONSE, "accept", response_id)),
                 button(t("response.decline"), Callback(Area.RESPONSE, "decline", response_id)),
-            ]
+            ],
+            safety_row(responder_id),
         ]
     )
 
@@ -97,6 +118,14 @@ def exchange_next_step(exchange: Exchange) -> InlineKeyboardMarkup:
             [button(t("exchange.didnt_happen"), Callback(Area.EXCHANGE, "cancel", exchange.id))],
         ]
     )
+
+
+def introduced(exchange: Exchange, viewer_id: int) -> InlineKeyboardMarkup:
+    """Help agreed, the two just introduced: the next steps, and blocking or reporting the
+    other party about this exchange. (Later reminders carry only the steps: in a daily
+    round-up of several, a bare "Block" wouldn't say whom.)"""
+    steps = exchange_next_step(exchange).inline_keyboard
+    return InlineKeyboardMarkup([*steps, safety_row(exchange.other_party(viewer_id), exchange.id)])
 
 
 def still_needed(listing_id: int) -> InlineKeyboardMarkup:
@@ -374,4 +403,75 @@ def stop_button(broadcast_id: int) -> InlineKeyboardMarkup:
     """Under a broadcast's progress: stop sending what hasn't gone yet."""
     return InlineKeyboardMarkup(
         [[button(t("broadcast.stop"), Callback(Area.BROADCAST, "stop", broadcast_id))]]
+    )
+
+
+# --- keeping safe: blocks, reports, pauses ----------------------------------------------------
+
+
+def block_sure(member_id: int, name: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [button(t("safety.block_yes", name=name), Callback(Area.SAFETY, "blockok", member_id))],
+            [button(t("common.no"), Callback(Area.SAFETY, "keep", member_id))],
+        ]
+    )
+
+
+def block_too(member_id: int, name: str) -> InlineKeyboardMarkup:
+    """After a report: blocking the same person is one more tap away."""
+    return InlineKeyboardMarkup(
+        [[button(t("safety.block_too", name=name), Callback(Area.SAFETY, "block", member_id))]]
+    )
+
+
+def unblock_each(people: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """/blocked: one "Unblock" per person (their member id; storage lifts only your block)."""
+    return InlineKeyboardMarkup(
+        [
+            [button(t("safety.unblock", name=name), Callback(Area.SAFETY, "unblock", member_id))]
+            for member_id, name in people
+        ]
+    )
+
+
+def report_reasons(reasons: Sequence[str]) -> InlineKeyboardMarkup:
+    rows = [
+        [button(t(f"safety.reason_{reason}"), Callback(Area.SAFETY, "why", 0, reason))]
+        for reason in reasons
+    ]
+    rows.append([button(t("safety.dont_report"), Callback(Area.SAFETY, "drop"))])
+    return InlineKeyboardMarkup(rows)
+
+
+def report_note_skip() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(t("safety.skip_note"), Callback(Area.SAFETY, "skip"))]])
+
+
+def report_sure() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [button(t("safety.send"), Callback(Area.SAFETY, "send"))],
+            [button(t("safety.dont_send"), Callback(Area.SAFETY, "drop"))],
+        ]
+    )
+
+
+def report_actions(report_id: int, name: str) -> InlineKeyboardMarkup:
+    """Under a report, for coordinators: pause the member, or no action needed."""
+    return InlineKeyboardMarkup(
+        [
+            [button(t("safety.pause", name=name), Callback(Area.SAFETY, "pause", report_id))],
+            [button(t("safety.no_action"), Callback(Area.SAFETY, "noaction", report_id))],
+        ]
+    )
+
+
+def resume_each(people: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """/paused: one "Resume" per paused member."""
+    return InlineKeyboardMarkup(
+        [
+            [button(t("safety.resume", name=name), Callback(Area.SAFETY, "resume", member_id))]
+            for member_id, name in people
+        ]
     )
