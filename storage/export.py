@@ -125,7 +125,7 @@ async def export_for(db: Database, *, by: int, now: datetime, suffix: str = "") 
             tx,
             actor_id=by,
             action="export_csv",
-            subject="tables",
+            subject=audit.EVERY_MEMBER,
             now=now,
             detail={"files": list(files)},
         )

@@ -106,9 +106,10 @@ async def test_reads_never_see_a_write_that_has_not_committed(tmp_path):
 
         writing = asyncio.create_task(half_made_write())
         await inside.wait()
-        assert await db.scalar("SELECT COUNT(*) FROM members") == 0
+        half = "SELECT COUNT(*) FROM members WHERE display_name = 'Half'"
+        assert await db.scalar(half) == 0
         finish.set()
         await writing
-        assert await db.scalar("SELECT COUNT(*) FROM members") == 1
+        assert await db.scalar(half) == 1
     finally:
         await db.close()

@@ -374,6 +374,18 @@ async def _exchange_hours_by_coordinator(env: RenderEnv, item: OutboxItem) -> Re
     return Rendered(t(key, name=other.display_name, hours=hours(minutes), balance=hours(balance)))
 
 
+async def _partner_left(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    """The other party of an exchange left the timebank, so /forget cancelled it (args:
+    "category", of the post it came from). Nothing is sent if a coordinator has since
+    settled it."""
+    exchange = await exchanges.get(env.db, item.ref_id or 0)
+    member = await members.get(env.db, item.member_id)
+    if exchange is None or exchange.state != ExchangeState.CANCELLED or member is None:
+        return None
+    category = str(item.args.get("category", ""))
+    return Rendered(t("notice.partner_left", name=member.display_name, category=category))
+
+
 def _fixed(key: str) -> Renderer:
     """A notice whose words need nothing from the database."""
 
@@ -442,4 +454,6 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.ROLE_DEMOTED: _fixed("coordinator.you_are_demoted"),
     OutboxKind.EXCHANGE_RECORDED: _exchange_hours_by_coordinator,
     OutboxKind.EXCHANGE_SETTLED: _exchange_settled,
+    OutboxKind.PARTNER_LEFT: _partner_left,
+    OutboxKind.MEMBER_LEFT: _fixed("notice.member_left"),
 }
