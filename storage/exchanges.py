@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage import audit, ledger, nudges, roles
-from storage.db import Database, Row, Tx
+from storage.db import Database, Params, Row, Tx
 from storage.errors import (
     AlreadyAsked,
     AlreadyConfirmed,
@@ -370,6 +370,16 @@ async def _withdraw_response(tx: Tx, exchange_id: int) -> None:
         " AND id = (SELECT response_id FROM exchanges WHERE id = ?)",
         (exchange_id,),
     )
+
+
+async def delete_responses(tx: Tx, chosen: str, params: Params) -> int:
+    """Delete the responses whose ids `chosen` (a SELECT) gives (/forget, retention); an
+    exchange that came from one stays, detached from it. Returns how many went."""
+    await tx.execute(
+        f"UPDATE exchanges SET response_id = NULL WHERE response_id IN ({chosen})", params
+    )
+    cursor = await tx.execute(f"DELETE FROM responses WHERE id IN ({chosen})", params)
+    return int(cursor.rowcount)
 
 
 def record_key(coordinator_id: int, draft_id: int) -> str:

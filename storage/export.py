@@ -74,9 +74,11 @@ EXPORTS: tuple[TableExport, ...] = (
             "exchange_id",
             "idempotency_key",
             "recorded_by",
-            "note",
             "created_at",
         ),
+        # Free text a coordinator may write about the people involved (storage.privacy calls
+        # it personal); nothing writes it yet.
+        private=("note",),
     ),
     TableExport("ledger_entries", exported=("id", "transaction_id", "account_id", "minutes")),
     # Ledger entries name accounts, not members: this maps one to the other.
