@@ -27,7 +27,15 @@ from storage.errors import (
     WrongState,
 )
 from storage.kinds import ExchangeState, OutboxKind
-from storage.models import Exchange, HistoryItem, Response, from_db, to_db, valid_minutes
+from storage.models import (
+    FORMER_MEMBER_ID,
+    Exchange,
+    HistoryItem,
+    Response,
+    from_db,
+    to_db,
+    valid_minutes,
+)
 from storage.nudges import DEFAULT_TIMINGS, Timings
 from storage.outbox import Notice, enqueue
 
@@ -415,6 +423,8 @@ async def record_by_coordinator(
         raise InvalidMinutes(minutes)
     if giver_id == receiver_id:
         raise SamePerson(giver_id)
+    if FORMER_MEMBER_ID in (giver_id, receiver_id):
+        raise NotFound(FORMER_MEMBER_ID)  # nobody records hours for someone who has left
     if override is not None and override not in OVERRIDE_REASONS:
         raise NotFound(0)
     async with db.transaction() as tx:
@@ -475,6 +485,8 @@ async def settle(
         exchange = Exchange.from_row(row)
         if exchange.involves(by):
             raise OwnExchange(exchange_id)  # nobody settles their own exchange
+        if exchange.giver_id == exchange.receiver_id:
+            raise WrongState(exchange_id)  # both have left: nobody to decide between
         credited = await _credited(tx, exchange)
         change = minutes - credited
         if change:
@@ -511,31 +523,23 @@ async def settle(
     return Settled(exchange_id, minutes, change, moved)
 
 
+# Minutes the giver has been credited for an exchange so far, corrections included.
+_CREDITED = (
+    "SELECT COALESCE(SUM(e.minutes), 0) FROM ledger_entries e"
+    " JOIN ledger_transactions t ON t.id = e.transaction_id"
+    " JOIN accounts a ON a.id = e.account_id"
+    " JOIN exchanges x ON x.id = t.exchange_id AND a.member_id = x.giver_id"
+    " WHERE t.exchange_id = ?"
+)
+
+
 async def credited(db: Database, exchange_id: int) -> int:
     """Minutes that count for this exchange now (the giver's credit, corrections included)."""
-    return int(
-        await db.scalar(
-            "SELECT COALESCE(SUM(e.minutes), 0) FROM ledger_entries e"
-            " JOIN ledger_transactions t ON t.id = e.transaction_id"
-            " JOIN accounts a ON a.id = e.account_id"
-            " JOIN exchanges x ON x.id = t.exchange_id AND a.member_id = x.giver_id"
-            " WHERE t.exchange_id = ?",
-            (exchange_id,),
-        )
-    )
+    return int(await db.scalar(_CREDITED, (exchange_id,)))
 
 
 async def _credited(tx: Tx, exchange: Exchange) -> int:
-    """Minutes the giver has been credited for this exchange so far, corrections included."""
-    giver_account = await ledger.account_of(tx, exchange.giver_id)
-    row = await _one(
-        tx,
-        "SELECT COALESCE(SUM(e.minutes), 0) FROM ledger_entries e"
-        " JOIN ledger_transactions t ON t.id = e.transaction_id"
-        " WHERE t.exchange_id = ? AND e.account_id = ?",
-        exchange.id,
-        giver_account,
-    )
+    row = await _one(tx, _CREDITED, exchange.id)
     return int(row[0]) if row else 0
 
 

@@ -3,9 +3,9 @@
 One transaction, so a member is either all there or all gone. First their open exchanges are
 cancelled, and whoever was waiting on them told; then every rule of the privacy registry
 (storage.privacy) runs, in its order. What stays (the ledger, exchanges, what coordinators
-did) names the former member (models.FORMER_MEMBER_ID): the ledger still sums to zero and no
-other member's balance changes, because their entries move to the former member's account
-unchanged.
+did) names the former member (models.FORMER_MEMBER_ID). Their ledger account passes to the
+former member with its entries untouched, so the ledger still sums to zero and no other
+member's balance changes.
 
 Afterwards the write-ahead log is emptied into the file; with `PRAGMA secure_delete` (db.py)
 the deleted bytes are overwritten, so their name and posts are gone from the disk, not only
@@ -25,7 +25,7 @@ from storage import roles
 from storage.db import Database, Tx
 from storage.kinds import OPEN_STATES, OutboxKind
 from storage.models import FORMER_MEMBER_ID, to_db
-from storage.outbox import Notice, enqueue
+from storage.outbox import Notice, enqueue_many
 from storage.privacy import RULES, params_for, require_member
 
 
@@ -68,12 +68,12 @@ async def _cancel_open_exchanges(tx: Tx, member_id: int, now: datetime) -> tuple
         " (SELECT category FROM listings WHERE id = listing_id) AS category",
         (to_db(now), member_id, member_id, *OPEN_STATES, member_id),
     )
-    for row in rows:
-        if row["other"] != FORMER_MEMBER_ID:  # who had left before: nobody to tell
-            notice = Notice(
-                row["other"], OutboxKind.PARTNER_LEFT, row["id"], {"category": row["category"]}
-            )
-            await enqueue(tx, notice, now)
+    notices = [
+        Notice(row["other"], OutboxKind.PARTNER_LEFT, row["id"], {"category": row["category"]})
+        for row in rows
+        if row["other"] != FORMER_MEMBER_ID  # who had left before: nobody to tell
+    ]
+    await enqueue_many(tx, notices, now)
     return tuple(sorted(row["id"] for row in rows))
 
 
@@ -81,7 +81,8 @@ async def _tell_coordinators(tx: Tx, member_id: int, cancelled: int, now: dateti
     """Each active coordinator hears that a member left (never who, or why), and how many
     open exchanges that cancelled."""
     coordinators = await roles.coordinator_ids(tx, apart_from=(member_id,))
-    for coordinator in coordinators:
-        notice = Notice(coordinator, OutboxKind.MEMBER_LEFT, args={"cancelled": cancelled})
-        await enqueue(tx, notice, now)
+    args = {"cancelled": cancelled}
+    await enqueue_many(
+        tx, [Notice(c, OutboxKind.MEMBER_LEFT, args=args) for c in coordinators], now
+    )
     return len(coordinators)

@@ -197,22 +197,15 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "ledger_entries",
-        why="Their hours given and received: they move, unchanged, to the former member's"
-        " account, so the ledger still sums to zero and no one else's balance changes.",
-        columns={"account_id": Fate.REPOINT},
-        plain=("id", "transaction_id", "minutes"),
+        why="Their hours given and received: never changed. Their account passes whole to"
+        " the former member (accounts), so the ledger still sums to zero and no one else's"
+        " balance changes.",
+        plain=("id", "transaction_id", "account_id", "minutes"),
         mydata=(
             "SELECT e.id, e.transaction_id, e.minutes, t.kind, t.exchange_id, t.recorded_by,"
             " t.note, t.created_at FROM ledger_entries e"
             " JOIN ledger_transactions t ON t.id = e.transaction_id"
             f" WHERE e.account_id = {_THEIR_ACCOUNT} ORDER BY e.id"
-        ),
-        forget=(
-            sql(
-                "UPDATE ledger_entries SET account_id ="
-                " (SELECT id FROM accounts WHERE member_id = :former)"
-                f" WHERE account_id = {_THEIR_ACCOUNT}"
-            ),
         ),
     ),
     Rule(
@@ -244,13 +237,12 @@ RULES: tuple[Rule, ...] = (
                 # Only a coordinator's /record sets record_key, with proposed_by = them.
                 "UPDATE exchanges SET record_key = NULL"
                 " WHERE proposed_by = :me AND record_key IS NOT NULL",
-                "UPDATE exchanges SET"
-                " giver_id = CASE giver_id WHEN :me THEN :former ELSE giver_id END,"
-                " receiver_id = CASE receiver_id WHEN :me THEN :former ELSE receiver_id END,"
-                " proposed_by = CASE proposed_by WHEN :me THEN :former ELSE proposed_by END,"
-                " disputed_by = CASE disputed_by WHEN :me THEN :former ELSE disputed_by END"
-                " WHERE giver_id = :me OR receiver_id = :me OR proposed_by = :me"
-                " OR disputed_by = :me",
+                # A column at a time, each by its own index: only the rows and index entries
+                # that name them are rewritten (half the pages of one UPDATE of all four).
+                *(
+                    f"UPDATE exchanges SET {column} = :former WHERE {column} = :me"
+                    for column in ("giver_id", "receiver_id", "proposed_by", "disputed_by")
+                ),
             ),
         ),
     ),
@@ -282,11 +274,11 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "accounts",
-        why="Their ledger account: emptied into the former member's, then deleted.",
-        columns={"member_id": Fate.DELETE},
+        why="Their ledger account, with every hour on it: it passes to the former member.",
+        columns={"member_id": Fate.REPOINT},
         plain=("id", "kind"),
         mydata="SELECT * FROM accounts WHERE member_id = :me",
-        forget=(sql("DELETE FROM accounts WHERE member_id = :me"),),
+        forget=(sql("UPDATE accounts SET member_id = :former WHERE member_id = :me"),),
     ),
     Rule(
         "members",

@@ -18,7 +18,7 @@ import pytest
 from bot.outbound.scheduler import tick
 from storage import audit, broadcasts, exchanges, export, ledger, listings, members, roles
 from storage.db import Database
-from storage.errors import NotFound, OverdraftLimit
+from storage.errors import NotFound, OverdraftLimit, WrongState
 from storage.forget import forget
 from storage.kinds import OPEN_STATES, OutboxKind
 from storage.migrations import apply_migrations, discover
@@ -312,14 +312,16 @@ async def test_after_forget_no_cell_index_or_page_holds_them(world):
 async def test_forget_keeps_the_books_true(world):
     ann = world.id("ann")
     before = await balances(world.db)
+    entries = await world.db.all("SELECT * FROM ledger_entries ORDER BY id")
     result = await forget(world.db, ann, world.now())
     after = await balances(world.db)
+    assert await world.db.all("SELECT * FROM ledger_entries ORDER BY id") == entries
     assert await ledger.total(world.db) == 0
     assert {m: b for m, b in after.items() if m != FORMER_MEMBER_ID} == {
         m: b for m, b in before.items() if m not in (ann, FORMER_MEMBER_ID)
     }
-    assert after[FORMER_MEMBER_ID] == before[FORMER_MEMBER_ID] + before[ann] == 90
-    assert result.rows["ledger_entries"] == 2  # Bob's hour and Dan's half hour
+    assert after[FORMER_MEMBER_ID] == before[ann] == 90  # no one had left before her
+    assert result.rows["accounts"] == 1  # her account, with Bob's hour and Dan's half hour
     states = await world.db.all(
         "SELECT state, COUNT(*) FROM exchanges WHERE ? IN (giver_id, receiver_id) GROUP BY state",
         (FORMER_MEMBER_ID,),
@@ -428,6 +430,27 @@ async def test_two_members_who_exchanged_can_both_be_forgotten(world):
     assert await ledger.total(world.db) == 0
     for key in ("ann", "bob"):
         assert await traces(world, world.people[key]) == []
+
+
+async def test_no_one_records_or_settles_hours_for_people_who_have_left(world):
+    for key in ("ann", "bob"):
+        await forget(world.db, world.id(key), world.now())
+    with pytest.raises(NotFound):
+        await exchanges.record_by_coordinator(
+            world.db,
+            by=world.id("cora"),
+            giver_id=FORMER_MEMBER_ID,
+            receiver_id=world.id("dan"),
+            minutes=30,
+            overdraft_limit=LIMIT,
+            now=world.now(),
+        )
+    between = await world.db.scalar("SELECT id FROM exchanges WHERE giver_id = receiver_id")
+    with pytest.raises(WrongState):
+        await exchanges.settle(
+            world.db, by=world.id("cora"), exchange_id=between, minutes=30, now=world.now()
+        )
+    assert await ledger.total(world.db) == 0
 
 
 async def test_a_member_who_is_not_on_telegram_can_be_forgotten(world):

@@ -78,7 +78,7 @@ async def test_unbalanced_transactions_are_refused(tmp_path: Path):
             now=NOW,
         )
         async with db.transaction() as tx:
-            account = await ledger.account_of(tx, member.id)
+            account = (await ledger.accounts(tx, member.id))[member.id].id
         with pytest.raises(ledger.UnbalancedTransaction):
             async with db.transaction() as tx:
                 await ledger.post(

@@ -2,11 +2,12 @@
 --
 -- When a member leaves, their profile, posts and answers are deleted, and what must stay true
 -- (hours given and received, other members' balances) is kept by re-pointing it to one
--- anonymous "former member": the reserved members row 0, with its own ledger account.
+-- anonymous "former member": the reserved members row 0, which takes over their account.
 --
--- SQLite can't change a CHECK or add AUTOINCREMENT in place, so four tables are rebuilt
--- (foreign keys are off while migrations run, and checked at the end):
+-- SQLite can't change a CHECK or a UNIQUE, or add AUTOINCREMENT, in place, so six tables are
+-- rebuilt (foreign keys are off while migrations run, and checked at the end):
 -- - members: status 'left', the former member's alone.
+-- - accounts: the former member holds every leaver's account.
 -- - members, listings, responses: AUTOINCREMENT, so an id is never given again once its row is
 --   deleted. Otherwise a newcomer could inherit a leaver's id, or a new post a deleted one's,
 --   and an old button in someone's chat ("I can help" on post 57) would act on the new row.
@@ -45,7 +46,20 @@ CREATE INDEX members_neighbourhood ON members (neighbourhood) WHERE status = 'ac
 -- The former member: no name, no Telegram, never active, so no list of members shows it.
 INSERT INTO members (id, display_name, status, consented_at, created_at)
 VALUES (0, '', 'left', strftime('%Y-%m-%dT%H:%M:%f000Z'), strftime('%Y-%m-%dT%H:%M:%f000Z'));
-INSERT INTO accounts (member_id, kind) VALUES (0, 'member');
+
+-- A leaver's account passes to the former member, entries untouched (the ledger is never
+-- updated), so the former member may hold many accounts; everyone else still holds one.
+CREATE TABLE accounts_new (
+    id        INTEGER PRIMARY KEY,
+    member_id INTEGER REFERENCES members (id),
+    kind      TEXT NOT NULL CHECK (kind IN ('member', 'community')),
+    CHECK ((kind = 'community') = (member_id IS NULL))
+);
+INSERT INTO accounts_new SELECT id, member_id, kind FROM accounts;
+DROP TABLE accounts;
+ALTER TABLE accounts_new RENAME TO accounts;
+CREATE INDEX accounts_member ON accounts (member_id);
+CREATE UNIQUE INDEX accounts_one_each ON accounts (member_id) WHERE member_id <> 0;
 
 CREATE TABLE listings_new (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
