@@ -18,7 +18,7 @@ import aiosqlite
 
 from storage.migrations import apply_migrations
 
-PRAGMAS = (
+PRAGMAS: tuple[str, ...] = (
     "PRAGMA journal_mode = WAL",
     "PRAGMA busy_timeout = 5000",
     # FULL: a committed promise (a credit, a reminder) survives power loss, not only a crash.
