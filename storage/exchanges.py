@@ -578,7 +578,7 @@ async def _post_credit(
 async def history(db: Database, member_id: int, limit: int = 10) -> list[HistoryItem]:
     rows = await db.all(
         "SELECT e.id, e.giver_id, e.state, e.proposed_minutes, e.updated_at,"
-        " m.display_name AS other_name FROM exchanges e"
+        " m.id AS other_id, m.display_name AS other_name FROM exchanges e"
         " JOIN members m ON m.id = CASE WHEN e.giver_id = :me THEN e.receiver_id"
         " ELSE e.giver_id END"
         " WHERE e.giver_id = :me OR e.receiver_id = :me ORDER BY e.id DESC LIMIT :limit",
@@ -592,6 +592,7 @@ async def history(db: Database, member_id: int, limit: int = 10) -> list[History
             state=row["state"],
             minutes=row["proposed_minutes"],
             when=from_db(row["updated_at"]),
+            other_left=row["other_id"] == FORMER_MEMBER_ID,
         )
         for row in rows
     ]

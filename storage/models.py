@@ -158,6 +158,7 @@ class HistoryItem:
     state: str
     minutes: int | None
     when: datetime
+    other_left: bool = False  # the other party is the former member: show "a former member"
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ class Fate(StrEnum):
     a row of theirs that /forget deletes)."""
 
     DELETE = "delete"  # the row goes
-    REPOINT = "repoint"  # it names the former member (or the former member's account) instead
+    REPOINT = "repoint"  # it names the former member instead
     DETACH = "detach"  # set NULL: the row it pointed at went
     SCRUB = "scrub"  # their id is taken out of the value; the rest of the row stays
 

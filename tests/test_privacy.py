@@ -365,6 +365,12 @@ async def test_they_can_join_again_as_someone_new(world):
     newest_post = await world.db.scalar("SELECT MAX(id) FROM listings")
     await forget(world.db, ann.id, world.now())
     assert await members.by_telegram_id(world.db, ann.telegram_id) is None
+    history = await exchanges.history(world.db, world.id("bob"))
+    assert sorted((item.other_name, item.other_left) for item in history) == [
+        ("", True),  # Zephyrine's hour for Bob, and the help she would have given him
+        ("", True),
+        ("Carlotta Wren", False),
+    ]
     again = await join(world, "zeph", ann.telegram_id, "Zeph")
     assert again.id > ann.id  # never a leaver's id: old buttons and rows meant them
     assert await ledger.balance(world.db, again.id) == 0
@@ -593,6 +599,9 @@ async def test_upgrading_keeps_everyone_and_their_posts_searchable(tmp_path):
         with pytest.raises(sqlite3.IntegrityError):
             await conn.execute("UPDATE exchanges SET giver_id = 1")  # still two people
         await conn.execute("UPDATE exchanges SET giver_id = 0, receiver_id = 0")
+        with pytest.raises(sqlite3.IntegrityError):  # one account each, still
+            await conn.execute("INSERT INTO accounts (member_id, kind) VALUES (1, 'member')")
+        await conn.execute("UPDATE accounts SET member_id = 0 WHERE member_id IN (1, 2)")
 
 
 # --- what the others hear, through the bot ------------------------------------------------
