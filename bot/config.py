@@ -152,6 +152,14 @@ class NudgesSection(_Strict):
         return value
 
 
+class PrivacySection(_Strict):
+    """How long what is no longer in use is kept before it is deleted, in months."""
+
+    closed_listings_months: int = Field(default=12, ge=1)
+    finished_outbox_months: int = Field(default=3, ge=1)
+    audit_months: int = Field(default=24, ge=1)
+
+
 def parse_clock_time(text: str) -> time | None:
     """'HH:MM' as a time, or None when it isn't one."""
     try:
@@ -172,6 +180,7 @@ class Config(_Strict):
     bot: BotSection = Field(default_factory=BotSection)
     timebank: TimebankSection = Field(default_factory=TimebankSection)
     nudges: NudgesSection = Field(default_factory=NudgesSection)
+    privacy: PrivacySection = Field(default_factory=PrivacySection)
 
     @property
     def zone(self) -> ZoneInfo:

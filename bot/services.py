@@ -12,6 +12,7 @@ from bot.clock import Clock
 from bot.config import Config
 from storage.db import Database
 from storage.nudges import Timings
+from storage.retention import Retention
 
 if TYPE_CHECKING:
     from bot.outbound.sender import Sender
@@ -26,6 +27,7 @@ class Services:
     clock: Clock
     sender: Sender
     timings: Timings
+    retention: Retention
 
 
 def services(context: CallbackContext[Any, Any, Any, Any]) -> Services:
@@ -49,4 +51,14 @@ def timings_from(config: Config) -> Timings:
         need_open_after=timedelta(days=n.need_open_after_days),
         need_match_count=n.need_match_count,
         new_member_after=timedelta(days=n.new_member_after_days),
+    )
+
+
+def retention_from(config: Config) -> Retention:
+    """How long rows are kept, as plain values for storage."""
+    p = config.privacy
+    return Retention(
+        closed_listings_months=p.closed_listings_months,
+        finished_outbox_months=p.finished_outbox_months,
+        audit_months=p.audit_months,
     )

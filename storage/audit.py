@@ -1,4 +1,10 @@
-"""The audit log: every coordinator action, written in the same transaction as the action."""
+"""The audit log: every coordinator action, written in the same transaction as the action.
+
+A row about one member has the subject `member:{id}` (`member_subject`), so that member's
+/mydata can say who did what about them, including who looked at their data (`viewed`), and
+/forget can take their id out of it. Ids inside `detail` name members only under the keys in
+MEMBER_DETAIL_KEYS.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,18 @@ from typing import Any
 
 from storage.db import Database, Tx
 from storage.models import to_db
+
+# The subject of an action over every member's records at once (the /export files): each
+# member's /mydata lists it, as it took out their name and hours too.
+EVERY_MEMBER = "members:all"
+
+# Keys of `detail` whose value is a member's id (who gave and who received hours a coordinator
+# recorded); /mydata reads them and /forget re-points them, as it does the subject.
+MEMBER_DETAIL_KEYS = ("giver", "receiver")
+
+
+def member_subject(member_id: int) -> str:
+    return f"member:{member_id}"
 
 
 async def record(
@@ -24,6 +42,19 @@ async def record(
         "INSERT INTO audit_log (actor_id, action, subject, detail, created_at)"
         " VALUES (?, ?, ?, ?, ?)",
         (actor_id, action, subject, json.dumps(dict(detail or {})), to_db(now)),
+    )
+
+
+async def viewed(tx: Tx, actor_id: int, member_id: int, what: str, now: datetime) -> None:
+    """A coordinator looked at a member's data (`what`: 'profile', 'history'…), so the
+    member's /mydata can say who saw what, and when."""
+    await record(
+        tx,
+        actor_id=actor_id,
+        action="viewed",
+        subject=member_subject(member_id),
+        now=now,
+        detail={"what": what},
     )
 
 

@@ -18,11 +18,14 @@ import aiosqlite
 
 from storage.migrations import apply_migrations
 
-PRAGMAS = (
+PRAGMAS: tuple[str, ...] = (
     "PRAGMA journal_mode = WAL",
     "PRAGMA busy_timeout = 5000",
     # FULL: a committed promise (a credit, a reminder) survives power loss, not only a crash.
     "PRAGMA synchronous = FULL",
+    # A deleted row's bytes are overwritten, not left in free pages: when a member leaves,
+    # their name and posts must be gone from the file, not only from every query.
+    "PRAGMA secure_delete = ON",
 )
 
 Params = Iterable[Any] | dict[str, Any]
@@ -160,6 +163,13 @@ class Database:
             # executescript commits the open transaction first (still under NORMAL: no fsync),
             # then puts the connection back to FULL for the next, durable, transaction.
             await self._writer.executescript("PRAGMA synchronous = FULL;")
+
+    async def checkpoint(self) -> None:
+        """Copy the write-ahead log into the file and empty it, so the pages as they were
+        before a deletion (a leaver's name, their posts) don't stay in the -wal file until it
+        is next reused. Best effort: a reader still on an older snapshot leaves it for later."""
+        async with self._write_lock:
+            await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # Reads use execute_fetchall: one trip to aiosqlite's thread instead of three
     # (execute, fetch, close), which is most of a small query's cost.

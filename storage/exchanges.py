@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage import audit, guards, ledger, nudges, roles
-from storage.db import Database, Row, Tx
+from storage.db import Database, Params, Row, Tx
 from storage.errors import (
     AlreadyAsked,
     AlreadyConfirmed,
@@ -27,7 +27,15 @@ from storage.errors import (
     WrongState,
 )
 from storage.kinds import ExchangeState, OutboxKind
-from storage.models import Exchange, HistoryItem, Response, from_db, to_db, valid_minutes
+from storage.models import (
+    FORMER_MEMBER_ID,
+    Exchange,
+    HistoryItem,
+    Response,
+    from_db,
+    to_db,
+    valid_minutes,
+)
 from storage.nudges import DEFAULT_TIMINGS, Timings
 from storage.outbox import Notice, enqueue
 
@@ -416,6 +424,16 @@ async def agreed_between(db: Database, member_id: int, other_id: int) -> int:
     )
 
 
+async def delete_responses(tx: Tx, chosen: str, params: Params) -> int:
+    """Delete the responses whose ids `chosen` (a SELECT) gives (/forget, retention); an
+    exchange that came from one stays, detached from it. Returns how many went."""
+    await tx.execute(
+        f"UPDATE exchanges SET response_id = NULL WHERE response_id IN ({chosen})", params
+    )
+    cursor = await tx.execute(f"DELETE FROM responses WHERE id IN ({chosen})", params)
+    return int(cursor.rowcount)
+
+
 def record_key(coordinator_id: int, draft_id: int) -> str:
     """The key of one /record (its command message), so its last tap records once."""
     return f"record:{coordinator_id}:{draft_id}"
@@ -449,6 +467,8 @@ async def record_by_coordinator(
         raise InvalidMinutes(minutes)
     if giver_id == receiver_id:
         raise SamePerson(giver_id)
+    if FORMER_MEMBER_ID in (giver_id, receiver_id):
+        raise NotFound(FORMER_MEMBER_ID)  # nobody records hours for someone who has left
     if override is not None and override not in OVERRIDE_REASONS:
         raise NotFound(0)
     async with db.transaction() as tx:
@@ -509,6 +529,8 @@ async def settle(
         exchange = Exchange.from_row(row)
         if exchange.involves(by):
             raise OwnExchange(exchange_id)  # nobody settles their own exchange
+        if exchange.giver_id == exchange.receiver_id:
+            raise WrongState(exchange_id)  # both have left: nobody to decide between
         credited = await _credited(tx, exchange)
         change = minutes - credited
         if change:
@@ -545,31 +567,23 @@ async def settle(
     return Settled(exchange_id, minutes, change, moved)
 
 
+# Minutes the giver has been credited for an exchange so far, corrections included.
+_CREDITED = (
+    "SELECT COALESCE(SUM(e.minutes), 0) FROM ledger_entries e"
+    " JOIN ledger_transactions t ON t.id = e.transaction_id"
+    " JOIN accounts a ON a.id = e.account_id"
+    " JOIN exchanges x ON x.id = t.exchange_id AND a.member_id = x.giver_id"
+    " WHERE t.exchange_id = ?"
+)
+
+
 async def credited(db: Database, exchange_id: int) -> int:
     """Minutes that count for this exchange now (the giver's credit, corrections included)."""
-    return int(
-        await db.scalar(
-            "SELECT COALESCE(SUM(e.minutes), 0) FROM ledger_entries e"
-            " JOIN ledger_transactions t ON t.id = e.transaction_id"
-            " JOIN accounts a ON a.id = e.account_id"
-            " JOIN exchanges x ON x.id = t.exchange_id AND a.member_id = x.giver_id"
-            " WHERE t.exchange_id = ?",
-            (exchange_id,),
-        )
-    )
+    return int(await db.scalar(_CREDITED, (exchange_id,)))
 
 
 async def _credited(tx: Tx, exchange: Exchange) -> int:
-    """Minutes the giver has been credited for this exchange so far, corrections included."""
-    giver_account = await ledger.account_of(tx, exchange.giver_id)
-    row = await _one(
-        tx,
-        "SELECT COALESCE(SUM(e.minutes), 0) FROM ledger_entries e"
-        " JOIN ledger_transactions t ON t.id = e.transaction_id"
-        " WHERE t.exchange_id = ? AND e.account_id = ?",
-        exchange.id,
-        giver_account,
-    )
+    row = await _one(tx, _CREDITED, exchange.id)
     return int(row[0]) if row else 0
 
 
@@ -608,7 +622,7 @@ async def _post_credit(
 async def history(db: Database, member_id: int, limit: int = 10) -> list[HistoryItem]:
     rows = await db.all(
         "SELECT e.id, e.giver_id, e.state, e.proposed_minutes, e.updated_at,"
-        " m.display_name AS other_name FROM exchanges e"
+        " m.id AS other_id, m.display_name AS other_name FROM exchanges e"
         " JOIN members m ON m.id = CASE WHEN e.giver_id = :me THEN e.receiver_id"
         " ELSE e.giver_id END"
         " WHERE e.giver_id = :me OR e.receiver_id = :me ORDER BY e.id DESC LIMIT :limit",
@@ -622,6 +636,7 @@ async def history(db: Database, member_id: int, limit: int = 10) -> list[History
             state=row["state"],
             minutes=row["proposed_minutes"],
             when=from_db(row["updated_at"]),
+            other_left=row["other_id"] == FORMER_MEMBER_ID,
         )
         for row in rows
     ]

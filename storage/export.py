@@ -14,7 +14,8 @@ let someone find, contact or profile a person.
 - private: telegram_id and username (contact a person outside the timebank), neighbourhood
   (where they live), join_source (how they heard of us), and their settings and reachability
   (nudges_enabled, nudge_digest, quiet_hours, unreachable_at, language: their habits, whether
-  they blocked the bot, and a hint of where they come from), and paused_at and paused_by (a safeguarding matter).
+  they blocked the bot, and a hint of where they come from), and paused_at and paused_by (a
+  safeguarding matter).
 Listings are not exported at all: their free text often holds addresses and health details;
 nor are blocks and members' reports of each other.
 """
@@ -75,9 +76,11 @@ EXPORTS: tuple[TableExport, ...] = (
             "exchange_id",
             "idempotency_key",
             "recorded_by",
-            "note",
             "created_at",
         ),
+        # Free text a coordinator may write about the people involved (storage.privacy calls
+        # it personal); nothing writes it yet.
+        private=("note",),
     ),
     TableExport("ledger_entries", exported=("id", "transaction_id", "account_id", "minutes")),
     # Ledger entries name accounts, not members: this maps one to the other.
@@ -131,7 +134,7 @@ async def export_for(db: Database, *, by: int, now: datetime, suffix: str = "") 
             tx,
             actor_id=by,
             action="export_csv",
-            subject="tables",
+            subject=audit.EVERY_MEMBER,
             now=now,
             detail={"files": list(files)},
         )

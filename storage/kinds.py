@@ -23,6 +23,15 @@ class ExchangeState(StrEnum):
     CANCELLED = "cancelled"
 
 
+# Exchanges still under way: nothing credited yet, and someone waits on someone.
+OPEN_STATES = (
+    ExchangeState.AGREED,
+    ExchangeState.PROPOSED,
+    ExchangeState.HELD,
+    ExchangeState.DISPUTED,
+)
+
+
 class OutboxState(StrEnum):
     PENDING = "pending"
     SENDING = "sending"  # claimed by the sender, under a lease
@@ -67,6 +76,8 @@ class OutboxKind(StrEnum):
     MEMBER_REPORTED = "member_reported"  # to each coordinator: someone reported a member
     MEMBER_PAUSED = "member_paused"
     MEMBER_RESUMED = "member_resumed"
+    PARTNER_LEFT = "partner_left"  # to the other party of an exchange /forget cancelled
+    MEMBER_LEFT = "member_left"  # to each coordinator: someone left (never who, or why)
 
 
 # Kinds that obey a member's nudge settings, quiet hours and digest; the other kinds are
@@ -87,3 +98,16 @@ NUDGE_KINDS = frozenset(
 # Kinds only the scheduler's full pass sends: nudges wait for their policy, and a broadcast of
 # thousands must never hold up a member's own notices.
 SCHEDULED_KINDS = NUDGE_KINDS | {OutboxKind.BROADCAST}
+
+# Kinds whose ref_id is a member's id (the one who joined, applied, was promoted…), not a row
+# of their own: /forget deletes these as well as every row addressed to the member.
+MEMBER_REF_KINDS = frozenset(
+    {
+        OutboxKind.NUDGE_FIRST_POST,
+        OutboxKind.MEMBER_APPLIED,
+        OutboxKind.MEMBER_ACTIVE,
+        OutboxKind.MEMBER_DECLINED,
+        OutboxKind.ROLE_PROMOTED,
+        OutboxKind.ROLE_DEMOTED,
+    }
+)

@@ -1,6 +1,7 @@
 """The double-entry ledger: every transaction's entries sum to zero; a balance is a sum.
 
-Nothing here is ever updated or deleted: a correction is a new transaction.
+Nothing here is ever updated or deleted: a correction is a new transaction. (When a member
+leaves, their account passes whole to the former member; its entries stay as they were.)
 """
 
 from __future__ import annotations
@@ -26,27 +27,21 @@ class Account:
 
 
 async def accounts(tx: Tx, *member_ids: int) -> dict[int, Account]:
-    """The members' accounts and balances, in one query (a confirm needs both parties')."""
+    """The members' accounts and balances, in one query (a confirm needs both parties').
+
+    The former member holds the account of everyone who left: new entries go to the first,
+    and the balance is of them all."""
     marks = ",".join("?" * len(member_ids))
     rows = await tx.execute_fetchall(
-        "SELECT a.member_id, a.id, COALESCE(SUM(e.minutes), 0) FROM accounts a"
+        "SELECT a.member_id, MIN(a.id), COALESCE(SUM(e.minutes), 0) FROM accounts a"
         " LEFT JOIN ledger_entries e ON e.account_id = a.id"
-        f" WHERE a.member_id IN ({marks}) GROUP BY a.id",
+        f" WHERE a.member_id IN ({marks}) GROUP BY a.member_id",
         member_ids,
     )
     found = {row[0]: Account(row[1], row[2]) for row in rows}
     if len(found) != len(set(member_ids)):
         raise LookupError(f"members {member_ids} lack accounts")
     return found
-
-
-async def account_of(tx: Tx, member_id: int) -> int:
-    rows = list(
-        await tx.execute_fetchall("SELECT id FROM accounts WHERE member_id = ?", (member_id,))
-    )
-    if not rows:
-        raise LookupError(f"member {member_id} has no account")
-    return int(rows[0][0])
 
 
 async def balance_in(tx: Tx, member_id: int) -> int:

@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from storage import guards
-from storage.db import Database, Params
+from storage.db import Database, Params, Tx
 from storage.errors import NotFound, NotYours
+from storage.exchanges import delete_responses
 from storage.models import Exchange, Listing, ListingKind, Page, to_db
 
 MAX_BODY = 500
@@ -243,3 +244,27 @@ async def unanswered_needs(
         (to_db(posted_before), limit),
     )
     return [Listing.from_row(row) for row in rows]
+
+
+async def delete(tx: Tx, chosen: str, params: Params) -> int:
+    """Delete the listings whose ids `chosen` (a SELECT) gives, and every answer to them
+    (/forget, retention). Exchanges and broadcasts that came from them are the timebank's
+    records and stay, detached. Returns how many listings went.
+
+    Their words leave the search index's rows by trigger, but stay in its pages until
+    `compact_search` runs."""
+    for statement in (
+        f"UPDATE exchanges SET listing_id = NULL WHERE listing_id IN ({chosen})",
+        f"UPDATE broadcasts SET listing_id = NULL WHERE listing_id IN ({chosen})",
+    ):
+        await tx.execute(statement, params)
+    await delete_responses(tx, f"SELECT id FROM responses WHERE listing_id IN ({chosen})", params)
+    cursor = await tx.execute(f"DELETE FROM listings WHERE id IN ({chosen})", params)
+    return int(cursor.rowcount)
+
+
+async def compact_search(tx: Tx) -> None:
+    """Merge the word index into one segment, dropping deleted listings' words from its pages
+    (an FTS5 delete only adds a marker beside them). Costs a rewrite of the index, so it runs
+    once after a batch of deletions, not per listing."""
+    await tx.execute("INSERT INTO listings_fts (listings_fts) VALUES ('optimize')")

@@ -165,7 +165,9 @@ async def decide_application(
         if row is None:
             raise WrongState(member_id)
         action = "approve_member" if approve else "decline_member"
-        await audit.record(tx, actor_id=by, action=action, subject=f"member:{member_id}", now=now)
+        await audit.record(
+            tx, actor_id=by, action=action, subject=audit.member_subject(member_id), now=now
+        )
         await enqueue(tx, Notice(member_id, OutboxKind(f"member_{status}"), member_id), now)
     return Member.from_row(row)
 
@@ -202,6 +204,10 @@ async def record_offline(db: Database, *, by: int, display_name: str, now: datet
             "INSERT INTO accounts (member_id, kind) VALUES (?, 'member')", (member.id,)
         )
         await audit.record(
-            tx, actor_id=by, action="add_offline_member", subject=f"member:{member.id}", now=now
+            tx,
+            actor_id=by,
+            action="add_offline_member",
+            subject=audit.member_subject(member.id),
+            now=now,
         )
     return member

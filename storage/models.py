@@ -14,6 +14,11 @@ from storage.kinds import ExchangeState
 ListingKind = Literal["offer", "need"]
 T = TypeVar("T")
 
+# The reserved members row (migration 0008) that stands for everyone who left: their hours and
+# exchanges stay, naming it. No name, no Telegram id, status 'left'; renderers show it as
+# "a former member" (Member.is_former).
+FORMER_MEMBER_ID = 0
+
 MIN_MINUTES = 15
 MAX_MINUTES = 12 * 60
 MINUTE_STEP = 15
@@ -80,6 +85,11 @@ class Member:
     def paused(self) -> bool:
         """A coordinator paused them: no posting or answering posts for now."""
         return self.paused_at is not None
+
+    @property
+    def is_former(self) -> bool:
+        """The anonymous stand-in for members who left: show "a former member", not a name."""
+        return self.id == FORMER_MEMBER_ID
 
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Member:
@@ -178,6 +188,7 @@ class HistoryItem:
     state: str
     minutes: int | None
     when: datetime
+    other_left: bool = False  # the other party is the former member: show "a former member"
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,11 +50,12 @@ class OutboxItem:
 
 async def enqueue(tx: Tx, notice: Notice, now: datetime) -> None:
     """Add a notice inside the caller's transaction; a repeated idempotency key is ignored."""
-    tx.queued_outbox = True
-    await tx.execute(
-        "INSERT INTO outbox (member_id, kind, ref_id, args, due_at, expires_at,"
-        " idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (idempotency_key) DO NOTHING",
+    await enqueue_many(tx, (notice,), now)
+
+
+async def enqueue_many(tx: Tx, notices: Iterable[Notice], now: datetime) -> None:
+    """Add notices in one trip to the database (a member leaving may owe a hundred)."""
+    rows = [
         (
             notice.member_id,
             notice.kind,
@@ -64,8 +65,17 @@ async def enqueue(tx: Tx, notice: Notice, now: datetime) -> None:
             to_db(notice.expires_at) if notice.expires_at else None,
             notice.idempotency_key,
             to_db(now),
-        ),
-    )
+        )
+        for notice in notices
+    ]
+    if rows:
+        tx.queued_outbox = True
+        await tx.executemany(
+            "INSERT INTO outbox (member_id, kind, ref_id, args, due_at, expires_at,"
+            " idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (idempotency_key) DO NOTHING",
+            rows,
+        )
 
 
 async def claim_due(

@@ -154,7 +154,9 @@ async def _set_role(
         if row is None:
             raise NotFound(member_id)
         action = "promote" if role == "coordinator" else "demote"
-        await audit.record(tx, actor_id=by, action=action, subject=f"member:{member_id}", now=now)
+        await audit.record(
+            tx, actor_id=by, action=action, subject=audit.member_subject(member_id), now=now
+        )
         await enqueue(tx, Notice(member_id, OutboxKind(f"role_{action}d"), member_id), now)
         if role == "coordinator":
             await queue_waiting_cases(tx, member_id, now, timings)
@@ -175,5 +177,7 @@ async def set_peer_visitor(
         if row is None:
             raise NotFound(member_id)
         action = "add_peer_visitor" if visitor else "remove_peer_visitor"
-        await audit.record(tx, actor_id=by, action=action, subject=f"member:{member_id}", now=now)
+        await audit.record(
+            tx, actor_id=by, action=action, subject=audit.member_subject(member_id), now=now
+        )
     return Member.from_row(row)

@@ -32,7 +32,8 @@ async def test_a_member_changes_their_neighbourhood_with_one_tap(alice, svc):
     await alice.taps("Old Town")
     assert alice.last_text == "Saved ✅ Your neighbourhood is now Old Town."
     member = await members.by_telegram_id(svc.db, alice.user_id)
-    assert member is not None and member.neighbourhood == "Old Town"
+    assert member is not None
+    assert member.neighbourhood == "Old Town"
 
 
 async def test_a_name_left_half_way_changes_nothing(alice, svc):
@@ -42,7 +43,8 @@ async def test_a_name_left_half_way_changes_nothing(alice, svc):
     assert alice.last_text.startswith("⏳ Your balance")
     await alice.says("Not my name")
     member = await members.by_telegram_id(svc.db, alice.user_id)
-    assert member is not None and member.display_name == "Alice"
+    assert member is not None
+    assert member.display_name == "Alice"
 
 
 async def test_an_empty_or_overlong_name_is_refused_kindly(alice):
@@ -62,4 +64,5 @@ async def test_the_privacy_note_says_how_long_things_are_kept(alice):
     note = alice.last_text
     assert "We delete closed posts after 12 months" in note
     assert "messages we sent you after 3 months" in note
-    assert "/mydata" in note and "/forget" in note
+    assert "/mydata" in note
+    assert "/forget" in note

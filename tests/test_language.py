@@ -7,10 +7,11 @@ import pytest
 
 from bot.config import ConfigError, parse_config
 from bot.outbound.delivery import Policy
+from bot.outbound.scheduler import tick
 from bot.ui.i18n import current_language, t
 from storage import members
 from tests.conftest import make_config, post
-from tests.test_coordinators import compose, tick
+from tests.test_coordinators import compose
 
 
 async def stored_language(svc, person) -> str | None:
@@ -19,9 +20,7 @@ async def stored_language(svc, person) -> str | None:
     return member.language
 
 
-async def test_a_newcomer_whose_telegram_is_in_spanish_is_welcomed_and_kept_in_spanish(
-    person, svc
-):
+async def test_a_newcomer_whose_telegram_is_in_spanish_is_welcomed_and_kept_in_spanish(person, svc):
     ana = await person("Ana", 201, joined=False)
     ana.language_code = "es-419"
     await ana.says("/start")

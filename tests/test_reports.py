@@ -328,6 +328,7 @@ async def test_export_has_headers_and_rows_but_no_private_columns(db, history):
         "recorded_by",
     ]
     assert [p["display_name"] for p in people] == [
+        "",  # the former member (id 0), whom the hours of everyone who left now name
         "Cora",
         "Alice",
         "Gina",
@@ -373,7 +374,7 @@ async def test_a_new_column_is_caught_and_kept_out_until_classified(db, history)
 async def test_spreadsheet_formulas_in_names_are_defused(db):
     await _join(db, 1, "=HYPERLINK(0)", at(11, 1), False, True)
     files = await export.export_csv(db)
-    assert read_csv(files["members.csv"])[0]["display_name"] == "'=HYPERLINK(0)"
+    assert read_csv(files["members.csv"])[1]["display_name"] == "'=HYPERLINK(0)"
 
 
 # --- (e) through the bot -----------------------------------------------------------------
@@ -422,10 +423,10 @@ async def test_export_sends_one_csv_per_table_and_is_audited(coordinator, alice,
         "members-2026-11-23.csv",
     ]
     people = read_csv(dict((name, data) for _, name, data in api.uploads)["members-2026-11-23.csv"])
-    assert [p["display_name"] for p in people] == ["Cora", "Alice"]
+    assert [p["display_name"] for p in people] == ["", "Cora", "Alice"]  # "": the former member
     assert "telegram_id" not in people[0]
     coordinator_id = await _member_id(svc, coordinator)
-    assert (coordinator_id, "export_csv", "tables") in await audit.actions(svc.db)
+    assert (coordinator_id, "export_csv", audit.EVERY_MEMBER) in await audit.actions(svc.db)
 
 
 @pytest.mark.parametrize("words", ["/report", "/export"])

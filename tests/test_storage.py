@@ -78,7 +78,7 @@ async def test_unbalanced_transactions_are_refused(tmp_path: Path):
             now=NOW,
         )
         async with db.transaction() as tx:
-            account = await ledger.account_of(tx, member.id)
+            account = (await ledger.accounts(tx, member.id))[member.id].id
         with pytest.raises(ledger.UnbalancedTransaction):
             async with db.transaction() as tx:
                 await ledger.post(
@@ -106,9 +106,10 @@ async def test_reads_never_see_a_write_that_has_not_committed(tmp_path):
 
         writing = asyncio.create_task(half_made_write())
         await inside.wait()
-        assert await db.scalar("SELECT COUNT(*) FROM members") == 0
+        half = "SELECT COUNT(*) FROM members WHERE display_name = 'Half'"
+        assert await db.scalar(half) == 0
         finish.set()
         await writing
-        assert await db.scalar("SELECT COUNT(*) FROM members") == 1
+        assert await db.scalar(half) == 1
     finally:
         await db.close()

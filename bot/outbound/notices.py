@@ -434,6 +434,18 @@ async def _exchange_hours_by_coordinator(env: RenderEnv, item: OutboxItem) -> Re
     return Rendered(t(key, name=other.display_name, hours=hours(minutes), balance=hours(balance)))
 
 
+async def _partner_left(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    """The other party of an exchange left the timebank, so /forget cancelled it (args:
+    "category", of the post it came from). Nothing is sent if a coordinator has since
+    settled it."""
+    exchange = await exchanges.get(env.db, item.ref_id or 0)
+    member = await members.get(env.db, item.member_id)
+    if exchange is None or exchange.state != ExchangeState.CANCELLED or member is None:
+        return None
+    category = str(item.args.get("category", ""))
+    return Rendered(t("notice.partner_left", name=member.display_name, category=category))
+
+
 def _fixed(key: str) -> Renderer:
     """A notice whose words need nothing from the database."""
 
@@ -495,4 +507,6 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.MEMBER_REPORTED: _member_reported,
     OutboxKind.MEMBER_PAUSED: _pause_notice("safety.you_are_paused", paused=True),
     OutboxKind.MEMBER_RESUMED: _pause_notice("safety.you_are_resumed", paused=False),
+    OutboxKind.PARTNER_LEFT: _partner_left,
+    OutboxKind.MEMBER_LEFT: _fixed("notice.member_left"),
 }

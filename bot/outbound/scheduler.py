@@ -1,22 +1,29 @@
-"""Everything time-driven, on one APScheduler interval job started and stopped with the app.
+"""Everything time-driven, on APScheduler interval jobs started and stopped with the app:
+`tick` every few seconds (nudges and the outbox), `purge` once a day (retention).
 
-The job only calls `tick`, a plain async function, so tests move the fake clock and call
-`tick` themselves instead of waiting for a timer.
+Each job only calls a plain async function, so tests move the fake clock and call `tick` or
+`purge` themselves instead of waiting for a timer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services import Services
-from storage import nudges
+from storage import nudges, retention
+from storage.retention import Purged
 
 log = logging.getLogger(__name__)
 JOB_ID = "tick"
+PURGE_JOB_ID = "purge"
+PURGE_EVERY = timedelta(days=1)
+# The first purge waits a little after start, so a restart's catch-up sends go first.
+PURGE_AFTER_START = timedelta(minutes=10)
 
 
 async def tick(services: Services) -> int:
@@ -31,9 +38,16 @@ async def tick(services: Services) -> int:
     return sent
 
 
+async def purge(services: Services) -> Purged:
+    """Delete what has been kept past its time (config [privacy])."""
+    purged = await retention.purge_expired(services.db, services.clock.now(), services.retention)
+    log.info("retention purge: %s", purged)
+    return purged
+
+
 class Ticker:
-    """The APScheduler job that runs `tick`, and a clean stop that waits for a running pass,
-    so the database is never closed under it."""
+    """The APScheduler jobs that run `tick` and `purge`, one at a time, and a clean stop that
+    waits for a running pass, so the database is never closed under it."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -42,16 +56,25 @@ class Ticker:
         self._stopping = False
 
     def start(self) -> None:
-        """Run `tick` now (catch up after a restart) and then every tick_seconds."""
-        self.scheduler.add_job(
-            self._run,
-            "interval",
-            seconds=self.services.config.nudges.tick_seconds,
-            id=JOB_ID,
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC),
-        )
+        """Run `tick` now (catch up after a restart) and then every tick_seconds; `purge`
+        soon after start (a bot restarted daily would otherwise never reach it) and then once
+        a day. They share one lock: a pass of either never overlaps the other."""
+        now = datetime.now(UTC)
+        tick_every = timedelta(seconds=self.services.config.nudges.tick_seconds)
+        for job_id, job, every, first in (
+            (JOB_ID, tick, tick_every, now),
+            (PURGE_JOB_ID, purge, PURGE_EVERY, now + PURGE_AFTER_START),
+        ):
+            self.scheduler.add_job(
+                self._run,
+                "interval",
+                args=(job,),
+                seconds=every.total_seconds(),
+                id=job_id,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=first,
+            )
         self.scheduler.start()
 
     async def stop(self) -> None:
@@ -62,11 +85,11 @@ class Ticker:
             if self.scheduler.running:
                 self.scheduler.shutdown(wait=False)
 
-    async def _run(self) -> None:
+    async def _run(self, job: Callable[[Services], Awaitable[object]]) -> None:
         if self._stopping:
             return
         async with self._busy:
             try:
-                await tick(self.services)
+                await job(self.services)
             except Exception:
-                log.exception("scheduled tick failed; the next one retries")
+                log.exception("scheduled %s failed; the next one retries", job.__name__)

@@ -163,7 +163,10 @@ def hours(minutes: int, language: str | None = None) -> Html:
 
 
 def link(name: str, telegram_id: int | None, username: str | None) -> Html:
-    """A tappable link to a member's Telegram chat (just the name if they have none)."""
+    """A tappable link to a member's Telegram chat (just the name if they have none; "a former
+    member" for someone who left, whose name is gone)."""
+    if not name:
+        return t("member.former")
     if telegram_id is None:
         return Html(html.escape(name))
     if username:

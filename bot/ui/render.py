@@ -155,7 +155,7 @@ def history_line(item: HistoryItem) -> Html:
     amount = hours(item.minutes) if item.minutes else "–"
     return t(
         key,
-        name=item.other_name,
+        name=t("member.former") if item.other_left else item.other_name,
         hours=amount,
         state=t(f"history.state_{item.state}"),
         date=day_words(item.when.date(), "time.day"),
