@@ -159,6 +159,48 @@ RULES: tuple[Rule, ...] = (
         json_columns=("detail",),
     ),
     Rule(
+        "blocks",
+        why="Who keeps apart from whom: theirs alone. /mydata shows the blocks they made,"
+        " never who blocked them (nobody is told they were blocked).",
+        columns={"blocker_id": Fate.DELETE, "blocked_id": Fate.DELETE},
+        plain=("id", "created_at"),
+        mydata="SELECT * FROM blocks WHERE blocker_id = :me ORDER BY id",
+        forget=(sql("DELETE FROM blocks WHERE blocker_id = :me OR blocked_id = :me"),),
+    ),
+    Rule(
+        "member_reports",
+        why="A safeguarding record for coordinators: it stays, naming the former member, but"
+        " its note (a person's own words about another) goes when either of them leaves."
+        " /mydata shows the reports they made in full, and of reports about them only the"
+        " reason, the date and what was decided: who reported them, and on which exchange,"
+        " could put the reporter at risk.",
+        columns={
+            "reporter_id": Fate.REPOINT,
+            "reported_id": Fate.REPOINT,
+            "handled_by": Fate.REPOINT,
+        },
+        personal=("note",),
+        plain=("id", "exchange_id", "reason", "created_at", "handled_at", "outcome"),
+        mydata=(
+            "SELECT * FROM member_reports WHERE reporter_id = :me"
+            " UNION ALL SELECT id, NULL, reported_id, NULL, reason, NULL, created_at, NULL,"
+            " handled_at, outcome FROM member_reports WHERE reported_id = :me ORDER BY id"
+        ),
+        forget=(
+            sql(
+                # Both sides gone: nobody is left to keep it for (and it can't name one
+                # former member twice).
+                "DELETE FROM member_reports WHERE (reporter_id = :me AND reported_id = :former)"
+                " OR (reported_id = :me AND reporter_id = :former)",
+                "UPDATE member_reports SET reporter_id = :former, note = NULL"
+                " WHERE reporter_id = :me",
+                "UPDATE member_reports SET reported_id = :former, note = NULL"
+                " WHERE reported_id = :me",
+                "UPDATE member_reports SET handled_by = :former WHERE handled_by = :me",
+            ),
+        ),
+    ),
+    Rule(
         "broadcasts",
         why="A coordinator's message to members: the timebank's word, sent to everyone, so"
         " it stays, sent by the former member.",
@@ -284,7 +326,7 @@ RULES: tuple[Rule, ...] = (
         "members",
         why="Their profile and settings: deleted, so writing to the bot again starts afresh."
         " A member a coordinator added by hand names them in recorded_by.",
-        columns={"id": Fate.DELETE, "recorded_by": Fate.REPOINT},
+        columns={"id": Fate.DELETE, "recorded_by": Fate.REPOINT, "paused_by": Fate.REPOINT},
         personal=(
             "telegram_id",
             "display_name",
@@ -295,12 +337,15 @@ RULES: tuple[Rule, ...] = (
             "nudge_digest",
             "quiet_hours",
             "unreachable_at",
+            "language",
+            "paused_at",
         ),
         plain=("status", "role", "consented_at", "created_at", "peer_visitor"),
         mydata="SELECT * FROM members WHERE id = :me",
         forget=(
             sql(
                 "UPDATE members SET recorded_by = :former WHERE recorded_by = :me",
+                "UPDATE members SET paused_by = :former WHERE paused_by = :me",
                 "DELETE FROM members WHERE id = :me",
             ),
         ),

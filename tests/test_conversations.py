@@ -70,6 +70,12 @@ async def _enter_report(member: ChatMember) -> None:
     await member.taps("Something else")
 
 
+async def _enter_details(member: ChatMember) -> None:
+    await member.says("/settings")
+    await member.taps("My details")
+    await member.taps("Change my name")
+
+
 RECIPES: dict[str, Recipe] = {
     "post": Recipe(_enter_post, t("post.ask_when")[:20]),
     "edit_listing": Recipe(_enter_edit, t("listing.updated", card="")[:6]),
@@ -78,6 +84,7 @@ RECIPES: dict[str, Recipe] = {
     "record": Recipe(_enter_record, t("coordinator.record_pick"), entry_command="record"),
     "join": Recipe(_enter_join, "Thanks, zebra", joined=False, entry_command="start"),
     "report": Recipe(_enter_report, t("safety.report_sure", name="", reason="")[:20]),
+    "details": Recipe(_enter_details, t("details.saved_name", name="")[:8]),
 }
 INTERRUPTIONS = [f"/{c.name}" for c in COMMANDS] + [t(key) for key in MENU_KEYS]
 

@@ -10,7 +10,7 @@ from bot.outbound.delivery import Policy
 from bot.outbound.scheduler import tick
 from bot.ui.i18n import current_language, t
 from storage import members
-from tests.conftest import make_config, post
+from tests.conftest import make_config
 from tests.test_coordinators import compose
 
 
@@ -92,7 +92,11 @@ async def test_each_notice_is_in_its_recipients_language(alice, bob, person, svc
     ana = await person("Ana", 201, joined=False)
     ana.language_code = "es"
     await join_in_spanish(ana)
-    await post(ana, t("menu.need", "es"), "Compras", "Alguien que me traiga el pan")
+    await ana.taps(t("menu.need", "es"))
+    await ana.taps("Compras")
+    await ana.says("Alguien que me traiga el pan")
+    await ana.taps(t("post.skip", "es"))
+    await ana.taps(t("post.publish", "es"))
     await bob.says("/search pan")
     await bob.taps("1. Alguien")
     await bob.taps("I can help")

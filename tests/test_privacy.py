@@ -16,7 +16,7 @@ import aiosqlite
 import pytest
 
 from bot.outbound.scheduler import tick
-from storage import audit, broadcasts, exchanges, export, ledger, listings, members, roles
+from storage import audit, broadcasts, exchanges, export, ledger, listings, members, roles, safety
 from storage.db import Database
 from storage.errors import NotFound, OverdraftLimit, WrongState
 from storage.forget import forget
@@ -206,8 +206,29 @@ async def run_the_story(w: World) -> None:
     )
     async with db.transaction() as tx:
         await audit.viewed(tx, ann, w.id("dan"), "history", w.now())
-    words = ("xylobassoons", "kumquatarium", "mossgate", "quibblewick")
+    # Safety: Ann blocks Eve, reports Dan, handles Carl's report of Eve; Bob reports Ann,
+    # and Cora pauses her for it.
+    await safety.block(db, member_id=ann, other_id=w.id("eve"), now=w.now())
+    await report(w, "ann", "dan", "Dan forgot the zorblefrack")
+    about_eve = await report(w, "carl", "eve", None)
+    await safety.dismiss(db, by=ann, report_id=about_eve, now=w.now())
+    about_ann = await report(w, "bob", "ann", "Zephyrine was short with me")
+    await safety.pause(db, by=cora, report_id=about_ann, now=w.now())
+    words = ("xylobassoons", "kumquatarium", "mossgate", "quibblewick", "zorblefrack")
     w.people["ann"] = replace(w.people["ann"], words=words)
+
+
+async def report(w: World, by: str, about: str, note: str | None) -> int:
+    filed = await safety.report(
+        w.db,
+        reporter_id=w.id(by),
+        reported_id=w.id(about),
+        reason="other",
+        note=note,
+        exchange_id=None,
+        now=w.now(),
+    )
+    return filed.report.id
 
 
 async def record(w: World, by: str, giver: str, receiver: str, minutes: int) -> None:
@@ -284,6 +305,12 @@ async def test_mydata_has_their_rows_of_every_table_and_no_one_elses_private_dat
         ("Zephyrine Quillfeather", f"member:{world.id('dan')}", {"what": "history"}),
     ]
     assert [row["text"] for row in data["broadcasts"]] == ["Spring fair on Saturday"]
+    assert [row["blocked_id"] for row in data["blocks"]] == [world.id("eve")]
+    made, about_her = data["member_reports"]
+    assert made["note"] == "Dan forgot the zorblefrack"
+    assert about_her["outcome"] == "paused"
+    assert about_her["reporter_id"] is None  # who reported her stays with the coordinators
+    assert about_her["note"] is None
     assert len(data["ledger_transactions"]) == 1  # the hours she recorded for Bob and Carl
     for other in ("dan", "bob", "cora", "eve"):
         person = world.people[other]

@@ -501,7 +501,7 @@ async def test_upgrading_keeps_the_outbox_and_learns_the_new_kinds(tmp_path):
             "INSERT INTO outbox (member_id, kind, due_at, created_at) VALUES"
             " (1, 'member_paused', 'd', 'c')"
         )
-        async with conn.execute("SELECT paused_at FROM members") as cursor:
+        async with conn.execute("SELECT paused_at FROM members WHERE id = 1") as cursor:
             assert [tuple(row) for row in await cursor.fetchall()] == [(None,)]
         async with conn.execute("PRAGMA foreign_key_check") as cursor:
             assert await cursor.fetchall() == []
