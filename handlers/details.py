@@ -30,6 +30,7 @@ from handlers.common import (
     typed,
 )
 from handlers.conversation import Conversation
+from handlers.privacy import privacy_buttons
 from storage import members
 from storage.members import MAX_NAME
 from storage.models import Member
@@ -102,7 +103,7 @@ async def _save_place(update: Update, context: Context, member: Member, place: s
 
 @on_button
 async def cb_privacy(update: Update, context: Context, member: Member, callback: Callback) -> None:
-    await reply(update, privacy_note(services(context).config.privacy), details_buttons())
+    await reply(update, privacy_note(services(context).config.privacy), privacy_buttons())
 
 
 def details_text(member: Member) -> Html:

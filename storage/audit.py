@@ -19,6 +19,7 @@ from storage.models import to_db
 # The subject of an action over every member's records at once (the /export files): each
 # member's /mydata lists it, as it took out their name and hours too.
 EVERY_MEMBER = "members:all"
+VIEWED = "viewed"  # the action of a coordinator looking at a member's data
 
 # Keys of `detail` whose value is a member's id (who gave and who received hours a coordinator
 # recorded); /mydata reads them and /forget re-points them, as it does the subject.
@@ -51,7 +52,7 @@ async def viewed(tx: Tx, actor_id: int, member_id: int, what: str, now: datetime
     await record(
         tx,
         actor_id=actor_id,
-        action="viewed",
+        action=VIEWED,
         subject=member_subject(member_id),
         now=now,
         detail={"what": what},

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup
 
 from bot.ui import keyboards
-from bot.ui.i18n import Html, hours, link, t
+from bot.ui.i18n import Html, category_name, hours, link, t
 from bot.ui.render import listing_card, local_time, reminder_words
 from storage import broadcasts, exchanges, ledger, listings, members, safety
 from storage.db import Database
@@ -442,7 +442,7 @@ async def _partner_left(env: RenderEnv, item: OutboxItem) -> Rendered | None:
     member = await members.get(env.db, item.member_id)
     if exchange is None or exchange.state != ExchangeState.CANCELLED or member is None:
         return None
-    category = str(item.args.get("category", ""))
+    category = category_name(str(item.args.get("category", "")))
     return Rendered(t("notice.partner_left", name=member.display_name, category=category))
 
 

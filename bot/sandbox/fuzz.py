@@ -109,6 +109,7 @@ from bot.services import Services, services_of
 from bot.ui.commands import COMMANDS
 from bot.ui.i18n import DEFAULT_LANGUAGE, catalogue, hours, languages, t, usable
 from storage.db import Database
+from storage.models import FORMER_MEMBER_ID
 
 INVARIANTS = ("unhandled_errors", "private_leaks", "ledger_errors", "unauthorised_changes")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -379,6 +380,7 @@ def change_findings(before: Snapshot, after: Snapshot, actor: Actor) -> list[Fin
         *_member_changes(before, after, actor),
         *_ledger_changes(before, after, changed_exchanges),
         *_broadcast_changes(before, after, actor),
+        *_deletions(before, after, actor),
     ]
 
 
@@ -414,7 +416,12 @@ def _exchange_changes(before: Snapshot, after: Snapshot, actor: Actor) -> Iterat
     if actor.scheduler:
         return
     listings = after.tables["listings"]
+    leaving = _left(before, after, actor)
     for old, new in _changes(before, after, "exchanges"):
+        if leaving and old is not None:
+            if not _left_behind(old, new, actor):
+                yield _unauthorised("exchange", "exchange changed on leaving", actor, old, new)
+            continue
         parties = {new["giver_id"], new["receiver_id"]}
         if old is None:
             listing = listings.get(new["listing_id"]) if new["listing_id"] else None
@@ -440,6 +447,57 @@ def _exchange_changes(before: Snapshot, after: Snapshot, actor: Actor) -> Iterat
         if credited and not (by_other_party or by_coordinator):
             what = f"exchange credited from {old['state']}"
             yield _unauthorised("exchange", what, actor, old, new)
+
+
+def _left(before: Snapshot, after: Snapshot, actor: Actor) -> bool:
+    """Whether this action was the actor leaving the timebank (/forget)."""
+    member = actor.member_id
+    return (
+        member is not None
+        and member in before.tables["members"]
+        and (member not in after.tables["members"])
+    )
+
+
+# What leaving may do to an exchange: name the former member where it named the leaver, let go
+# of their post and answer, and call off help not yet done.
+_NAMING_COLUMNS = ("giver_id", "receiver_id", "proposed_by")
+_OPEN_STATES = ("agreed", "proposed", "held", "disputed")
+
+
+def _left_behind(old: dict[str, Any], new: dict[str, Any], actor: Actor) -> bool:
+    for column, value in new.items():
+        if value == old[column]:
+            continue
+        renamed = column in _NAMING_COLUMNS and old[column] == actor.member_id
+        if renamed and value == FORMER_MEMBER_ID:
+            continue
+        if column in ("listing_id", "response_id") and value is None:
+            continue
+        if column == "state" and value == "cancelled" and old[column] in _OPEN_STATES:
+            continue
+        return False
+    return actor.member_id in (old["giver_id"], old["receiver_id"])
+
+
+def _deletions(before: Snapshot, after: Snapshot, actor: Actor) -> Iterator[Finding]:
+    """Rows gone: only a member's own (leaving, or withdrawing), or old ones the scheduler's
+    retention purge takes."""
+    if actor.scheduler:
+        return
+    gone_members = before.tables["members"].keys() - after.tables["members"].keys()
+    for member_id in gone_members - {actor.member_id}:
+        yield _unauthorised("member", "member deleted", actor, member_id, None)
+    listings = before.tables["listings"]
+    for listing_id in listings.keys() - after.tables["listings"].keys():
+        if listings[listing_id]["owner_id"] != actor.member_id:
+            yield _unauthorised("listing", "listing deleted", actor, listings[listing_id], None)
+    responses = before.tables["responses"]
+    for response_id in responses.keys() - after.tables["responses"].keys():
+        response = responses[response_id]
+        owner = listings.get(response["listing_id"], {}).get("owner_id")
+        if actor.member_id not in (response["responder_id"], owner):
+            yield _unauthorised("response", "response deleted", actor, response, None)
 
 
 def _listing_changes(before: Snapshot, after: Snapshot, actor: Actor) -> Iterator[Finding]:
@@ -513,7 +571,7 @@ UNBALANCED_SQL = (
     " HAVING COUNT(e.id) < 2 OR SUM(e.minutes) != 0"
 )
 EXCHANGE_CREDIT_SQL = (
-    "SELECT x.id, x.state, x.proposed_minutes,"
+    "SELECT x.id, x.state, x.proposed_minutes, x.giver_id = x.receiver_id AS both_left,"
     " COALESCE(SUM(CASE WHEN a.member_id = x.giver_id THEN e.minutes END), 0) AS giver,"
     " COALESCE(SUM(CASE WHEN a.member_id = x.receiver_id THEN e.minutes END), 0) AS receiver,"
     " COUNT(CASE WHEN e.id IS NOT NULL AND (a.member_id IS NULL"
@@ -535,6 +593,8 @@ async def ledger_problems(db: Database) -> dict[str, Finding]:
         problems[f"tx:{tx_id}"] = _ledger("transaction", detail)
     for row in await db.all(EXCHANGE_CREDIT_SQL):
         expected = (row["proposed_minutes"] or 0) if row["state"] == "confirmed" else 0
+        if row["both_left"]:  # both sides are the former member: its entries cancel out
+            expected = 0
         if (row["giver"], row["receiver"], row["stray"]) != (expected, -expected, 0):
             detail = (
                 f"exchange {row['id']} ({row['state']}, {row['proposed_minutes']} min) credits"
@@ -554,7 +614,7 @@ async def balances(db: Database) -> dict[int, int]:
     rows = await db.all(
         "SELECT a.member_id, COALESCE(SUM(e.minutes), 0) FROM accounts a"
         " LEFT JOIN ledger_entries e ON e.account_id = a.id"
-        " WHERE a.member_id IS NOT NULL GROUP BY a.id"
+        " WHERE a.member_id IS NOT NULL GROUP BY a.member_id"
     )
     return {row[0]: row[1] for row in rows}
 
@@ -827,7 +887,8 @@ class Audience:
         me = self.member(telegram_id)
         ids = self.after.partners.get(me["id"], set()) if me else set()
         members = self.after.tables["members"]
-        return {html.escape(members[i]["display_name"], quote=False) for i in ids}
+        names = {html.escape(members[i]["display_name"], quote=False) for i in ids if i in members}
+        return names | in_any_language("member.former")
 
     def other_names(self) -> list[str]:
         """Names of the seeded members other than the actor, to spot them on buttons."""

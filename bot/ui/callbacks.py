@@ -38,6 +38,7 @@ class Area(StrEnum):
     LISTING = "ls"
     POST_OFFER = "po"
     POST_NEED = "pn"
+    PRIVACY = "pr"
     PREVIEW = "pv"
     REPORT = "rp"
     RESPONSE = "rs"

@@ -27,6 +27,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("settings", "commands.settings"),
     Command("language", "commands.language"),
     Command("blocked", "commands.blocked"),
+    Command("mydata", "commands.mydata"),
+    Command("forget", "commands.forget"),
     Command("help", "commands.help"),
     Command("cancel", "commands.cancel"),
     Command("broadcast", "commands.broadcast", coordinator_only=True),
