@@ -77,10 +77,11 @@ async def cmd_forget(update: Update, context: Context) -> None:
 
 
 def leave_choice() -> InlineKeyboardMarkup:
+    """Staying comes first: a hurried tap on the top button must not delete anyone."""
     return InlineKeyboardMarkup(
         [
-            [keyboards.button(t("forget.yes"), Callback(Area.PRIVACY, "yes"))],
             [keyboards.button(t("forget.no"), Callback(Area.PRIVACY, "no"))],
+            [keyboards.button(t("forget.yes"), Callback(Area.PRIVACY, "yes"))],
         ]
     )
 

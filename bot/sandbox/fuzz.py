@@ -725,7 +725,7 @@ def telegram_refusal(out: Outgoing) -> str | None:
 
 # Placeholders that never hold member data, and what they look like once filled in: numbers,
 # hours, the config's names, and the words the person just typed in that same chat.
-_NUMBER = r"[\d,]+"
+_NUMBER = r"[\d,.\u00a0\u202f]+"  # grouped the language's way: 1,200 · 1.200 · 1 200
 HARMLESS = {
     **dict.fromkeys(("count", "limit", "days", "number", "page", "sent", "total"), _NUMBER),
     "n": r"−?[\d¼½¾]+",
@@ -900,6 +900,8 @@ def leak(out: Outgoing, audience: Audience) -> Finding | None:
     if out.chat_id < 0:
         joining = audience.actor is not None and not audience.active(audience.actor.user_id)
         return _unentitled(out, audience, "group", joining=joining)
+    if _own_data_file(out, audience):
+        return None
     if not audience.active(out.chat_id):
         return _unentitled(out, audience, "stranger", joining=True)
     if not audience.coordinator(out.chat_id):
@@ -938,6 +940,15 @@ def _figures_leak(out: Outgoing, audience: Audience) -> Finding | None:
     if names is not None and not set(names) <= audience.partner_names(out.chat_id):
         return _leak("history", "history naming a non-partner", out)
     return None
+
+
+def _own_data_file(out: Outgoing, audience: Audience) -> bool:
+    """/mydata's file, to someone we keep a row about (joined, or waiting to be): theirs."""
+    return (
+        out.method == "sendDocument"
+        and out.text in in_any_language("mydata.caption")
+        and audience.member(out.chat_id) is not None
+    )
 
 
 def _unentitled(out: Outgoing, audience: Audience, kind: str, *, joining: bool) -> Finding | None:
