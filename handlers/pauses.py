@@ -48,7 +48,7 @@ async def cb_decide(update: Update, context: Context, member: Member, callback: 
 async def cmd_paused(update: Update, context: Context, member: Member) -> None:
     """/paused: who is paused, since when and by whom, each with "Resume"."""
     svc = services(context)
-    paused = await safety.paused_members(svc.db)
+    paused = await safety.paused_members(svc.db, seen_by=member.id, now=svc.clock.now())
     if not paused:
         await reply(update, t("safety.paused_none"))
         return

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from storage import audit
 from storage.db import Database, Row, Tx
 from storage.kinds import OutboxKind, OutboxState
 from storage.models import from_row, to_db
@@ -166,12 +167,15 @@ def _item(row: Row) -> OutboxItem:
 async def mark(db: Database, item_ids: Iterable[int], state: OutboxState, now: datetime) -> None:
     """Record what became of claimed rows. Durable: after a power cut, the only message sent
     again is the one that was in flight (the sender has one at a time)."""
+    ids = list(item_ids)
     async with db.transaction() as tx:
         await tx.executemany(
             "UPDATE outbox SET state = ?, sent_at = ?, lease_until = NULL"
             " WHERE id = ? AND state = 'sending'",
-            [(state, to_db(now) if state == "sent" else None, item_id) for item_id in item_ids],
+            [(state, to_db(now) if state == "sent" else None, item_id) for item_id in ids],
         )
+        if state == "sent":
+            await audit.record_shown(tx, ids, now)
 
 
 async def release(

@@ -296,14 +296,21 @@ async def resume(db: Database, *, by: int, member_id: int, now: datetime) -> Pau
     return PauseChange(Member.from_row(row), changed=True)
 
 
-async def paused_members(db: Database, limit: int = 30) -> list[PausedMember]:
-    """Who is paused now, longest first, and by whom."""
-    rows = await db.all(
-        "SELECT m.id, m.display_name, m.paused_at, c.display_name AS by_name FROM members m"
-        " LEFT JOIN members c ON c.id = m.paused_by"
-        " WHERE m.paused_at IS NOT NULL ORDER BY m.paused_at, m.id LIMIT ?",
-        (limit,),
-    )
+async def paused_members(
+    db: Database, *, seen_by: int, now: datetime, limit: int = 30
+) -> list[PausedMember]:
+    """Who is paused now, longest first, and by whom; the coordinator looking (role checked
+    here) is logged as having seen each one's pause, a safeguarding matter."""
+    async with db.transaction() as tx:
+        await roles.require_coordinator(tx, seen_by)
+        rows = await tx.execute_fetchall(
+            "SELECT m.id, m.display_name, m.paused_at, c.display_name AS by_name FROM members m"
+            " LEFT JOIN members c ON c.id = m.paused_by"
+            " WHERE m.paused_at IS NOT NULL ORDER BY m.paused_at, m.id LIMIT ?",
+            (limit,),
+        )
+        for row in rows:
+            await audit.viewed(tx, seen_by, row["id"], "paused", now)
     return [
         PausedMember(row["id"], row["display_name"], from_db(row["paused_at"]), row["by_name"])
         for row in rows

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bot.outbound.scheduler import tick
 from storage import ledger, members
 from storage.models import FORMER_MEMBER_ID
-from tests.conftest import post
+from tests.conftest import make_config, post
 
 
 async def agreed_help(alice, bob) -> None:
@@ -130,3 +132,23 @@ async def member(svc, person):
     found = await members.by_telegram_id(svc.db, person.user_id)
     assert found is not None
     return found
+
+
+class TestWhoSawWhat:
+    """Every coordinator look at a member's data is in the audit log, and in their /mydata."""
+
+    @pytest.fixture
+    def config(self, tmp_path):
+        return make_config(tmp_path, join="approval")
+
+    async def test_an_application_shown_to_a_coordinator_is_in_the_applicants_data(
+        self, coordinator, person, api, svc
+    ):
+        ann = await person("Ann", 201)
+        await tick(svc)
+        assert "Ann" in coordinator.last_text  # her application reached Cora
+        await ann.says("/mydata")
+        assert "Coordinators have looked at your details 1 time." in ann.messages[-2].text
+        rows = json.loads(api.uploads[-1][2])
+        (seen,) = [row for row in rows["audit_log"] if row["action"] == "viewed"]
+        assert (seen["actor_name"], seen["detail"]) == ("Cora", {"what": "member_applied"})

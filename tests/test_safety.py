@@ -438,7 +438,7 @@ async def test_resuming_lets_them_post_again_and_tells_them(alice, bob, person, 
     await alice.says("/offer jam")
     assert alice.last_text.startswith(t("post.published", card="")[:10])
     actions = [a for _, a, _ in await audit.actions(svc.db)]
-    assert actions[:2] == ["resume_member", "pause_member"]
+    assert actions[:3] == ["resume_member", "viewed", "pause_member"]  # /paused showed Alice
 
 
 async def test_a_pause_undone_before_it_was_sent_is_never_sent(alice, bob, person, svc):
