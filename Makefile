@@ -4,7 +4,7 @@ BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= $(if $(wildcard config.toml),config.toml,config.example.toml)
 
-.PHONY: run try test lint bench
+.PHONY: run try test lint bench catalogue
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -24,3 +24,9 @@ test: $(STAMP)  ## lint and type-check, then the whole test suite
 
 bench: $(STAMP)  ## every benchmark under bench/, one after another
 	for b in bench/[!_]*.py; do $(BIN)/python $$b || exit 1; done
+
+catalogue: $(STAMP)  ## merge new messages of messages.pot into every translation, to translate
+	for po in bot/ui/locales/*.po; do \
+	  $(BIN)/pybabel update -i bot/ui/locales/messages.pot -o $$po -l $$(basename $$po .po) \
+	    -w 100 --no-fuzzy-matching || exit 1; \
+	done
