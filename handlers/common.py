@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import ContextVar
 from typing import Any
 
 from telegram import Chat, InlineKeyboardMarkup, Message, Update
@@ -127,13 +128,36 @@ async def show_menu(update: Update, text: str | None = None) -> Message:
     return await reply(update, text or t("menu.prompt"), keyboards.main_menu())
 
 
+# The member row the gate read for this update (to speak their language), handed to the first
+# member_of so an update reads it once. Each update runs in a task of its own, so this is the
+# update's alone; later calls read afresh, in case the handler changed the member meanwhile.
+_read_by_gate: ContextVar[tuple[int, Member | None] | None] = ContextVar(
+    "read_by_gate", default=None
+)
+
+
+async def look_up_member(update: Update, context: Context) -> Member | None:
+    """Read the member behind this update once, at the gate, for what follows to use."""
+    user = update.effective_user
+    if user is None:
+        return None
+    member = await members.by_telegram_id(services(context).db, user.id)
+    _read_by_gate.set((user.id, member))
+    return member
+
+
 async def member_of(update: Update, context: Context) -> Member | None:
     """The member behind this update. Writing to us again makes a blocked member reachable."""
     user = update.effective_user
     if user is None:
         return None
     db = services(context).db
-    member = await members.by_telegram_id(db, user.id)
+    read = _read_by_gate.get()
+    _read_by_gate.set(None)
+    if read is not None and read[0] == user.id:
+        member = read[1]
+    else:
+        member = await members.by_telegram_id(db, user.id)
     if member is not None and member.unreachable:
         await members.mark_reachable(db, member.id)
     return member

@@ -25,8 +25,7 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 from bot.services import services
 from bot.ui.callbacks import parse
 from bot.ui.i18n import speak, supported, t, usable
-from handlers.common import PICKED_LANGUAGE, Context
-from storage import members
+from handlers.common import PICKED_LANGUAGE, Context, look_up_member
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,8 @@ async def _speak_their_language(update: Update, context: Context) -> None:
     user = update.effective_user
     assert user is not None
     svc = services(context)
-    _, chosen = await members.language_of(svc.db, user.id)
+    member = await look_up_member(update, context)
+    chosen = member.language if member is not None else None
     picked = (context.user_data or {}).get(PICKED_LANGUAGE)  # before joining, in memory
     timebank = svc.config.timebank
     language = (

@@ -97,13 +97,6 @@ async def update_details(
     return member
 
 
-async def language_of(db: Database, telegram_id: int) -> tuple[bool, str | None]:
-    """Whether this Telegram user is a member, and the language they chose (None: the
-    timebank's default). One small read, made for every update."""
-    row = await db.one("SELECT language FROM members WHERE telegram_id = ?", (telegram_id,))
-    return (row is not None, row[0] if row else None)
-
-
 async def set_language(db: Database, member_id: int, language: str) -> None:
     async with db.transaction() as tx:
         await tx.execute("UPDATE members SET language = ? WHERE id = ?", (language, member_id))
