@@ -48,10 +48,7 @@ async def cb_details(update: Update, context: Context, member: Member, callback:
 async def cb_change_name(
     update: Update, context: Context, member: Member, callback: Callback
 ) -> int:
-    user = update.effective_user
-    suggestions = [user.first_name] if user and user.first_name != member.display_name else []
-    markup = keyboards.choices(suggestions) if suggestions else None
-    await reply(update, t("details.ask_name", name=member.display_name), markup)
+    await reply(update, t("details.ask_name", name=member.display_name))
     return NAME
 
 
@@ -144,5 +141,7 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
             },
         ),
         CallbackQueryHandler(cb_details, pattern=pattern(Area.DETAILS, "show")),
+        # A second neighbourhood tapped on the same message, after the first ended the step.
+        CallbackQueryHandler(cb_set_place, pattern=pattern(Area.DETAILS, "setplace")),
         CallbackQueryHandler(cb_privacy, pattern=pattern(Area.DETAILS, "privacy")),
     ]

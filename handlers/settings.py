@@ -8,14 +8,17 @@ the one pressing, so there is no id in the data to forge.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import BotCommandScopeChat, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import Area, Callback, parse, pattern
+from bot.ui.commands import bot_commands
 from bot.ui.i18n import Html, current_language, language_name, languages, speak, t, usable
 from bot.ui.keyboards import button
 from handlers.common import (
@@ -31,6 +34,8 @@ from handlers.common import (
 )
 from storage import members
 from storage.models import Member
+
+log = logging.getLogger(__name__)
 
 # Quiet-hours choices, by their place in this list ('' = none).
 QUIET_PRESETS = ("21:00-08:00", "22:00-07:00", "20:00-09:00", "")
@@ -84,10 +89,22 @@ async def cb_language(update: Update, context: Context) -> None:
         context.user_data[PICKED_LANGUAGE] = language
     speak(language, services(context).config.timebank.own_words(language))
     await drop_buttons(update)
+    await _command_menu_in(language, update, context)
     if member is not None and member.status == "active":
         await show_menu(update, t("language.saved"))
     else:
         await reply(update, t("language.saved_newcomer"))
+
+
+async def _command_menu_in(language: str, update: Update, context: Context) -> None:
+    """Telegram's / menu in this chat, in the language chosen (by default it follows the
+    phone's). A nicety: if Telegram refuses, the choice still stands."""
+    chat = update.effective_chat
+    assert chat is not None
+    try:
+        await context.bot.set_my_commands(bot_commands(), scope=BotCommandScopeChat(chat.id))
+    except TelegramError as error:
+        log.info("the command menu of a chat stays as it was: %s", error)
 
 
 def language_choice() -> InlineKeyboardMarkup:

@@ -205,6 +205,8 @@ async def schedule(
         raise WrongState(exchange_id)
     async with db.transaction() as tx:
         exchange = await _party_exchange(tx, exchange_id, member_id)
+        if exchange.state == ExchangeState.AGREED and exchange.scheduled_at == at:
+            return exchange  # the same time tapped again: already set, already told
         moved = await _move(
             tx, exchange, (ExchangeState.AGREED,), ExchangeState.AGREED, now, scheduled_at=to_db(at)
         )

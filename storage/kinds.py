@@ -98,6 +98,9 @@ NUDGE_KINDS = frozenset(
 # Kinds only the scheduler's full pass sends: nudges wait for their policy, and a broadcast of
 # thousands must never hold up a member's own notices.
 SCHEDULED_KINDS = NUDGE_KINDS | {OutboxKind.BROADCAST}
+# Nudges a member was promised at a time they chose ("I'll remind you an hour before"): quiet
+# hours or the daily digest may hold them back, but never past the time they are about.
+PROMISED_KINDS = frozenset({OutboxKind.REMINDER_DAY_BEFORE, OutboxKind.REMINDER_HOUR_BEFORE})
 
 # Kinds whose ref_id is a member's id (the one who joined, applied, was promoted…), not a row
 # of their own: /forget deletes these as well as every row addressed to the member.

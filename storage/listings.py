@@ -137,11 +137,13 @@ def _matches(word: str, term: str) -> bool:
 async def _change_own(
     db: Database, listing_id: int, member_id: int, column: str, value: str, now: datetime
 ) -> Listing:
-    """Set one column of a listing, only if `member_id` owns it (else NotFound or NotYours)."""
+    """Set one column of a listing, only if `member_id` owns it (else NotFound or NotYours).
+    While paused they may close a post, but not reopen or reword one: it would come back, in
+    new words no one has checked, when they are resumed."""
     assert column in ("body", "status", "category")
     await owned(db, listing_id, member_id)
     async with db.transaction() as tx:
-        if column == "status" and value == "open":
+        if column != "status" or value == "open":
             await guards.require_unpaused(tx, member_id)
         await tx.execute(
             f"UPDATE listings SET {column} = ?, updated_at = ? WHERE id = ? AND owner_id = ?",

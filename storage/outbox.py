@@ -47,6 +47,7 @@ class OutboxItem:
     quiet_hours: str | None = None
     unreachable: bool = False
     language: str | None = None
+    expires_at: datetime | None = None  # after this it is no use (a reminder of a past time)
 
 
 async def enqueue(tx: Tx, notice: Notice, now: datetime) -> None:
@@ -145,7 +146,7 @@ async def _select_items(tx: Tx, ids: list[int]) -> list[Row]:
     async with tx.execute(
         "SELECT o.id, o.member_id, m.telegram_id, o.kind, o.ref_id, o.args, o.due_at,"
         " o.attempts, m.nudges_enabled, m.nudge_digest, m.quiet_hours, m.unreachable_at,"
-        " m.language"
+        " m.language, o.expires_at"
         " FROM outbox o JOIN members m ON m.id = o.member_id"
         f" WHERE o.id IN ({marks}) ORDER BY o.due_at, o.id",
         ids,

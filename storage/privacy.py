@@ -29,7 +29,7 @@ from storage import audit, listings
 from storage.db import Database, Tx
 from storage.errors import NotFound
 from storage.exchanges import delete_responses
-from storage.kinds import MEMBER_REF_KINDS
+from storage.kinds import MEMBER_REF_KINDS, OutboxKind
 from storage.models import FORMER_MEMBER_ID
 
 # One /forget statement (or a few): given the transaction and the named parameters below,
@@ -138,7 +138,9 @@ RULES: tuple[Rule, ...] = (
         mydata=(
             "SELECT a.*, m.display_name AS actor_name FROM audit_log a"
             " LEFT JOIN members m ON m.id = a.actor_id"
-            f" WHERE a.actor_id = :me OR a.subject = :my_subject OR {_NAMED_IN_DETAIL}"
+            f" WHERE (a.actor_id = :me OR a.subject = :my_subject OR {_NAMED_IN_DETAIL})"
+            # A coordinator reading a report about them would tell them they were reported.
+            f" AND NOT (a.subject = :my_subject AND json_extract(a.detail, '$.what') = :reported)"
             " OR (a.subject = :every_member"
             "  AND a.created_at >= (SELECT created_at FROM members WHERE id = :me))"
             " ORDER BY a.id"
@@ -171,9 +173,10 @@ RULES: tuple[Rule, ...] = (
         "member_reports",
         why="A safeguarding record for coordinators: it stays, naming the former member, but"
         " its note (a person's own words about another) goes when either of them leaves."
-        " /mydata shows the reports they made in full, and of reports about them only the"
-        " reason, the date and what was decided: who reported them, and on which exchange,"
-        " could put the reporter at risk.",
+        " /mydata shows the reports they made in full, and of reports about them only those"
+        " that paused them (they were told): the reason, the date and the outcome. Who"
+        " reported them, on which exchange, or that someone did at all, could put the"
+        " reporter at risk.",
         columns={
             "reporter_id": Fate.REPOINT,
             "reported_id": Fate.REPOINT,
@@ -184,7 +187,8 @@ RULES: tuple[Rule, ...] = (
         mydata=(
             "SELECT * FROM member_reports WHERE reporter_id = :me"
             " UNION ALL SELECT id, NULL, reported_id, NULL, reason, NULL, created_at, NULL,"
-            " handled_at, outcome FROM member_reports WHERE reported_id = :me ORDER BY id"
+            " handled_at, outcome FROM member_reports WHERE reported_id = :me"
+            " AND outcome = 'paused' ORDER BY id"
         ),
         forget=(
             sql(
@@ -363,6 +367,7 @@ def params_for(member_id: int) -> dict[str, Any]:
         "my_subject": audit.member_subject(member_id),
         "former_subject": audit.member_subject(FORMER_MEMBER_ID),
         "every_member": audit.EVERY_MEMBER,
+        "reported": OutboxKind.MEMBER_REPORTED.value,
     }
 
 

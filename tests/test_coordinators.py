@@ -393,7 +393,7 @@ async def test_a_cancelled_exchange_can_be_settled_by_a_coordinator(coordinator,
     await bob.taps("Yes, it didn't happen")
     await coordinator.says(f"/correct {exchange_id}")
     assert coordinator.last_text == (
-        f"Exchange #{exchange_id}: Bob helped Alice (didn't happen). It counts 0 hours now."
+        f"Exchange #{exchange_id}: Bob helped Alice (cancelled). It counts 0 hours now."
         " Change the hours?"
     )
     await coordinator.taps("Yes, change the hours")

@@ -17,7 +17,9 @@ async def test_a_member_changes_their_name_and_their_posts_show_it(alice, bob, s
     await open_details(alice)
     assert "Name: Alice\nNeighbourhood: Riverside" in alice.last_text
     await alice.taps("Change my name")
-    assert alice.last_text == "Your name here is Alice. Type the name you'd like instead."
+    assert alice.last_text == (
+        "Your name here is Alice. Type the name you'd like instead, or tap /cancel to keep it."
+    )
     await alice.says("Alice B.")
     assert alice.last_text == "Saved ✅ From now on, members see you as Alice B.."
     await bob.says("/search weeding")
@@ -65,3 +67,12 @@ async def test_the_privacy_note_says_how_long_things_are_kept(alice):
     assert "Closed posts go after 12 months, our messages to you after 3 months" in note
     assert "/mydata" in note
     assert "/forget" in note
+
+
+async def test_a_second_neighbourhood_tapped_on_the_same_message_is_saved(alice, svc):
+    await open_details(alice)
+    await alice.taps("Change my neighbourhood")
+    choice = alice.last
+    await alice.taps("Old Town")
+    await alice.presses("dt:setplace:0", choice)  # Riverside, on the same message
+    assert alice.last_text == "Saved ✅ Your neighbourhood is now Riverside."

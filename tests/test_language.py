@@ -74,7 +74,7 @@ async def test_language_before_joining_is_kept_in_memory_then_stored(person, svc
     assert await stored_language(svc, pat) == "es"
 
 
-async def test_settings_change_the_language_and_the_menu_with_it(alice, svc):
+async def test_settings_change_the_language_and_the_menu_with_it(alice, svc, api):
     await alice.says("/settings")
     assert "Language: English" in alice.last_text
     await alice.taps("Language")
@@ -82,6 +82,8 @@ async def test_settings_change_the_language_and_the_menu_with_it(alice, svc):
     assert alice.last_text == "¡Listo! Desde ahora te escribo en español."
     assert alice.reply_buttons == [t(key, "es") for key in MENU]
     assert await stored_language(svc, alice) == "es"
+    menu = {command["command"]: command["description"] for command in api.commands["chat:101"]}
+    assert menu["language"] == "elegir tu idioma"  # her / menu follows her choice
     await alice.taps(t("menu.hours", "es"))
     assert alice.last_text.startswith("⏳ Tu saldo")
     await alice.says("/settings")

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from bot.outbound.scheduler import tick
-from storage import ledger, members
+from storage import ledger, members, mydata
 from storage.models import FORMER_MEMBER_ID
 from tests.conftest import make_config, post
 
@@ -152,3 +152,20 @@ class TestWhoSawWhat:
         rows = json.loads(api.uploads[-1][2])
         (seen,) = [row for row in rows["audit_log"] if row["action"] == "viewed"]
         assert (seen["actor_name"], seen["detail"]) == ("Cora", {"what": "member_applied"})
+
+
+async def test_a_member_reported_sees_no_trace_of_it_in_their_data(alice, bob, coordinator, svc):
+    await alice.says("/offer soup")
+    await bob.says("/search soup")
+    await bob.taps("1. soup")
+    await bob.taps("Report")
+    await bob.taps("Made me feel unsafe")
+    await bob.taps("Skip")
+    await bob.taps("Yes, send it")
+    await tick(svc)
+    assert "has reported" in coordinator.last_text
+    data = await mydata.member_data(svc.db, (await member(svc, alice)).id)
+    assert data["member_reports"] == []
+    assert [row for row in data["audit_log"] if row["action"] == "viewed"] == []
+    made = await mydata.member_data(svc.db, (await member(svc, bob)).id)
+    assert [row["reason"] for row in made["member_reports"]] == ["unsafe"]

@@ -315,3 +315,22 @@ async def test_a_time_later_today_promises_only_the_reminders_to_come(alice, bob
     clock.advance(timedelta(minutes=59))
     await tick(svc)
     assert count(alice, "In about an hour") == 0
+
+
+async def test_the_same_time_tapped_twice_tells_the_other_once(alice, bob, svc):
+    await agree(alice, bob, svc)
+    await set_time(bob, "Thu 26 Nov", "14:00")
+    await bob.taps("14:00")  # the hour's button, still there, tapped again
+    assert count(alice, "Bob set a time for your help") == 1
+    assert bob.last_text.startswith("Set for Thursday 26 November at 14:00.")
+
+
+async def test_a_reminder_quiet_hours_would_make_too_late_goes_all_the_same(alice, bob, svc, clock):
+    """08:00 tomorrow, quiet hours until 08:00: the hour-before reminder can't wait for them."""
+    await agree(alice, bob, svc)
+    await set_time(bob, "Thu 26 Nov", "08:00")
+    assert "an hour before" in bob.last_text
+    clock.set(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))
+    await run_tick(svc)
+    assert count(alice, "In about an hour") == 1
+    assert count(bob, "In about an hour") == 1

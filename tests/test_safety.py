@@ -375,7 +375,7 @@ async def test_a_report_before_any_coordinator_waits_for_the_first(tmp_path, api
         await bob.taps("Made me feel unsafe")
         await bob.taps("Skip")
         await bob.taps("Yes, send it")
-        assert "I've kept it for the first one" in bob.last_text
+        assert "I've kept it safe for a coordinator" in bob.last_text
         cora = ChatMember(app, api, COORDINATOR_ID, "Cora")
         await join(cora)
         assert any("Bob</a> has reported" in m.text for m in cora.messages)
@@ -403,6 +403,12 @@ async def test_a_paused_member_cant_post_or_answer_but_can_confirm(alice, bob, p
     assert alice.last_text == PAUSED
     await alice.says("/need a lift")
     assert alice.last_text == PAUSED
+    await alice.taps("My hours")
+    await alice.taps("My posts")
+    await alice.taps("soup")
+    await alice.taps("Edit")
+    await alice.says("soup, and call me on 0700 000000")
+    assert alice.last_text == PAUSED  # a hidden post can't come back in new words
     await view(alice, "boxes")
     await alice.taps("I can help")
     assert alice.last_text == PAUSED

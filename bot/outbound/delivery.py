@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Config, parse_clock_time, parse_quiet_hours
 from bot.ui.i18n import DEFAULT_LANGUAGE, speaking, usable
-from storage.kinds import NUDGE_KINDS
+from storage.kinds import NUDGE_KINDS, PROMISED_KINDS
 from storage.outbox import OutboxItem
 
 Window = tuple[time, time]
@@ -72,12 +72,22 @@ def decide(item: OutboxItem, now: datetime, policy: Policy) -> Decision:
         return Decision(Action.SKIP)
     if item.digest:
         slot = next_digest(item.due_at, policy)
-        return Decision(Action.DIGEST) if slot <= now else Decision(Action.DEFER, slot)
+        if slot <= now:
+            return Decision(Action.DIGEST)
+        return _held_until(item, slot)
     window = policy.quiet_window(item.quiet_hours)
     local = now.astimezone(policy.zone)
     if window and in_window(local.time(), window):
-        return Decision(Action.DEFER, window_end(local, window))
+        return _held_until(item, window_end(local, window))
     return Decision(Action.SEND)
+
+
+def _held_until(item: OutboxItem, until: datetime) -> Decision:
+    """Wait until `until`, unless that would break a promise: a reminder that would then be
+    too late (an hour-before reminder of an 08:00 visit, in quiet hours until 08:00) goes now."""
+    if item.kind in PROMISED_KINDS and item.expires_at is not None and until >= item.expires_at:
+        return Decision(Action.SEND)
+    return Decision(Action.DEFER, until)
 
 
 def in_window(moment: time, window: Window) -> bool:

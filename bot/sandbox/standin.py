@@ -357,7 +357,8 @@ class StandInBotAPI(BaseRequest):
     failures: list[tuple[str, int | None, Failure]] = field(default_factory=list)
     record_calls: bool = True
     uploads: list[tuple[str, str, bytes]] = field(default_factory=list)
-    # The command menu Telegram shows, by language_code ("" for everyone else).
+    # The command menu Telegram shows, by language_code ("" for everyone else), or by
+    # "chat:ID" for one chat's own menu.
     commands: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     # What Telegram refused because of the call itself (bad HTML, too long, bad buttons, an
     # edit changing nothing, a stale query), with the call: the app swallows some refusals, so
@@ -531,7 +532,9 @@ class StandInBotAPI(BaseRequest):
                 return Failure(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
         if len(commands) > 100:
             return Failure(400, "Bad Request: too many commands")
-        self.commands[language] = commands
+        scope = _param(params.get("scope") or {"type": "default"})
+        key = f"chat:{scope['chat_id']}" if scope["type"] == "chat" else language
+        self.commands[key] = commands
         return True
 
     def _api_deleteWebhook(self, _: dict[str, Any]) -> bool:
