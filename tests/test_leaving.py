@@ -14,10 +14,10 @@ from storage.models import FORMER_MEMBER_ID
 from tests.conftest import make_config, post
 
 
-async def agreed_help(alice, bob) -> None:
+async def agreed_help(alice, bob, category: str = "Shopping", words: str = "prescription") -> None:
     """Bob offers to help with Alice's need, and she says yes: help agreed, not yet done."""
-    await post(alice, "I need", "Shopping", "Someone to fetch my prescription")
-    await bob.says("/search prescription")
+    await post(alice, "I need", category, f"Someone to help with my {words}")
+    await bob.says(f"/search {words}")
     await bob.taps("1. Someone")
     await bob.taps("I can help")
     await alice.taps("Yes, please")
@@ -25,11 +25,7 @@ async def agreed_help(alice, bob) -> None:
 
 async def confirmed_hour(alice, bob) -> None:
     """Bob helps Alice for an hour on her need, and she confirms it."""
-    await post(alice, "I need", "Garden", "Weeding the front bed")
-    await bob.says("/search weeding")
-    await bob.taps("1. Weeding")
-    await bob.taps("I can help")
-    await alice.taps("Yes, please")
+    await agreed_help(alice, bob, "Garden", "weeding")
     await bob.taps("It happened")
     await bob.taps("1 hour")
     await alice.taps("Yes")
@@ -47,7 +43,7 @@ async def test_mydata_sums_it_up_and_gives_every_row_as_a_file(alice, bob, api):
     assert method == "sendDocument"
     assert name.startswith("my-timebank-data-")
     rows = json.loads(data)
-    assert [listing["body"] for listing in rows["listings"]] == ["Weeding the front bed"]
+    assert [listing["body"] for listing in rows["listings"]] == ["Someone to help with my weeding"]
     assert rows["members"][0]["display_name"] == "Alice"
     assert "telegram_id" in rows["members"][0]  # it is hers to see
     assert all(row["member_id"] == rows["member_id"] for row in rows["outbox"])
