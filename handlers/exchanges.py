@@ -271,7 +271,7 @@ async def cb_at(update: Update, context: Context, member: Member, callback: Call
     other = await members.get(svc.db, exchange.other_party(member.id))
     assert other is not None
     when = local_time(local, svc.config.zone)
-    key = f"exchange.time_set_{reminder_words(local, now)}"
+    key = f"exchange.time_set_{reminder_words(local, now, nudges_enabled=member.nudges_enabled)}"
     await reply(update, t(key, name=other.display_name, when=when))
 
 

@@ -247,7 +247,7 @@ async def test_the_picker_counts_hours_in_the_timebanks_timezone(alice, bob, svc
     assert bob.inline_labels == ["20:00"]
     await set_time(bob, "Wed 1 Jul", "20:00")
     assert bob.last_text.startswith("Set for Wednesday")
-    assert "July at 20:00." in bob.last_text
+    assert "July at 20:00," in bob.last_text
     clock.set(datetime(2026, 7, 1, 19, 30, tzinfo=UTC))  # 20:30 in London
     await bob.taps("Set a time")
     assert bob.inline_labels[0] == "Thu 2 Jul"
@@ -308,7 +308,7 @@ async def test_only_open_listings_are_closed_from_a_nudge(alice, bob, svc):
 async def test_a_time_later_today_promises_only_the_reminders_to_come(alice, bob, svc, clock):
     await agree(alice, bob, svc)  # Monday 23 November, 10:00
     await set_time(bob, "Mon 23 Nov", "12:00")
-    assert bob.last_text.endswith("I'll remind you and Alice an hour before.")
+    assert bob.last_text.endswith("I'll remind you an hour before, and tell Alice.")
     assert alice.last_text.endswith("I'll remind you an hour before.")
     await set_time(bob, "Mon 23 Nov", "11:00")
     assert bob.last_text.endswith("That's very soon, so there won't be a reminder.")
@@ -334,3 +334,12 @@ async def test_a_reminder_quiet_hours_would_make_too_late_goes_all_the_same(alic
     await run_tick(svc)
     assert count(alice, "In about an hour") == 1
     assert count(bob, "In about an hour") == 1
+
+
+async def test_no_reminder_is_promised_to_someone_whose_nudges_are_off(alice, bob, svc):
+    await agree(alice, bob, svc)
+    await alice.says("/settings")
+    await alice.taps("Turn nudges off")
+    await set_time(bob, "Thu 26 Nov", "14:00")
+    assert "I'll remind you the day before and an hour before" in bob.last_text
+    assert "Your nudges are off, so I won't remind you" in alice.last_text

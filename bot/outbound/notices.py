@@ -261,7 +261,10 @@ async def _time_set(env: RenderEnv, item: OutboxItem) -> Rendered | None:
         return None
     exchange, other = found
     assert exchange.scheduled_at is not None
-    key = f"exchange.time_set_notice_{reminder_words(exchange.scheduled_at, exchange.updated_at)}"
+    words = reminder_words(
+        exchange.scheduled_at, exchange.updated_at, nudges_enabled=item.nudges_enabled
+    )
+    key = f"exchange.time_set_notice_{words}"
     when = local_time(exchange.scheduled_at, env.zone)
     return Rendered(t(key, name=other.display_name, when=when))
 

@@ -51,10 +51,14 @@ def privacy_note(kept: PrivacySection) -> Html:
     )
 
 
-def reminder_words(at: datetime, set_at: datetime) -> str:
-    """Which reminders a time set at `set_at` promises, as the catalogue names the sentence:
-    "both" (the day before and an hour before), "hour", or "none" (it is too soon)."""
-    return {2: "both", 1: "hour", 0: "none"}[len(reminders_ahead(at, set_at))]
+def reminder_words(at: datetime, set_at: datetime, *, nudges_enabled: bool = True) -> str:
+    """Which reminders a time set at `set_at` promises its reader, as the catalogue names the
+    sentence: "both" (the day before and an hour before), "hour", "none" (it is too soon), or
+    "off" (their nudges are off, so none will come: promising them would be untrue)."""
+    ahead = len(reminders_ahead(at, set_at))
+    if ahead and not nudges_enabled:
+        return "off"
+    return {2: "both", 1: "hour", 0: "none"}[ahead]
 
 
 def utf16_length(text: str) -> int:
