@@ -26,7 +26,13 @@ from bot.outbound.broadcasting import ProgressReporter
 from bot.outbound.delivery import Policy
 from bot.outbound.scheduler import Ticker
 from bot.outbound.sender import Sender
-from bot.services import SERVICES_KEY, Services, retention_from, timings_from
+from bot.services import (
+    SERVICES_KEY,
+    Services,
+    retention_from,
+    timings_from,
+    visit_rules_from,
+)
 from bot.ui.commands import bot_commands
 from bot.ui.i18n import languages, speaking
 from bot.updates import PerMemberUpdateProcessor
@@ -159,7 +165,15 @@ async def _start_services(
     sender = Sender(app.bot, db, clock, Policy.from_config(config))
     sender.after_batch = ProgressReporter(app.bot, db, clock, sender.pacer, sender.policy)
     db.on_outbox(sender.wake)  # a commit that queued a notice wakes the sender's task
-    services = Services(config, db, clock, sender, timings_from(config), retention_from(config))
+    services = Services(
+        config,
+        db,
+        clock,
+        sender,
+        timings_from(config),
+        retention_from(config),
+        visit_rules_from(config),
+    )
     app.bot_data[SERVICES_KEY] = services
     await _set_commands(app.bot, config.timebank.language)
     if background:

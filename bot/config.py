@@ -160,6 +160,61 @@ class PrivacySection(_Strict):
     audit_months: int = Field(default=24, ge=1)
 
 
+class Ward(_Strict):
+    """A hospital ward that refers patients: its code makes the link and QR code patients
+    join by (`/start visit-CODE`), and its coordinator hears when a first visit is done."""
+
+    code: str = Field(pattern=r"^[a-z0-9]{1,20}$")
+    name: str = Field(min_length=1, max_length=80)
+    coordinator: int | None = None  # their Telegram id
+
+
+class VisitsSection(_Strict):
+    """Peer visits after hospital discharge: how long each step may take before the bot moves
+    on or tells a coordinator. Hours and minutes are counted from the event they follow."""
+
+    wards: list[Ward] = Field(default_factory=list)
+    # A visitor who hasn't answered an offer in this time is passed over for the next one.
+    offer_answer_hours: int = Field(default=4, ge=1)
+    # Nobody has accepted this long after discharge: coordinators are told, once.
+    match_deadline_hours: int = Field(default=24, ge=1)
+    # The aim for a first visit, counted from discharge (shown in /visits and /report).
+    first_visit_target_hours: int = Field(default=48, ge=1)
+    # A worry or an unreached patient is told to coordinators again until one is on it.
+    realert_minutes: int = Field(default=30, ge=5)
+    # "Couldn't reach them": the patient is tried this many times over this many hours.
+    reach_tries: int = Field(default=3, ge=1)
+    reach_over_hours: int = Field(default=24, ge=1)
+    follow_up_days: list[int] = Field(default_factory=lambda: [2, 7, 14])
+    pay_forward_weeks: int = Field(default=6, ge=1)
+    # A patient's address is deleted this many days after their last visit.
+    address_kept_days: int = Field(default=30, ge=1)
+    # The time credit a visitor earns for a visit the patient (or a coordinator) confirms.
+    visit_minutes: int = Field(default=60, ge=15, le=720, multiple_of=15)
+    # "Fewest recent visits first" counts the visits of this many days.
+    recent_days: int = Field(default=90, ge=1)
+    # Visitor and coordinators hear this many days before a visitor's check expires.
+    check_warning_days: list[int] = Field(default_factory=lambda: [60, 30, 7])
+
+    @field_validator("wards")
+    @classmethod
+    def _codes_differ(cls, value: list[Ward]) -> list[Ward]:
+        codes = [ward.code for ward in value]
+        if len(set(codes)) != len(codes):
+            raise ValueError("two wards share a code")
+        return value
+
+    @field_validator("follow_up_days", "check_warning_days")
+    @classmethod
+    def _positive_days(cls, value: list[int]) -> list[int]:
+        if any(day < 1 for day in value) or len(set(value)) != len(value):
+            raise ValueError("must be different whole numbers of days, 1 or more")
+        return sorted(value)
+
+    def ward(self, code: str) -> Ward | None:
+        return next((ward for ward in self.wards if ward.code == code), None)
+
+
 def parse_clock_time(text: str) -> time | None:
     """'HH:MM' as a time, or None when it isn't one."""
     try:
@@ -181,6 +236,7 @@ class Config(_Strict):
     timebank: TimebankSection = Field(default_factory=TimebankSection)
     nudges: NudgesSection = Field(default_factory=NudgesSection)
     privacy: PrivacySection = Field(default_factory=PrivacySection)
+    visits: VisitsSection = Field(default_factory=VisitsSection)
 
     @property
     def zone(self) -> ZoneInfo:

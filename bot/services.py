@@ -13,6 +13,7 @@ from bot.config import Config
 from storage.db import Database
 from storage.nudges import Timings
 from storage.retention import Retention
+from storage.visit_rules import VisitRules
 
 if TYPE_CHECKING:
     from bot.outbound.sender import Sender
@@ -28,6 +29,7 @@ class Services:
     sender: Sender
     timings: Timings
     retention: Retention
+    visits: VisitRules
 
 
 def services(context: CallbackContext[Any, Any, Any, Any]) -> Services:
@@ -61,4 +63,24 @@ def retention_from(config: Config) -> Retention:
         closed_listings_months=p.closed_listings_months,
         finished_outbox_months=p.finished_outbox_months,
         audit_months=p.audit_months,
+    )
+
+
+def visit_rules_from(config: Config) -> VisitRules:
+    """The peer-visit timings as plain values for storage."""
+    v = config.visits
+    return VisitRules(
+        offer_answer=timedelta(hours=v.offer_answer_hours),
+        match_deadline=timedelta(hours=v.match_deadline_hours),
+        first_visit_target=timedelta(hours=v.first_visit_target_hours),
+        realert_after=timedelta(minutes=v.realert_minutes),
+        reach_tries=v.reach_tries,
+        reach_over=timedelta(hours=v.reach_over_hours),
+        follow_up_days=tuple(v.follow_up_days),
+        pay_forward_after=timedelta(weeks=v.pay_forward_weeks),
+        address_kept=timedelta(days=v.address_kept_days),
+        visit_minutes=v.visit_minutes,
+        recent=timedelta(days=v.recent_days),
+        check_warning_days=tuple(v.check_warning_days),
+        wards={ward.code: (ward.name, ward.coordinator) for ward in v.wards},
     )

@@ -74,6 +74,7 @@ EXPORTS: tuple[TableExport, ...] = (
             "id",
             "kind",
             "exchange_id",
+            "visit_id",
             "idempotency_key",
             "recorded_by",
             "created_at",

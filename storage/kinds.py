@@ -1,7 +1,8 @@
 """The names the rooms share, as StrEnums: exchange states, outbox kinds and outbox states.
 
-Each is matched by a CHECK constraint in the schema (tests/test_contracts.py compares them), so
-a misspelt state or a kind nobody renders fails a test or an INSERT, never a send. They are
+Each is matched by the schema (tests/test_contracts.py compares them): states by a CHECK,
+outbox kinds by the rows of outbox_kinds, which outbox.kind references. So a misspelt state or
+a kind nobody renders fails a test or an INSERT, never a send. They are
 strings, so SQL parameters and stored rows need no conversion.
 """
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, Literal, TypeVar
 
 import aiosqlite
@@ -176,6 +177,109 @@ class Report:
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Report:
         return from_row(cls, row)
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """A member who offered to visit patients at home (storage/visitors.py)."""
+
+    member_id: int
+    status: str  # applied · approved · paused · retired · declined
+    free_when: str | None
+    source: str  # volunteered · paid_forward
+    check_expires_on: str | None  # ISO date of the latest check's expiry
+    applied_at: datetime
+    areas: tuple[str, ...] = ()
+
+    def can_visit(self, today: date) -> bool:
+        """Approved, with a check still valid today: only then is anyone referred to them."""
+        return (
+            self.status == "approved"
+            and self.check_expires_on is not None
+            and date.fromisoformat(self.check_expires_on) > today
+        )
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row, areas: Sequence[str] = ()) -> Visitor:
+        return from_row(cls, row, areas=tuple(areas))
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    """A patient discharged from hospital who was promised a home visit. contact, address and
+    notes are for coordinators and the accepted visitor only."""
+
+    id: int
+    patient_id: int | None  # theirs when they joined by a ward's link
+    first_name: str
+    area: str
+    contact: str | None
+    address: str | None
+    needs: tuple[str, ...]
+    notes: str | None
+    discharged_at: datetime
+    ward: str | None
+    source: str  # coordinator · ward
+    registered_by: int | None
+    state: str  # matching · accepted · visited · closed · withdrawn
+    visitor_id: int | None
+    code_word: str | None
+    accepted_at: datetime | None
+    first_visit_at: datetime | None
+    created_at: datetime
+    pay_forward: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in ("matching", "accepted")
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Referral:
+        return from_row(cls, row, needs=tuple(json.loads(row["needs"])))
+
+
+@dataclass(frozen=True, slots=True)
+class VisitOffer:
+    id: int
+    referral_id: int
+    visitor_id: int
+    state: str  # open · accepted · declined · timed_out · withdrawn
+    offered_at: datetime
+    answer_by: datetime
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> VisitOffer:
+        return from_row(cls, row)
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A visit (number 1 the first, then follow-ups) and the visitor's check-in of it."""
+
+    id: int
+    referral_id: int
+    visitor_id: int
+    number: int
+    state: str  # planned · done · unreached · cancelled
+    due_on: str | None = None
+    scheduled_at: datetime | None = None
+    warm: bool | None = None
+    food: bool | None = None
+    medicines: bool | None = None
+    worry: bool | None = None
+    note: str | None = None
+    reported_at: datetime | None = None
+    reach_tries: int = 0
+    confirmed_at: datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Visit:
+        flags = {name: _flag(row[name]) for name in ("warm", "food", "medicines", "worry")}
+        return from_row(cls, row, **flags)
+
+
+def _flag(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,6 +94,7 @@ async def _delete_their_responses(tx: Tx, params: Mapping[str, Any]) -> int:
 
 
 _THEIR_ACCOUNT = "(SELECT id FROM accounts WHERE member_id = :me)"
+_THEIR_REFERRALS = "(SELECT id FROM referrals WHERE patient_id = :me)"
 _MEMBER_REF_KINDS = ", ".join(f"'{kind}'" for kind in sorted(MEMBER_REF_KINDS))
 _NAMED_IN_DETAIL = " OR ".join(
     f"json_extract(a.detail, '$.{key}') = :me" for key in audit.MEMBER_DETAIL_KEYS
@@ -126,6 +127,11 @@ RULES: tuple[Rule, ...] = (
             ),
         ),
         json_columns=("args",),
+    ),
+    Rule(
+        "outbox_kinds",
+        why="The names of the messages the bot sends: nothing about anyone.",
+        plain=("kind",),
     ),
     Rule(
         "audit_log",
@@ -230,7 +236,7 @@ RULES: tuple[Rule, ...] = (
         " former member; a note on their own hours is dropped.",
         columns={"recorded_by": Fate.REPOINT},
         personal=("note",),
-        plain=("id", "kind", "exchange_id", "idempotency_key", "created_at"),
+        plain=("id", "kind", "exchange_id", "visit_id", "idempotency_key", "created_at"),
         # Hours they recorded as a coordinator; their own hours are in ledger_entries.
         mydata="SELECT * FROM ledger_transactions WHERE recorded_by = :me ORDER BY id",
         forget=(
@@ -325,6 +331,169 @@ RULES: tuple[Rule, ...] = (
         plain=("id", "kind"),
         mydata="SELECT * FROM accounts WHERE member_id = :me",
         forget=(sql("UPDATE accounts SET member_id = :former WHERE member_id = :me"),),
+    ),
+    Rule(
+        "visit_alerts",
+        why="What coordinators were alerted to about a patient, and who was on it: it stays,"
+        " as the record of how the timebank looked after them (a coordinator who leaves is"
+        " replaced by the former member); nothing in it is the patient's own words.",
+        columns={"acknowledged_by": Fate.REPOINT},
+        plain=(
+            "id",
+            "referral_id",
+            "visit_id",
+            "reason",
+            "raised_at",
+            "times_told",
+            "next_alert_at",
+            "acknowledged_at",
+        ),
+        mydata=(
+            f"SELECT * FROM visit_alerts WHERE referral_id IN {_THEIR_REFERRALS}"
+            " OR acknowledged_by = :me ORDER BY id"
+        ),
+        forget=(
+            sql("UPDATE visit_alerts SET acknowledged_by = :former WHERE acknowledged_by = :me"),
+        ),
+    ),
+    Rule(
+        "loneliness_scores",
+        why="A patient's own answers about how lonely they feel: theirs alone, so they go.",
+        columns={"referral_id": Fate.DELETE},
+        personal=("companionship", "left_out", "isolated"),
+        plain=("id", "stage", "created_at"),
+        mydata=f"SELECT * FROM loneliness_scores WHERE referral_id IN {_THEIR_REFERRALS}",
+        forget=(sql(f"DELETE FROM loneliness_scores WHERE referral_id IN {_THEIR_REFERRALS}"),),
+    ),
+    Rule(
+        "visits",
+        why="Visits made: the visitor's hours and the figures rest on them, so they stay,"
+        " naming the former member; the visitor's note about the patient goes when either"
+        " of them leaves. Both see them in /mydata.",
+        columns={"visitor_id": Fate.REPOINT, "confirmed_by": Fate.REPOINT},
+        personal=("note", "warm", "food", "medicines", "worry"),
+        plain=(
+            "id",
+            "referral_id",
+            "number",
+            "due_on",
+            "scheduled_at",
+            "state",
+            "reported_at",
+            "reach_tries",
+            "confirmed_at",
+            "created_at",
+            "updated_at",
+        ),
+        mydata=(
+            "SELECT * FROM visits WHERE visitor_id = :me"
+            f" OR referral_id IN {_THEIR_REFERRALS} ORDER BY id"
+        ),
+        forget=(
+            sql(
+                # Visits still to come are off: their visitor, or their patient, has gone.
+                "UPDATE visits SET state = 'cancelled' WHERE state = 'planned'"
+                f" AND (visitor_id = :me OR referral_id IN {_THEIR_REFERRALS})",
+                "UPDATE visits SET note = NULL WHERE note IS NOT NULL"
+                f" AND (visitor_id = :me OR referral_id IN {_THEIR_REFERRALS})",
+                "UPDATE visits SET visitor_id = :former WHERE visitor_id = :me",
+                "UPDATE visits SET confirmed_by = :former WHERE confirmed_by = :me",
+            ),
+        ),
+    ),
+    Rule(
+        "visit_offers",
+        why="Which visitor was asked to visit whom: only for matching, so a leaver's go.",
+        columns={"visitor_id": Fate.DELETE},
+        plain=("id", "referral_id", "state", "offered_at", "answer_by", "answered_at"),
+        mydata="SELECT * FROM visit_offers WHERE visitor_id = :me ORDER BY id",
+        forget=(
+            sql(
+                "UPDATE visit_offers SET state = 'withdrawn' WHERE state = 'open'"
+                f" AND referral_id IN {_THEIR_REFERRALS}",
+                "DELETE FROM visit_offers WHERE visitor_id = :me",
+            ),
+        ),
+    ),
+    Rule(
+        "referrals",
+        why="A patient's discharge, address, health notes and needs: theirs, so they go when"
+        " they leave; the dates and states stay for the figures, naming the former member."
+        " A referral still open is withdrawn. One their visitor had accepted, but not yet"
+        " visited, goes back to finding someone else.",
+        columns={
+            "patient_id": Fate.REPOINT,
+            "registered_by": Fate.REPOINT,
+            "visitor_id": Fate.REPOINT,
+            "readmission_by": Fate.REPOINT,
+        },
+        personal=("first_name", "area", "contact", "address", "needs", "notes", "code_word"),
+        plain=(
+            "id",
+            "discharged_at",
+            "ward",
+            "source",
+            "state",
+            "accepted_at",
+            "first_visit_at",
+            "address_deleted_at",
+            "readmitted_on",
+            "pay_forward",
+            "created_at",
+            "updated_at",
+        ),
+        mydata="SELECT * FROM referrals WHERE patient_id = :me ORDER BY id",
+        forget=(
+            sql(
+                "UPDATE referrals SET state = 'withdrawn' WHERE patient_id = :me"
+                " AND state IN ('matching', 'accepted')",
+                "UPDATE referrals SET first_name = '', area = '', contact = NULL,"
+                " address = NULL, needs = '[]', notes = NULL, patient_id = :former"
+                " WHERE patient_id = :me",
+                "UPDATE referrals SET state = 'matching', visitor_id = NULL, code_word = NULL,"
+                " accepted_at = NULL WHERE visitor_id = :me AND state = 'accepted'",
+                *(
+                    f"UPDATE referrals SET {column} = :former WHERE {column} = :me"
+                    for column in ("visitor_id", "registered_by", "readmission_by")
+                ),
+            ),
+        ),
+    ),
+    Rule(
+        "visitor_checks",
+        why="The checks a coordinator recorded about a visitor: about them, so they go.",
+        columns={"member_id": Fate.DELETE, "recorded_by": Fate.REPOINT},
+        personal=("kind", "checked_on", "expires_on", "note"),
+        plain=("id", "created_at"),
+        mydata="SELECT * FROM visitor_checks WHERE member_id = :me ORDER BY id",
+        forget=(
+            sql(
+                "DELETE FROM visitor_checks WHERE member_id = :me",
+                "UPDATE visitor_checks SET recorded_by = :former WHERE recorded_by = :me",
+            ),
+        ),
+    ),
+    Rule(
+        "visitor_areas",
+        why="Where a visitor can reach: theirs alone.",
+        columns={"member_id": Fate.DELETE},
+        plain=("area",),
+        mydata="SELECT * FROM visitor_areas WHERE member_id = :me ORDER BY area",
+        forget=(sql("DELETE FROM visitor_areas WHERE member_id = :me"),),
+    ),
+    Rule(
+        "visitors",
+        why="Their offer to visit, and when they are free: theirs alone.",
+        columns={"member_id": Fate.DELETE, "decided_by": Fate.REPOINT},
+        personal=("free_when",),
+        plain=("status", "source", "check_expires_on", "applied_at", "decided_at", "updated_at"),
+        mydata="SELECT * FROM visitors WHERE member_id = :me",
+        forget=(
+            sql(
+                "DELETE FROM visitors WHERE member_id = :me",
+                "UPDATE visitors SET decided_by = :former WHERE decided_by = :me",
+            ),
+        ),
     ),
     Rule(
         "members",

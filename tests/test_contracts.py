@@ -28,13 +28,18 @@ async def check_list(svc: Any, table: str, column: str) -> set[str]:
 @pytest.mark.parametrize(
     ("table", "column", "names"),
     [
-        ("outbox", "kind", OutboxKind),
         ("outbox", "state", OutboxState),
         ("exchanges", "state", ExchangeState),
     ],
 )
 async def test_each_enum_is_exactly_its_check_constraint(svc, table, column, names):
     assert await check_list(svc, table, column) == {name.value for name in names}
+
+
+async def test_outbox_kinds_are_exactly_the_enum(svc):
+    """A kind is a row of outbox_kinds (a new flow adds rows, not a rebuild of the outbox)."""
+    rows = await svc.db.all("SELECT kind FROM outbox_kinds")
+    assert {row[0] for row in rows} == {kind.value for kind in OutboxKind}
 
 
 async def test_a_misspelt_outbox_kind_is_refused_by_the_schema(svc):

@@ -22,7 +22,7 @@ from storage.errors import NotFound, OverdraftLimit, WrongState
 from storage.forget import forget
 from storage.kinds import OPEN_STATES, OutboxKind
 from storage.migrations import apply_migrations, discover
-from storage.models import FORMER_MEMBER_ID
+from storage.models import FORMER_MEMBER_ID, to_db
 from storage.mydata import member_data, summary
 from storage.privacy import RULES, problems
 from tests.test_exchanges import agree as agree_through_bot
@@ -214,8 +214,77 @@ async def run_the_story(w: World) -> None:
     await safety.dismiss(db, by=ann, report_id=about_eve, now=w.now())
     about_ann = await report(w, "bob", "ann", "Zephyrine was short with me")
     await safety.pause(db, by=cora, report_id=about_ann, now=w.now())
-    words = ("xylobassoons", "kumquatarium", "mossgate", "quibblewick", "zorblefrack")
+    await visit_story(w)
+    words = (
+        "xylobassoons",
+        "kumquatarium",
+        "mossgate",
+        "quibblewick",
+        "zorblefrack",
+        "plumtwig",
+        "brittlewort",
+        "snorkelberry",
+        "quillspindle",
+        "thistlemonth",
+    )
     w.people["ann"] = replace(w.people["ann"], words=words)
+
+
+async def visit_story(w: World) -> None:
+    """Peer visits: Ann visits Bob after his discharge, and is herself visited by Dan after
+    hers (her address and health notes on the referral); as a coordinator she was on the
+    alert about Bob. Written as rows, the way the visit flows store them."""
+    ann, bob, dan, cora = w.id("ann"), w.id("bob"), w.id("dan"), w.id("cora")
+    at = to_db(w.now())
+    async with w.db.transaction() as tx:
+        for visitor, free in ((ann, "thistlemonth evenings"), (dan, "mornings")):
+            await tx.execute(
+                "INSERT INTO visitors (member_id, status, free_when, check_expires_on,"
+                " applied_at, decided_by, decided_at, updated_at)"
+                " VALUES (?, 'approved', ?, '2027-06-01', ?, ?, ?, ?)",
+                (visitor, free, at, cora, at, at),
+            )
+            await tx.execute(
+                "INSERT INTO visitor_areas (area, member_id) VALUES ('Riverside', ?)", (visitor,)
+            )
+            await tx.execute(
+                "INSERT INTO visitor_checks (member_id, kind, checked_on, expires_on, note,"
+                " recorded_by, created_at) VALUES (?, 'DBS', '2026-06-01', '2027-06-01', ?, ?, ?)",
+                (visitor, "quillspindle reference" if visitor == ann else None, cora, at),
+            )
+        for patient, name, visitor, address, notes, note in (
+            (bob, "Bobbin", ann, "1 Elm Row", None, "all well"),
+            (ann, "Zephyrine", dan, "7 Plumtwig Lane", "brittlewort allergy", "snorkelberry tea"),
+        ):
+            cursor = await tx.execute(
+                "INSERT INTO referrals (patient_id, first_name, area, contact, address, needs,"
+                " notes, discharged_at, source, state, visitor_id, code_word, accepted_at,"
+                " first_visit_at, created_at, updated_at) VALUES (?, ?, 'Riverside', '0700',"
+                " ?, '[\"heating\"]', ?, ?, 'ward', 'visited', ?, 'apple', ?, ?, ?, ?)",
+                (patient, name, address, notes, at, visitor, at, at, at, at),
+            )
+            referral = cursor.lastrowid
+            await tx.execute(
+                "INSERT INTO visit_offers (referral_id, visitor_id, state, offered_at,"
+                " answer_by, answered_at) VALUES (?, ?, 'accepted', ?, ?, ?)",
+                (referral, visitor, at, at, at),
+            )
+            cursor = await tx.execute(
+                "INSERT INTO visits (referral_id, visitor_id, number, state, warm, food,"
+                " medicines, worry, note, reported_at, confirmed_by, confirmed_at, created_at,"
+                " updated_at) VALUES (?, ?, 1, 'done', 1, 0, 1, 0, ?, ?, ?, ?, ?, ?)",
+                (referral, visitor, note, at, patient, at, at, at),
+            )
+            await tx.execute(
+                "INSERT INTO visit_alerts (referral_id, visit_id, reason, raised_at,"
+                " acknowledged_by, acknowledged_at) VALUES (?, ?, 'worry', ?, ?, ?)",
+                (referral, cursor.lastrowid, at, ann if patient == bob else cora, at),
+            )
+            await tx.execute(
+                "INSERT INTO loneliness_scores (referral_id, stage, companionship, left_out,"
+                " isolated, created_at) VALUES (?, 'first', 2, 3, 2, ?)",
+                (referral, at),
+            )
 
 
 async def report(w: World, by: str, about: str, note: str | None) -> int:
