@@ -23,6 +23,7 @@ from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.i18n import hours, link, t
 from bot.ui.render import local_time, reminder_words
 from handlers.common import Context, Handler, edit, on_button, reply
+from handlers.timepick import TimePicker
 from storage import exchanges, listings, members
 from storage.errors import InvalidMinutes, NotFound, NotYours, OverdraftLimit, WithCoordinator
 from storage.exchanges import Escalated
@@ -225,54 +226,23 @@ async def _party_exchange(context: Context, exchange_id: int, member: Member) ->
     return exchange
 
 
-@on_button
-async def cb_when(update: Update, context: Context, member: Member, callback: Callback) -> None:
-    """ "Set a time": first the day, as buttons for the coming week (today only while it has
-    an hour left)."""
-    await _party_exchange(context, callback.id, member)
+async def _time_picked(
+    update: Update, context: Context, member: Member, exchange_id: int, local: datetime
+) -> None:
+    """The time was picked: store it and queue reminders for both."""
     svc = services(context)
-    now = svc.clock.now().astimezone(svc.config.zone)
-    await reply(update, t("exchange.which_day"), keyboards.days_ahead(callback.id, now))
-
-
-@on_button
-async def cb_day(update: Update, context: Context, member: Member, callback: Callback) -> None:
-    """The day was picked: its hours still ahead; a day already gone offers the days again."""
-    await _party_exchange(context, callback.id, member)
-    try:
-        day = datetime.strptime(callback.arg, "%Y%m%d").date()
-    except ValueError as error:
-        raise NotFound(callback.id) from error
-    svc = services(context)
-    now = svc.clock.now().astimezone(svc.config.zone)
-    if not keyboards.hours_left(day, now):
-        days = keyboards.days_ahead(callback.id, now)
-        await reply(update, t("exchange.time_passed"), days)
-        return
-    await reply(update, t("exchange.which_hour"), keyboards.hours_of_day(callback.id, day, now))
-
-
-@on_button
-async def cb_at(update: Update, context: Context, member: Member, callback: Callback) -> None:
-    """The hour was picked: store the time and queue reminders for both."""
-    svc = services(context)
-    try:
-        local = datetime.strptime(callback.arg, "%Y%m%d%H").replace(tzinfo=svc.config.zone)
-    except ValueError as error:
-        raise NotFound(callback.id) from error
     now = svc.clock.now()
-    if local <= now:
-        days = keyboards.days_ahead(callback.id, now.astimezone(svc.config.zone))
-        await reply(update, t("exchange.time_passed"), days)
-        return
     exchange = await exchanges.schedule(
-        svc.db, exchange_id=callback.id, member_id=member.id, at=local, now=now
+        svc.db, exchange_id=exchange_id, member_id=member.id, at=local, now=now
     )
     other = await members.get(svc.db, exchange.other_party(member.id))
     assert other is not None
     when = local_time(local, svc.config.zone)
     key = f"exchange.time_set_{reminder_words(local, now, nudges_enabled=member.nudges_enabled)}"
     await reply(update, t(key, name=other.display_name, when=when))
+
+
+TIME = TimePicker(Area.EXCHANGE, _party_exchange, _time_picked)
 
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:
@@ -289,12 +259,12 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
         (Area.EXCHANGE, "cancel"): cb_cancel,
         (Area.EXCHANGE, "nohelp"): cb_cancel_sure,
         (Area.EXCHANGE, "keep"): cb_keep,
-        (Area.EXCHANGE, "when"): cb_when,
-        (Area.EXCHANGE, "day"): cb_day,
-        (Area.EXCHANGE, "at"): cb_at,
         (Area.HELD, "allow"): cb_approve_held,
     }
     return [
-        CallbackQueryHandler(callback, pattern=pattern(area, action))
-        for (area, action), callback in routes.items()
+        *(
+            CallbackQueryHandler(callback, pattern=pattern(area, action))
+            for (area, action), callback in routes.items()
+        ),
+        *TIME.handlers(),
     ]

@@ -79,6 +79,13 @@ class OutboxKind(StrEnum):
     MEMBER_RESUMED = "member_resumed"
     PARTNER_LEFT = "partner_left"  # to the other party of an exchange /forget cancelled
     MEMBER_LEFT = "member_left"  # to each coordinator: someone left (never who, or why)
+    # Peer visits, matching (storage/matching.py): ref_id is the referral's id, or the visit's.
+    VISIT_OFFER = "visit_offer"  # to a visitor: would you visit? (args: offer)
+    VISIT_MATCHED = "visit_matched"  # to the patient: who is coming, and the code word
+    VISIT_MATCHED_COORDINATOR = "visit_matched_coordinator"  # to pass on, patient off Telegram
+    VISIT_UNMATCHED = "visit_unmatched"  # to each coordinator: nobody accepted by the deadline
+    VISIT_TIME_SET = "visit_time_set"  # to the patient: when the visitor comes (ref: visit)
+    VISIT_REMINDER = "visit_reminder"  # the day and the hour before a visit (ref: visit)
 
 
 # Kinds that obey a member's nudge settings, quiet hours and digest; the other kinds are
@@ -93,6 +100,7 @@ NUDGE_KINDS = frozenset(
         OutboxKind.NEED_MATCH,
         OutboxKind.REMINDER_DAY_BEFORE,
         OutboxKind.REMINDER_HOUR_BEFORE,
+        OutboxKind.VISIT_REMINDER,
     }
 )
 
@@ -101,7 +109,9 @@ NUDGE_KINDS = frozenset(
 SCHEDULED_KINDS = NUDGE_KINDS | {OutboxKind.BROADCAST}
 # Nudges a member was promised at a time they chose ("I'll remind you an hour before"): quiet
 # hours or the daily digest may hold them back, but never past the time they are about.
-PROMISED_KINDS = frozenset({OutboxKind.REMINDER_DAY_BEFORE, OutboxKind.REMINDER_HOUR_BEFORE})
+PROMISED_KINDS = frozenset(
+    {OutboxKind.REMINDER_DAY_BEFORE, OutboxKind.REMINDER_HOUR_BEFORE, OutboxKind.VISIT_REMINDER}
+)
 
 # Kinds whose ref_id is a member's id (the one who joined, applied, was promoted…), not a row
 # of their own: /forget deletes these as well as every row addressed to the member.

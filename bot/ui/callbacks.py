@@ -45,6 +45,7 @@ class Area(StrEnum):
     SAFETY = "sf"  # block, report; a coordinator pausing and resuming a member
     SEARCH = "sr"
     SETTINGS = "st"
+    VISIT = "vi"  # a visitor answers an offer, sees the details, sets the visit's time
 
 
 @dataclass(frozen=True, slots=True)

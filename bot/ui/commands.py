@@ -27,6 +27,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("settings", "commands.settings"),
     Command("language", "commands.language"),
     Command("blocked", "commands.blocked"),
+    Command("myvisits", "commands.myvisits"),
     Command("mydata", "commands.mydata"),
     Command("forget", "commands.forget"),
     Command("help", "commands.help"),

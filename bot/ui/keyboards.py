@@ -154,7 +154,7 @@ def close_need(listing_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def days_ahead(exchange_id: int, now: datetime, count: int = 7) -> InlineKeyboardMarkup:
+def days_ahead(area: Area, item_id: int, now: datetime, count: int = 7) -> InlineKeyboardMarkup:
     """The next days that still have an hour to pick, as buttons ("Thu 26 Nov"), so a member
     picks a date with one tap. `now` is in the timebank's timezone; today is left out when
     its last hour has gone."""
@@ -164,7 +164,7 @@ def days_ahead(exchange_id: int, now: datetime, count: int = 7) -> InlineKeyboar
         [
             button(
                 day_words(day, "time.short_day"),
-                Callback(Area.EXCHANGE, "day", exchange_id, day.strftime("%Y%m%d")),
+                Callback(area, "day", item_id, day.strftime("%Y%m%d")),
             )
             for day in days
         ],
@@ -172,15 +172,15 @@ def days_ahead(exchange_id: int, now: datetime, count: int = 7) -> InlineKeyboar
     )
 
 
-def hours_of_day(exchange_id: int, day: date, now: datetime | None = None) -> InlineKeyboardMarkup:
+def hours_of_day(
+    area: Area, item_id: int, day: date, now: datetime | None = None
+) -> InlineKeyboardMarkup:
     """The hours of `day` to pick from; with `now` (timebank time), only those still ahead."""
     stamp = day.strftime("%Y%m%d")
     offered = hours_left(day, now) if now is not None else list(PICKER_HOURS)
     return grid(
         [
-            button(
-                f"{hour:02d}:00", Callback(Area.EXCHANGE, "at", exchange_id, f"{stamp}{hour:02d}")
-            )
+            button(f"{hour:02d}:00", Callback(area, "at", item_id, f"{stamp}{hour:02d}"))
             for hour in offered
         ],
         columns=4,
