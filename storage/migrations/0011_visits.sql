@@ -176,7 +176,8 @@ CREATE TABLE visit_offers (
 );
 CREATE UNIQUE INDEX visit_offers_one_open ON visit_offers (referral_id) WHERE state = 'open';
 CREATE INDEX visit_offers_due ON visit_offers (answer_by) WHERE state = 'open';
-CREATE INDEX visit_offers_visitor ON visit_offers (visitor_id);
+-- "Offered something longest ago" breaks ties between visitors (matching).
+CREATE INDEX visit_offers_visitor ON visit_offers (visitor_id, offered_at);
 
 -- A visit (number 1 the first, then the follow-ups), its time, and the visitor's check-in:
 -- warm enough, food in, medicines, anything worrying (1 yes, 0 no), a free note.
@@ -202,8 +203,8 @@ CREATE TABLE visits (
     updated_at    TEXT    NOT NULL,
     UNIQUE (referral_id, number)
 );
--- "Fewest recent visits first": a visitor's visits done, by when.
-CREATE INDEX visits_visitor ON visits (visitor_id, reported_at);
+-- "Fewest recent visits first": a visitor's visits done lately, and those still planned.
+CREATE INDEX visits_visitor ON visits (visitor_id, state, reported_at);
 CREATE INDEX visits_confirmed_by ON visits (confirmed_by) WHERE confirmed_by IS NOT NULL;
 
 -- Something a coordinator must hear of: a worry at a visit, a patient nobody could reach, a
