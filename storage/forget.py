@@ -47,7 +47,7 @@ async def forget(db: Database, member_id: int, now: datetime) -> ForgetResult:
             if status == "active"
             else 0
         )
-        params = params_for(member_id)
+        params = {**params_for(member_id), "now": now}
         rows = {rule.table: 0 for rule in RULES if rule.forget}
         for rule in RULES:
             for step in rule.forget:

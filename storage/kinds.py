@@ -86,6 +86,8 @@ class OutboxKind(StrEnum):
     VISIT_UNMATCHED = "visit_unmatched"  # to each coordinator: nobody accepted by the deadline
     VISIT_TIME_SET = "visit_time_set"  # to the patient: when the visitor comes (ref: visit)
     VISIT_REMINDER = "visit_reminder"  # the day and the hour before a visit (ref: visit)
+    VISIT_WITHDRAWN = "visit_withdrawn"  # to the visitor: the visit is no longer needed
+    VISIT_VISITOR_LEFT = "visit_visitor_left"  # to the patient: we're finding someone else
 
 
 # Kinds that obey a member's nudge settings, quiet hours and digest; the other kinds are

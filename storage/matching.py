@@ -204,13 +204,18 @@ async def accept(
         if row is None:
             raise WrongState(referral_id)  # closed or withdrawn meanwhile
         referral = Referral.from_row(row)
+        # A first visit called off when an earlier visitor left is planned afresh.
         async with tx.execute(
             "INSERT INTO visits (referral_id, visitor_id, number, created_at, updated_at)"
-            " VALUES (?, ?, 1, ?, ?) RETURNING *",
+            " VALUES (?, ?, 1, ?, ?) ON CONFLICT (referral_id, number) DO UPDATE SET"
+            " visitor_id = excluded.visitor_id, state = 'planned', scheduled_at = NULL,"
+            " reach_tries = 0, updated_at = excluded.updated_at WHERE visits.state = 'cancelled'"
+            " RETURNING *",
             (referral.id, visitor_id, to_db(now), to_db(now)),
         ) as cursor:
             visit_row = await cursor.fetchone()
-        assert visit_row is not None
+        if visit_row is None:
+            raise WrongState(referral.id)
         await _tell_whoever_tells_the_patient(tx, referral, now)
         await log_details_shown(tx, visitor_id, referral.id, now)
     return Accepted(referral, Visit.from_row(visit_row))
@@ -422,3 +427,26 @@ async def _queue_time_notices(
                 )
             )
     await enqueue_many(tx, notices, now)
+
+
+# --- someone leaves ----------------------------------------------------------------------------
+
+
+async def tell_those_left_waiting(tx: Tx, member_id: int, now: datetime) -> int:
+    """Before /forget takes a member's referrals apart: the visitor of a patient who leaves
+    hears the visit is no longer needed, and the patient of a visitor who leaves hears they
+    are finding someone else (the referral goes back to matching). Returns how many told."""
+    rows = await tx.execute_fetchall(
+        "SELECT id, visitor_id AS told, 'withdrawn' AS why FROM referrals"
+        " WHERE patient_id = :me AND state = 'accepted' AND visitor_id IS NOT NULL"
+        " UNION ALL SELECT id, patient_id, 'visitor_left' FROM referrals"
+        " WHERE visitor_id = :me AND state = 'accepted' AND patient_id IS NOT NULL",
+        {"me": member_id},
+    )
+    kinds = {"withdrawn": OutboxKind.VISIT_WITHDRAWN, "visitor_left": OutboxKind.VISIT_VISITOR_LEFT}
+    await enqueue_many(
+        tx,
+        [Notice(row["told"], kinds[row["why"]], row["id"]) for row in rows],
+        now,
+    )
+    return len(rows)

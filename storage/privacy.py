@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from storage import audit, listings
+from storage import audit, listings, matching
 from storage.db import Database, Tx
 from storage.errors import NotFound
 from storage.exchanges import delete_responses
@@ -35,7 +35,8 @@ from storage.models import FORMER_MEMBER_ID
 # One /forget statement (or a few): given the transaction and the named parameters below,
 # it does its part and returns how many rows it deleted or changed.
 #   :me the member leaving · :former the former member · :my_subject and :former_subject
-#   their audit subjects · :every_member the subject of an action over all members.
+#   their audit subjects · :every_member the subject of an action over all members ·
+#   and, for steps written in Python, "now" (a datetime) for the notices they queue.
 Step = Callable[[Tx, Mapping[str, Any]], Awaitable[int]]
 
 
@@ -91,6 +92,11 @@ async def _delete_their_responses(tx: Tx, params: Mapping[str, Any]) -> int:
     return await delete_responses(
         tx, "SELECT id FROM responses WHERE responder_id = :me", dict(params)
     )
+
+
+async def _tell_those_left_waiting(tx: Tx, params: Mapping[str, Any]) -> int:
+    """A visit agreed with someone who leaves: the other one is told, kindly."""
+    return await matching.tell_those_left_waiting(tx, params["me"], params["now"])
 
 
 _THEIR_ACCOUNT = "(SELECT id FROM accounts WHERE member_id = :me)"
@@ -444,6 +450,7 @@ RULES: tuple[Rule, ...] = (
         ),
         mydata="SELECT * FROM referrals WHERE patient_id = :me ORDER BY id",
         forget=(
+            _tell_those_left_waiting,
             sql(
                 "UPDATE referrals SET state = 'withdrawn' WHERE patient_id = :me"
                 " AND state IN ('matching', 'accepted')",

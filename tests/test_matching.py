@@ -13,6 +13,7 @@ from bot.outbound.scheduler import tick
 from bot.sandbox.standin import ChatMember
 from bot.ui.i18n import t
 from storage import matching, safety
+from storage.forget import forget
 from storage.models import to_db
 from tests.test_exchanges import member_id
 
@@ -363,3 +364,32 @@ async def test_in_spanish_the_code_word_is_spanish(person, svc):
     word = await code_word(svc, referral)
     assert word in t("visit.code_words", "es").split()
     assert patient.last_text.startswith("Buenas noticias: Bea te visitará en casa")
+
+
+async def test_when_the_patient_leaves_the_visitor_hears_the_visit_is_off(person, svc):
+    patient, visitor, referral = await accepted_visit(person, svc)
+    await forget(svc.db, await member_id(svc, patient), svc.clock.now())
+    await visitor.says("/myvisits")  # settles the notices the leaving queued
+    assert saw(visitor, "One of the visits you said yes to isn't needed any more.")
+    assert saw(visitor, t("visit.mine_none"))
+    found = await matching.get_referral(svc.db, referral)
+    assert found is not None
+    assert (found.state, found.address, found.first_name) == ("withdrawn", None, "")
+
+
+async def test_when_the_visitor_leaves_the_patient_is_found_someone_else(person, svc):
+    patient, visitor, referral = await accepted_visit(person, svc)
+    other = await person("Finn", 202)
+    await make_visitor(svc, other)
+    await forget(svc.db, await member_id(svc, visitor), svc.clock.now())
+    await patient.says("/help")
+    assert saw(patient, "Your visitor can't come after all.")
+    await tick(svc)
+    await other.taps("Yes, I'll visit")
+    assert other.last_text.startswith("<b>Visiting Mary</b>")
+    assert patient.last_text.startswith("Good news: Finn will visit you")
+    visits = await svc.db.all("SELECT visitor_id, number, state FROM visits")
+    assert [tuple(row) for row in visits] == [(await member_id(svc, other), 1, "planned")]
+    found = await matching.get_referral(svc.db, referral)
+    assert found is not None
+    assert found.visitor_id == await member_id(svc, other)

@@ -126,6 +126,23 @@ async def _reminder(env: RenderEnv, item: OutboxItem) -> Rendered | None:
     return Rendered(text)
 
 
+async def _withdrawn(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    """To the visitor: their patient left the timebank, so the visit is off (nothing about
+    why, and no name: it went with them)."""
+    referral = await matching.get_referral(env.db, item.ref_id or 0)
+    if referral is None or referral.state != "withdrawn":
+        return None
+    return Rendered(t("visit.withdrawn_notice"))
+
+
+async def _visitor_left(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    """To the patient: their visitor can't come after all, and someone else is being found."""
+    referral = await matching.get_referral(env.db, item.ref_id or 0)
+    if referral is None or referral.state != "matching":
+        return None  # someone new took it already: their own notice says who
+    return Rendered(t("visit.visitor_left_notice"))
+
+
 VISIT_RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.VISIT_OFFER: _offer,
     OutboxKind.VISIT_MATCHED: _matched,
@@ -133,4 +150,6 @@ VISIT_RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.VISIT_UNMATCHED: _unmatched,
     OutboxKind.VISIT_TIME_SET: _time_set,
     OutboxKind.VISIT_REMINDER: _reminder,
+    OutboxKind.VISIT_WITHDRAWN: _withdrawn,
+    OutboxKind.VISIT_VISITOR_LEFT: _visitor_left,
 }

@@ -5,4 +5,6 @@ INSERT INTO outbox_kinds (kind) VALUES
     ('visit_matched_coordinator'),
     ('visit_unmatched'),
     ('visit_time_set'),
-    ('visit_reminder');
+    ('visit_reminder'),
+    ('visit_withdrawn'),
+    ('visit_visitor_left');
