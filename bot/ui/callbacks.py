@@ -27,6 +27,7 @@ class Area(StrEnum):
     """Who answers a button: one handler module's share of the buttons each."""
 
     ACCOUNT = "ac"
+    AFTERCARE = "af"  # after a visit: confirming it, pay it forward, the loneliness check
     BROADCAST = "bc"
     BROWSE = "br"
     COORDINATOR = "cr"
@@ -45,6 +46,7 @@ class Area(StrEnum):
     SAFETY = "sf"  # block, report; a coordinator pausing and resuming a member
     SEARCH = "sr"
     SETTINGS = "st"
+    VISITOR = "vo"  # visitor sign-up (the visitors part); pay it forward's Yes leads there
 
 
 @dataclass(frozen=True, slots=True)
