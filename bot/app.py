@@ -38,6 +38,7 @@ from bot.ui.i18n import languages, speaking
 from bot.updates import PerMemberUpdateProcessor
 from handlers import (
     account,
+    aftercare,
     broadcast,
     browse,
     coordinators,
@@ -126,6 +127,7 @@ def handler_groups(config: Config) -> list[tuple[int, list[BaseHandler[Update, A
         *safety.handlers(),
         *pauses.handlers(),
         *visits.handlers(),
+        *aftercare.handlers(),
         *listings.menu_handlers(),
         *browse.menu_handlers(),
         *account.menu_handlers(),

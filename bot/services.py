@@ -83,4 +83,5 @@ def visit_rules_from(config: Config) -> VisitRules:
         recent=timedelta(days=v.recent_days),
         check_warning_days=tuple(v.check_warning_days),
         wards={ward.code: (ward.name, ward.coordinator) for ward in v.wards},
+        zone=config.zone,
     )

@@ -12,7 +12,7 @@ from bot.ui import keyboards
 from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.commands import coordinator_help_lines
 from bot.ui.i18n import Html, hours, t
-from bot.ui.render import history_line
+from bot.ui.render import history_line, visit_line
 from handlers.common import (
     Context,
     cmd_cancel,
@@ -23,8 +23,10 @@ from handlers.common import (
     reply,
     show_menu,
 )
-from storage import exchanges, ledger
+from storage import aftercare, exchanges, ledger
 from storage.models import Member
+
+HISTORY_LINES = 10
 
 
 @for_members
@@ -53,13 +55,17 @@ async def cmd_balance(update: Update, context: Context, member: Member) -> None:
 
 @for_members
 async def cmd_history(update: Update, context: Context, member: Member) -> None:
-    """The last ten exchanges, newest first."""
-    items = await exchanges.history(services(context).db, member.id)
-    if not items:
+    """The last ten exchanges and visits credited, newest first."""
+    db = services(context).db
+    lines = [(item.when, history_line(item)) for item in await exchanges.history(db, member.id)]
+    lines += [
+        (credit.when, visit_line(credit)) for credit in await aftercare.visit_credits(db, member.id)
+    ]
+    if not lines:
         await reply(update, t("history.empty"))
         return
-    lines = [t("history.title"), *(history_line(item) for item in items)]
-    await reply(update, Html("\n".join(lines)))
+    newest = sorted(lines, key=lambda line: line[0], reverse=True)[:HISTORY_LINES]
+    await reply(update, Html("\n".join([t("history.title"), *(text for _, text in newest)])))
 
 
 async def cmd_help(update: Update, context: Context) -> None:

@@ -88,6 +88,14 @@ class OutboxKind(StrEnum):
     VISIT_REMINDER = "visit_reminder"  # the day and the hour before a visit (ref: visit)
     VISIT_WITHDRAWN = "visit_withdrawn"  # to the visitor: the visit is no longer needed
     VISIT_VISITOR_LEFT = "visit_visitor_left"  # to the patient: we're finding someone else
+    # Aftercare (peer visits, after a visit is done): ref_id a visit, or a referral.
+    VISIT_CONFIRM_PATIENT = "visit_confirm_patient"  # to the patient: did they visit you?
+    VISIT_CONFIRM_COORDINATOR = "visit_confirm_coordinator"  # a patient not on Telegram
+    VISIT_DENIED = "visit_denied"  # to each coordinator: the patient says it didn't happen
+    VISIT_CREDITED = "visit_credited"  # to the visitor: thanks, and their balance
+    FIRST_VISIT_DONE = "first_visit_done"  # to the ward's coordinator (ref: the referral)
+    PAY_FORWARD_ASK = "pay_forward_ask"  # to the patient, weeks later (ref: the referral)
+    LONELINESS_OFFER = "loneliness_offer"  # to the patient (ref: the referral; args: stage)
 
 
 # Kinds that obey a member's nudge settings, quiet hours and digest; the other kinds are

@@ -79,6 +79,7 @@ async def post(
     entries: Sequence[tuple[int, int]],
     now: datetime,
     exchange_id: int | None = None,
+    visit_id: int | None = None,
     recorded_by: int | None = None,
     note: str | None = None,
 ) -> bool:
@@ -87,10 +88,10 @@ async def post(
     if sum(minutes for _, minutes in entries) != 0 or len(entries) < 2:
         raise UnbalancedTransaction(entries)
     async with tx.execute(
-        "INSERT INTO ledger_transactions (kind, exchange_id, idempotency_key, recorded_by,"
-        " note, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+        "INSERT INTO ledger_transactions (kind, exchange_id, visit_id, idempotency_key,"
+        " recorded_by, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-        (kind, exchange_id, idempotency_key, recorded_by, note, to_db(now)),
+        (kind, exchange_id, visit_id, idempotency_key, recorded_by, note, to_db(now)),
     ) as cur:
         row = await cur.fetchone()
     if row is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta, tzinfo
 
 # What a patient may need at home; the catalogue words each as visit.need_<name>.
 NEEDS = ("heating", "food", "medicines", "shopping", "company", "other")
@@ -27,6 +27,9 @@ class VisitRules:
     check_warning_days: tuple[int, ...] = (60, 30, 7)
     # Each ward's code: its name, and the Telegram id of its coordinator (None: none named).
     wards: Mapping[str, tuple[str, int | None]] = field(default_factory=dict)
+    # The timebank's timezone: a follow-up is due on a local day, a question asked at a local
+    # hour.
+    zone: tzinfo = UTC
 
 
 DEFAULT_VISIT_RULES = VisitRules()

@@ -27,6 +27,7 @@ class Area(StrEnum):
     """Who answers a button: one handler module's share of the buttons each."""
 
     ACCOUNT = "ac"
+    AFTERCARE = "af"  # after a visit: confirming it, pay it forward, the loneliness check
     BROADCAST = "bc"
     BROWSE = "br"
     COORDINATOR = "cr"
@@ -46,6 +47,7 @@ class Area(StrEnum):
     SEARCH = "sr"
     SETTINGS = "st"
     VISIT = "vi"  # a visitor answers an offer, sees the details, sets the visit's time
+    VISITOR = "vo"  # visitor sign-up (the visitors part); pay it forward's Yes leads there
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from babel.dates import format_date, format_time
 
 from bot.config import PrivacySection
 from bot.ui.i18n import Html, category_name, current_language, hours, number, t, tn
+from storage.aftercare import VisitCredit
 from storage.broadcasts import Progress
 from storage.models import HistoryItem, Listing
 from storage.nudges import reminders_ahead
@@ -163,6 +164,16 @@ def history_line(item: HistoryItem) -> Html:
         hours=amount,
         state=t(f"history.state_{item.state}"),
         date=day_words(item.when.date(), "time.day"),
+    )
+
+
+def visit_line(credit: VisitCredit) -> Html:
+    """A visit's credit in /history, read like an exchange's line."""
+    return t(
+        "aftercare.history_visit",
+        name=credit.patient_name or t("member.former"),
+        hours=hours(credit.minutes),
+        date=day_words(credit.when.date(), "time.day"),
     )
 
 
