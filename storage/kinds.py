@@ -79,6 +79,11 @@ class OutboxKind(StrEnum):
     MEMBER_RESUMED = "member_resumed"
     PARTNER_LEFT = "partner_left"  # to the other party of an exchange /forget cancelled
     MEMBER_LEFT = "member_left"  # to each coordinator: someone left (never who, or why)
+    # check-ins (peer visits): ref_id is the visit's id, or the alert's for CHECKIN_ALERT
+    CHECKIN_PROMPT = "checkin_prompt"  # to the visitor: how did the visit (or follow-up) go?
+    CHECKIN_ALERT = "checkin_alert"  # to each coordinator: a worry, or a patient unreached
+    CHECKIN_REACH = "checkin_reach"  # to the patient: your visitor couldn't reach you, OK?
+    CHECKIN_COME_AGAIN = "checkin_come_again"  # to the visitor: they're OK, pick a new time
 
 
 # Kinds that obey a member's nudge settings, quiet hours and digest; the other kinds are

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services import Services
-from storage import nudges, retention
+from storage import checkins, nudges, retention
 from storage.retention import Purged
 
 log = logging.getLogger(__name__)
@@ -27,10 +27,12 @@ PURGE_AFTER_START = timedelta(minutes=10)
 
 
 async def tick(services: Services) -> int:
-    """One pass: queue the nudges that became owed, then send whatever is due (catching up on
-    anything overdue after a restart). Returns how many messages were sent."""
+    """One pass: queue the nudges, check-in prompts and alerts that became owed, then send
+    whatever is due (catching up on anything overdue after a restart). Returns how many
+    messages were sent."""
     now = services.clock.now()
     await nudges.queue_unmet_needs(services.db, now, services.timings)
+    await checkins.queue_due(services.db, now, services.visits, services.config.zone)
     sent = await services.sender.flush()
     if services.sender.after_batch is not None:  # a broadcast may have ended with no batch
         await services.sender.after_batch()
