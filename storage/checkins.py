@@ -490,10 +490,9 @@ async def patient_answer(
             await enqueue(tx, notice, now)
         else:
             async with tx.execute(
-                "UPDATE visit_alerts SET reason = 'worry', times_told = 1, next_alert_at = ?"
-                " WHERE id IN"
-                f" ({_WAITING}) RETURNING id",
-                {"visit": visit_id},
+                "UPDATE visit_alerts SET reason = 'worry', times_told = 1, next_alert_at = :next"
+                f" WHERE id IN ({_WAITING}) RETURNING id",
+                {"visit": visit_id, "next": to_db(now + rules.realert_after)},
             ) as cursor:
                 raised = await cursor.fetchone()
             if raised is None:
