@@ -59,7 +59,7 @@ async def cb_start(update: Update, context: Context, member: Member, callback: C
     try:
         view = await checkins.visit_to_report(db, visit_id=callback.id, visitor_id=member.id)
     except AlreadyReported as reported:
-        await reply(update, _not_planned(reported))
+        await reply(update, _not_planned(reported.state))
         return ConversationHandler.END
     assert context.user_data is not None
     context.user_data[DRAFT] = {"visit": view.visit.id, "name": view.first_name}
@@ -69,13 +69,8 @@ async def cb_start(update: Update, context: Context, member: Member, callback: C
 @for_members
 async def cb_answer(update: Update, context: Context, member: Member) -> int:
     """Yes or No to one question; then the next question, the note, or the summary."""
-    callback, draft = _pressed(update), _draft(context)
-    if (
-        draft is None
-        or callback is None
-        or callback.id != draft["visit"]
-        or callback.arg not in ("1", "0")
-    ):
+    callback, draft = _pressed(update), _draft(context, update)
+    if draft is None or callback is None or callback.arg not in ("1", "0"):
         return await _lost(update, context)
     draft[callback.action] = callback.arg == "1"
     await drop_buttons(update)
@@ -85,7 +80,7 @@ async def cb_answer(update: Update, context: Context, member: Member) -> int:
 @for_members
 async def got_note(update: Update, context: Context, member: Member) -> int | None:
     note = await typed(update, MAX_NOTE)
-    draft = _draft(context)
+    draft = _draft(context, None)
     if note is None:
         return None
     if draft is None:
@@ -96,8 +91,8 @@ async def got_note(update: Update, context: Context, member: Member) -> int | No
 
 @for_members
 async def cb_skip(update: Update, context: Context, member: Member) -> int:
-    draft = _draft(context)
-    if draft is None or _pressed(update) is None:
+    draft = _draft(context, update)
+    if draft is None:
         return await _lost(update, context)
     draft["note"] = None
     await drop_buttons(update)
@@ -137,12 +132,11 @@ def _summary(draft: dict[str, Any]) -> Html:
 @for_members
 async def cb_send(update: Update, context: Context, member: Member) -> int:
     """ "Send": stored once; coordinators told at once of any "no" or a worry."""
-    assert context.user_data is not None
-    draft = context.user_data.pop(DRAFT, None)
-    callback = _pressed(update)
+    draft = _draft(context, update)
     await drop_buttons(update)
-    if draft is None or "note" not in draft or callback is None or callback.id != draft["visit"]:
+    if draft is None or "note" not in draft:
         return await _lost(update, context)
+    _drop_draft(context)
     svc = services(context)
     answers = checkins.Answers(**{q: draft[q] for q in QUESTIONS}, note=draft["note"])
     try:
@@ -155,7 +149,7 @@ async def cb_send(update: Update, context: Context, member: Member) -> int:
             rules=svc.visits,
         )
     except AlreadyReported as already:
-        await reply(update, _not_planned(already))
+        await reply(update, _not_planned(already.state))
         return ConversationHandler.END
     except DomainError as error:
         await reply(update, explain(error))
@@ -171,25 +165,34 @@ async def cb_gone(update: Update, context: Context, member: Member, callback: Ca
     view = await checkins.get_visit(services(context).db, callback.id)
     if view is None or view.visit.visitor_id != member.id or not view.referral_open:
         await reply(update, t("errors.gone"))
-    elif view.visit.state in NOT_PLANNED:
-        await reply(update, t(NOT_PLANNED[view.visit.state]))
+    elif view.visit.state != "planned":
+        await reply(update, _not_planned(view.visit.state))
     else:
         await reply(update, t("checkin.lost"), checkin_keyboards.how_did_it_go(view.visit.id))
 
 
 async def _lost(update: Update, context: Context) -> int:
-    if context.user_data is not None:
-        context.user_data.pop(DRAFT, None)
+    _drop_draft(context)
     await reply(update, t("post.draft_lost"))
     return ConversationHandler.END
 
 
-def _not_planned(reported: AlreadyReported) -> str:
-    return t(NOT_PLANNED.get(reported.state, "errors.gone"))
+def _drop_draft(context: Context) -> None:
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT, None)
 
 
-def _draft(context: Context) -> dict[str, Any] | None:
-    return context.user_data.get(DRAFT) if context.user_data is not None else None
+def _not_planned(state: str) -> str:
+    return t(NOT_PLANNED.get(state, "errors.gone"))
+
+
+def _draft(context: Context, update: Update | None) -> dict[str, Any] | None:
+    """The check-in under way, if the button pressed (when one was) is of its visit."""
+    draft = context.user_data.get(DRAFT) if context.user_data is not None else None
+    if draft is None or update is None:
+        return draft
+    callback = _pressed(update)
+    return draft if callback is not None and callback.id == draft["visit"] else None
 
 
 def _pressed(update: Update) -> Callback | None:
@@ -216,7 +219,7 @@ async def cb_unreached(
             rules=svc.visits,
         )
     except AlreadyReported as reported:
-        await reply(update, _not_planned(reported))
+        await reply(update, _not_planned(reported.state))
         return
     key = "checkin.unreached_asking" if done.asking_patient else "checkin.unreached_told"
     await reply(update, t(key, name=done.view.first_name))

@@ -12,7 +12,9 @@ coordinator in the loop whenever something is wrong.
 An alert (visit_alerts) goes to every active coordinator at once, day or night (its notice is
 a direct kind, never held by quiet hours or a digest), and again every realert_after until one
 taps "I'm on it" (compare-and-set: a second learns who). An alert with times_told = 0 is one
-still waiting for the patient's answer: nobody has heard of it, and that answer may drop it.
+still waiting for the patient's answer: nobody has heard of it, and that answer may drop it;
+its raised_at is the round's start until it is told, and from then on when coordinators first
+heard of it (what the figures count minutes to "I'm on it" from).
 
 A prompt to check in is queued for every planned visit (`queue_prompts`, from the scheduler's
 tick): due an hour after the visit's time, or on a follow-up's day; it is dropped when sent if
@@ -41,7 +43,7 @@ PROMPT_AFTER_VISIT = timedelta(hours=1)
 PROMPT_HOUR = time(10)
 SCAN_BATCH = 50
 # A visit a visitor may still report: its referral neither withdrawn nor closed.
-_REFERRAL_OPEN = "SELECT id FROM referrals WHERE state IN ('accepted', 'visited')"
+_OPEN = "state IN ('accepted', 'visited')"
 
 
 class AlreadyReported(WrongState):
@@ -143,7 +145,6 @@ class AlertView:
     first_name: str
     area: str
     visit: VisitView | None
-    acknowledged_by_name: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +163,7 @@ class Unreached:
 
 _VIEW = (
     "SELECT v.*, r.first_name, r.area, r.patient_id, r.contact,"
-    f" r.id IN ({_REFERRAL_OPEN}) AS referral_open, m.display_name AS visitor_name,"
+    f" r.{_OPEN} AS referral_open, m.display_name AS visitor_name,"
     " m.telegram_id AS visitor_telegram_id, m.username AS visitor_username"
     " FROM visits v JOIN referrals r ON r.id = v.referral_id"
     " JOIN members m ON m.id = v.visitor_id WHERE v.id = ?"
@@ -200,9 +201,8 @@ async def visit_to_report(db: Database, *, visit_id: int, visitor_id: int) -> Vi
 
 
 _ALERT_VIEW = (
-    "SELECT a.*, r.first_name, r.area, c.display_name AS acknowledged_by_name"
-    " FROM visit_alerts a JOIN referrals r ON r.id = a.referral_id"
-    " LEFT JOIN members c ON c.id = a.acknowledged_by WHERE a.id = ?"
+    "SELECT a.*, r.first_name, r.area FROM visit_alerts a"
+    " JOIN referrals r ON r.id = a.referral_id WHERE a.id = ?"
 )
 
 
@@ -280,7 +280,7 @@ async def _leave_planned(
         raise NotYours(visit_id)
     cursor = await tx.execute(
         f"UPDATE visits SET {changes} WHERE id = ? AND visitor_id = ? AND state = 'planned'"
-        f" AND referral_id IN ({_REFERRAL_OPEN})",
+        f" AND EXISTS (SELECT 1 FROM referrals r WHERE r.id = visits.referral_id AND r.{_OPEN})",
         (*params, visit_id, visitor_id),
     )
     if cursor.rowcount == 0:
@@ -336,7 +336,8 @@ async def realert_due(db: Database, now: datetime, rules: VisitRules) -> int:
     while True:
         async with db.transaction() as tx:
             async with tx.execute(
-                "UPDATE visit_alerts SET times_told = times_told + 1, next_alert_at = :next"
+                "UPDATE visit_alerts SET times_told = times_told + 1, next_alert_at = :next,"
+                " raised_at = CASE times_told WHEN 0 THEN :now ELSE raised_at END"
                 " WHERE id IN (SELECT id FROM visit_alerts WHERE acknowledged_at IS NULL"
                 " AND next_alert_at <= :now ORDER BY next_alert_at LIMIT :batch)"
                 " RETURNING id, times_told, referral_id",
@@ -490,9 +491,9 @@ async def patient_answer(
             await enqueue(tx, notice, now)
         else:
             async with tx.execute(
-                "UPDATE visit_alerts SET reason = 'worry', times_told = 1, next_alert_at = :next"
-                f" WHERE id IN ({_WAITING}) RETURNING id",
-                {"visit": visit_id, "next": to_db(now + rules.realert_after)},
+                "UPDATE visit_alerts SET reason = 'worry', raised_at = :now, times_told = 1,"
+                f" next_alert_at = :next WHERE id IN ({_WAITING}) RETURNING id",
+                {"visit": visit_id, "now": to_db(now), "next": to_db(now + rules.realert_after)},
             ) as cursor:
                 raised = await cursor.fetchone()
             if raised is None:
@@ -520,8 +521,9 @@ async def queue_prompts(db: Database, now: datetime, zone: tzinfo) -> int:
     first, so a pass with nothing new writes nothing. Returns how many were queued."""
     rows = await db.all(
         "SELECT v.id, v.visitor_id, v.scheduled_at, v.due_on FROM visits v"
+        " JOIN referrals r ON r.id = v.referral_id"
         " WHERE v.state = 'planned' AND coalesce(v.scheduled_at, v.due_on) IS NOT NULL"
-        f" AND v.referral_id IN ({_REFERRAL_OPEN})"
+        f" AND r.{_OPEN}"
         " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.idempotency_key ="
         " 'visit:' || v.id || ':prompt:' || coalesce(v.scheduled_at, v.due_on))"
         " ORDER BY v.id"

@@ -280,6 +280,27 @@ async def test_a_check_in_left_half_way_offers_to_start_again(vera, svc):
     assert vera.inline_labels == ["📝 How did it go?", "Couldn't reach them"]
 
 
+async def test_an_alert_nobody_accepted_is_never_told_again_here_but_can_be_taken(
+    vera, pat, coordinator, colin, svc, clock
+):
+    """Matching raises it (and tells it, once); "I'm on it" works on it all the same."""
+    visit_id = await planned_visit(svc, vera, pat)
+    async with svc.db.transaction() as tx:
+        cursor = await tx.execute(
+            "INSERT INTO visit_alerts (referral_id, reason, raised_at)"
+            " SELECT referral_id, 'unmatched', ? FROM visits WHERE id = ?",
+            (to_db(clock.now()), visit_id),
+        )
+    alert_id = cursor.lastrowid
+    seen_by_cora = len(coordinator.messages)
+    await later(svc, clock, timedelta(hours=3))
+    assert coordinator.texts_since(seen_by_cora) == []
+    await colin.presses(f"ck:onit:{alert_id}")
+    assert colin.last_text == "Thank you, it's yours. Nobody will be reminded about Pat again."
+    await coordinator.presses(f"ck:onit:{alert_id}")
+    assert coordinator.last_text == "Colin is already on this one. Thank you!"
+
+
 # --- couldn't reach them ---------------------------------------------------------------------
 
 
@@ -340,6 +361,7 @@ async def test_a_patient_who_never_answers_reaches_the_coordinators_after_the_da
     await later(svc, clock, timedelta(minutes=1))
     assert coordinator.last_text.startswith("⚠️ <b>Nobody could reach Pat</b> (Riverside)\n")
     assert "they didn't answer me either" in coordinator.last_text
+    assert (await alerts(svc))[0]["raised_at"] == to_db(clock.now()), "when first told"
     assert coordinator.inline_labels == ["🙋 I'm on it"]
     assert count(pat, REACH) == 3
     await later(svc, clock, timedelta(minutes=30))
@@ -357,6 +379,7 @@ async def test_a_patient_who_needs_help_reaches_the_coordinators_at_once(
 ):
     visit_id = await planned_visit(svc, vera, pat)
     await couldnt_reach(vera, svc, visit_id)
+    clock.advance(timedelta(hours=1))
     await pat.taps("I need help")
     assert pat.last_text == (
         "Thank you for telling me. I've told the coordinators, and one of them will be in"
@@ -366,6 +389,7 @@ async def test_a_patient_who_needs_help_reaches_the_coordinators_at_once(
     assert "Their visitor <a href=" in coordinator.last_text
     (alert,) = await alerts(svc)
     assert (alert["reason"], alert["times_told"]) == ("worry", 1)
+    assert alert["raised_at"] == to_db(clock.now()), "raised when the patient asked"
     await pat.presses(f"ck:help:{visit_id}")  # a second tap
     assert pat.last_text == "Thank you. A coordinator already knows and will be in touch."
     for _ in range(3):
