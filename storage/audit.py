@@ -77,6 +77,11 @@ _SHOWN: Mapping[str, str] = {
     ),
     OutboxKind.MEMBER_REPORTED: "SELECT reporter_id FROM member_reports WHERE id = :ref"
     " UNION ALL SELECT reported_id FROM member_reports WHERE id = :ref",
+    # An alert after a visit: the patient (when on Telegram) and the visitor's check-in.
+    OutboxKind.CHECKIN_ALERT: "SELECT r.patient_id FROM visit_alerts a"
+    " JOIN referrals r ON r.id = a.referral_id WHERE a.id = :ref"
+    " UNION ALL SELECT v.visitor_id FROM visit_alerts a"
+    " JOIN visits v ON v.id = a.visit_id WHERE a.id = :ref",
 }
 _SHOWN_KINDS = ", ".join(f"'{kind}'" for kind in _SHOWN)
 

@@ -96,6 +96,11 @@ class OutboxKind(StrEnum):
     FIRST_VISIT_DONE = "first_visit_done"  # to the ward's coordinator (ref: the referral)
     PAY_FORWARD_ASK = "pay_forward_ask"  # to the patient, weeks later (ref: the referral)
     LONELINESS_OFFER = "loneliness_offer"  # to the patient (ref: the referral; args: stage)
+    # check-ins (peer visits): ref_id is the visit's id, or the alert's for CHECKIN_ALERT
+    CHECKIN_PROMPT = "checkin_prompt"  # to the visitor: how did the visit (or follow-up) go?
+    CHECKIN_ALERT = "checkin_alert"  # to each coordinator: a worry, or a patient unreached
+    CHECKIN_REACH = "checkin_reach"  # to the patient: your visitor couldn't reach you, OK?
+    CHECKIN_COME_AGAIN = "checkin_come_again"  # to the visitor: they're OK, pick a new time
 
 
 # Kinds that obey a member's nudge settings, quiet hours and digest; the other kinds are

@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 
 from bot.sandbox.standin import ChatMember
+from bot.services import services_of
 from bot.ui.commands import COMMANDS
 from bot.ui.i18n import t
 from handlers.common import MENU_KEYS
 from handlers.conversation import Conversation
 from storage import listings
 from tests.conftest import COORDINATOR_ID, join, make_config, post
+from tests.test_checkins import planned_visit
 
 SENTINEL = "zebra crossing forty two"
 
@@ -76,6 +78,14 @@ async def _enter_details(member: ChatMember) -> None:
     await member.taps("Change my name")
 
 
+async def _enter_checkin(member: ChatMember) -> None:
+    """A visitor's check-in after a visit, answered up to the note they may type."""
+    visit_id = await planned_visit(services_of(member.app), member)
+    await member.presses(f"ck:start:{visit_id}")
+    for answer in ("Yes", "Yes", "Yes", "No"):
+        await member.taps(answer)
+
+
 RECIPES: dict[str, Recipe] = {
     "post": Recipe(_enter_post, t("post.ask_when")[:20]),
     "edit_listing": Recipe(_enter_edit, t("listing.updated", card="")[:6]),
@@ -85,6 +95,7 @@ RECIPES: dict[str, Recipe] = {
     "join": Recipe(_enter_join, "Thanks, zebra", joined=False, entry_command="start"),
     "report": Recipe(_enter_report, t("safety.report_sure", name="", reason="")[:20]),
     "details": Recipe(_enter_details, t("details.saved_name", name="")[:8]),
+    "checkin": Recipe(_enter_checkin, t("checkin.summary", name="")[:20]),
 }
 INTERRUPTIONS = [f"/{c.name}" for c in COMMANDS] + [t(key) for key in MENU_KEYS]
 
@@ -140,6 +151,7 @@ async def _stored_anywhere(svc, words: str) -> list[str]:
         ("listings", "when_where"),
         ("broadcasts", "text"),
         ("members", "display_name"),
+        ("visits", "note"),
     ):
         hits = await svc.db.scalar(
             f"SELECT COUNT(*) FROM {table} WHERE {column} LIKE ?", (f"%{words}%",)

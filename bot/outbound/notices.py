@@ -7,6 +7,7 @@ the exchange moved on): the sender then skips it instead of sending something ou
 from __future__ import annotations
 
 from bot.outbound.aftercare_notices import AFTERCARE_RENDERERS
+from bot.outbound.checkin_notices import CHECKIN_RENDERERS
 from bot.outbound.rendered import Rendered, RenderEnv, Renderer
 from bot.outbound.visit_notices import VISIT_RENDERERS
 from bot.ui import keyboards
@@ -494,4 +495,5 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.MEMBER_LEFT: _fixed("notice.member_left"),
     **VISIT_RENDERERS,
     **AFTERCARE_RENDERERS,
+    **CHECKIN_RENDERERS,
 }

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services import Services
-from storage import matching, nudges, retention
+from storage import checkins, matching, nudges, retention
 from storage.retention import Purged
 
 log = logging.getLogger(__name__)
@@ -28,11 +28,13 @@ PURGE_AFTER_START = timedelta(minutes=10)
 
 async def tick(services: Services) -> int:
     """One pass: queue the nudges that became owed, move home-visit matching on (offers that
-    timed out, referrals to offer, deadlines passed), then send whatever is due (catching up on
-    anything overdue after a restart). Returns how many messages were sent."""
+    timed out, referrals to offer, deadlines passed), queue the check-in prompts and alerts
+    that became owed, then send whatever is due (catching up on anything overdue after a
+    restart). Returns how many messages were sent."""
     now = services.clock.now()
     await nudges.queue_unmet_needs(services.db, now, services.timings)
     await matching.run_due(services.db, now, services.visits)
+    await checkins.queue_due(services.db, now, services.visits)
     sent = await services.sender.flush()
     if services.sender.after_batch is not None:  # a broadcast may have ended with no batch
         await services.sender.after_batch()

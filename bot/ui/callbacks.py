@@ -30,6 +30,7 @@ class Area(StrEnum):
     AFTERCARE = "af"  # after a visit: confirming it, pay it forward, the loneliness check
     BROADCAST = "bc"
     BROWSE = "br"
+    CHECKIN = "ck"  # a visit's check-in, "couldn't reach them", a patient's answer, "I'm on it"
     COORDINATOR = "cr"
     DETAILS = "dt"
     HELD = "co"  # a coordinator lets an exchange past the overdraft limit
