@@ -51,6 +51,7 @@ from handlers import (
     safety,
     settings,
     start,
+    visitors,
 )
 from handlers.conversation import Conversation, Leaver
 from handlers.errors import on_error
@@ -124,6 +125,7 @@ def handler_groups(config: Config) -> list[tuple[int, list[BaseHandler[Update, A
         *reports.handlers(),
         *safety.handlers(),
         *pauses.handlers(),
+        *visitors.handlers(),
         *listings.menu_handlers(),
         *browse.menu_handlers(),
         *account.menu_handlers(),

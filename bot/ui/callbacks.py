@@ -45,6 +45,7 @@ class Area(StrEnum):
     SAFETY = "sf"  # block, report; a coordinator pausing and resuming a member
     SEARCH = "sr"
     SETTINGS = "st"
+    VISITOR = "vo"  # signing up to visit; a coordinator's checks, pauses and retirements
 
 
 @dataclass(frozen=True, slots=True)
