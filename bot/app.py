@@ -53,6 +53,7 @@ from handlers import (
     safety,
     settings,
     start,
+    visitors,
     visits,
 )
 from handlers.conversation import Conversation, Leaver
@@ -130,6 +131,7 @@ def handler_groups(config: Config) -> list[tuple[int, list[BaseHandler[Update, A
         *visits.handlers(),
         *aftercare.handlers(),
         *checkins.handlers(),
+        *visitors.handlers(),
         *listings.menu_handlers(),
         *browse.menu_handlers(),
         *account.menu_handlers(),

@@ -24,7 +24,6 @@ from bot.services import services
 from bot.ui import aftercare_keyboards
 from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.i18n import hours, t
-from handlers.account import unknown_button
 from handlers.common import Context, drop_buttons, edit, explain, on_button, reply
 from storage import aftercare
 from storage.aftercare import QUESTIONS
@@ -142,7 +141,4 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
         CallbackQueryHandler(cb_no_pay_forward, pattern=pattern(Area.AFTERCARE, "fwdno")),
         CallbackQueryHandler(cb_loneliness, pattern=pattern(Area.AFTERCARE, "lonely")),
         CallbackQueryHandler(cb_not_now, pattern=pattern(Area.AFTERCARE, "notnow")),
-        # STAND-IN until the visitors part is merged (it answers Area.VISITOR, pay it
-        # forward's Yes among them): the lead deletes this line at that merge.
-        CallbackQueryHandler(unknown_button, pattern=pattern(Area.VISITOR)),
     ]

@@ -5,7 +5,6 @@ Every command here is behind `for_coordinators` and every button behind
 
     /promote NAME ─▶ matching members as buttons ─▶ "Make Sam a coordinator?" ─Yes─▶ promoted
     /demote NAME ─▶ matching members as buttons ─▶ role changed
-    /visitor NAME ─▶ matching members ─▶ marked (or unmarked) as a peer visitor
     "Approve" / "Decline" on an applicant ─▶ they are told either way
     /record ─▶ GIVER (type a name) ─▶ RECEIVER ─▶ hours buttons ─▶ credited, marked as recorded
                 (past the receiver's overdraft limit: a reason button, audited, or nothing)
@@ -76,30 +75,6 @@ async def _pick_member(update: Update, context: Context, action: str) -> None:
         [keyboards.button(m.display_name, Callback(Area.COORDINATOR, action, m.id))] for m in found
     ]
     await reply(update, t(f"coordinator.{action}_which"), InlineKeyboardMarkup(rows))
-
-
-@for_coordinators
-async def cmd_visitor(update: Update, context: Context, member: Member) -> None:
-    """/visitor NAME: mark or unmark someone as a peer visitor (a broadcast audience)."""
-    await _pick_member(update, context, "visitor")
-
-
-@on_coordinator_button
-async def cb_visitor(update: Update, context: Context, member: Member, callback: Callback) -> None:
-    svc = services(context)
-    target = await members.get(svc.db, callback.id)
-    if target is None:
-        await reply(update, t("errors.gone"))
-        return
-    changed = await roles.set_peer_visitor(
-        svc.db,
-        by=member.id,
-        member_id=target.id,
-        visitor=not target.peer_visitor,
-        now=svc.clock.now(),
-    )
-    key = "coordinator.visitor_added" if changed.peer_visitor else "coordinator.visitor_removed"
-    await reply(update, t(key, name=changed.display_name))
 
 
 @on_coordinator_button
@@ -454,8 +429,6 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
         CommandHandler("demote", cmd_demote),
         CommandHandler("correct", cmd_correct),
         CommandHandler("open_needs", cmd_open_needs),
-        CommandHandler("visitor", cmd_visitor),
-        CallbackQueryHandler(cb_visitor, pattern=pattern(Area.COORDINATOR, "visitor")),
         CallbackQueryHandler(cb_role, pattern=pattern(Area.COORDINATOR, "promote", "demote")),
         CallbackQueryHandler(
             cb_role_sure, pattern=pattern(Area.COORDINATOR, "promoteok", "demoteok")

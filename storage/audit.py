@@ -75,6 +75,15 @@ _SHOWN: Mapping[str, str] = {
         "SELECT giver_id FROM exchanges WHERE id = :ref"
         " UNION ALL SELECT receiver_id FROM exchanges WHERE id = :ref",
     ),
+    # An offer to visit, and a visitor's check running out: the visitor's areas, times, check.
+    **dict.fromkeys(
+        (
+            OutboxKind.VISITOR_APPLIED,
+            OutboxKind.VISITOR_CHECK_EXPIRING,
+            OutboxKind.VISITOR_CHECK_EXPIRED,
+        ),
+        "SELECT :ref",
+    ),
     OutboxKind.MEMBER_REPORTED: "SELECT reporter_id FROM member_reports WHERE id = :ref"
     " UNION ALL SELECT reported_id FROM member_reports WHERE id = :ref",
     # An alert after a visit: the patient (when on Telegram) and the visitor's check-in.

@@ -68,7 +68,11 @@ def _audience_sql(audience_text: str) -> tuple[str, dict[str, object]]:
     if kind == EVERYONE:
         return base, {}
     if kind == VISITORS:
-        return f"{base} AND m.peer_visitor = 1", {}
+        return (
+            f"{base} AND EXISTS (SELECT 1 FROM visitors v WHERE v.member_id = m.id"
+            " AND v.status = 'approved')",
+            {},
+        )
     if kind == AREA:
         return f"{base} AND m.neighbourhood = :value", {"value": value}
     if kind == OFFERS:

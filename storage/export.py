@@ -9,7 +9,7 @@ What is private in `members`, and why: the export is a spreadsheet that a coordi
 on (to a funder, an evaluator), so it keeps what describes the timebank and drops what would
 let someone find, contact or profile a person.
 - exported: id, display_name (the name a member chose to show every other member on their
-  posts, and what makes the ledger readable), status, role, peer_visitor, consented_at,
+  posts, and what makes the ledger readable), status, role, consented_at,
   created_at, recorded_by (which coordinator added someone without Telegram).
 - private: telegram_id and username (contact a person outside the timebank), neighbourhood
   (where they live), join_source (how they heard of us), and their settings and reachability
@@ -93,7 +93,6 @@ EXPORTS: tuple[TableExport, ...] = (
             "display_name",
             "status",
             "role",
-            "peer_visitor",
             "consented_at",
             "created_at",
             "recorded_by",

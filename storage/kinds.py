@@ -101,6 +101,16 @@ class OutboxKind(StrEnum):
     CHECKIN_ALERT = "checkin_alert"  # to each coordinator: a worry, or a patient unreached
     CHECKIN_REACH = "checkin_reach"  # to the patient: your visitor couldn't reach you, OK?
     CHECKIN_COME_AGAIN = "checkin_come_again"  # to the visitor: they're OK, pick a new time
+    # Visitors (peer visits): ref_id is the visitor's member id in each.
+    VISITOR_APPLIED = "visitor_applied"  # to each coordinator: someone offered to visit
+    VISITOR_APPROVED = "visitor_approved"  # to the visitor: checked, briefed and approved
+    VISITOR_DECLINED = "visitor_declined"
+    VISITOR_CHECKED = "visitor_checked"  # to the visitor: a new check was recorded
+    VISITOR_PAUSED = "visitor_paused"
+    VISITOR_RESUMED = "visitor_resumed"
+    VISITOR_RETIRED = "visitor_retired"
+    VISITOR_CHECK_EXPIRING = "visitor_check_expiring"  # to visitor and coordinators, ahead
+    VISITOR_CHECK_EXPIRED = "visitor_check_expired"  # on the day: no referrals until renewed
 
 
 # Kinds that obey a member's nudge settings, quiet hours and digest; the other kinds are
@@ -138,5 +148,14 @@ MEMBER_REF_KINDS = frozenset(
         OutboxKind.MEMBER_DECLINED,
         OutboxKind.ROLE_PROMOTED,
         OutboxKind.ROLE_DEMOTED,
+        OutboxKind.VISITOR_APPLIED,
+        OutboxKind.VISITOR_APPROVED,
+        OutboxKind.VISITOR_DECLINED,
+        OutboxKind.VISITOR_CHECKED,
+        OutboxKind.VISITOR_PAUSED,
+        OutboxKind.VISITOR_RESUMED,
+        OutboxKind.VISITOR_RETIRED,
+        OutboxKind.VISITOR_CHECK_EXPIRING,
+        OutboxKind.VISITOR_CHECK_EXPIRED,
     }
 )

@@ -74,7 +74,6 @@ class Member:
     nudge_digest: bool = False
     quiet_hours: str | None = None
     unreachable: bool = False
-    peer_visitor: bool = False
     language: str | None = None
     paused_at: datetime | None = None
 

@@ -520,7 +520,7 @@ RULES: tuple[Rule, ...] = (
             "language",
             "paused_at",
         ),
-        plain=("status", "role", "consented_at", "created_at", "peer_visitor"),
+        plain=("status", "role", "consented_at", "created_at"),
         mydata="SELECT * FROM members WHERE id = :me",
         forget=(
             sql(

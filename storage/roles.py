@@ -55,7 +55,8 @@ async def queue_waiting_cases(
     """A member has just become a coordinator: queue for them every exchange that waits for a
     coordinator (disputed, held, or proposed and to be chased) and that no active coordinator
     apart from its parties was told of, so a case raised when there was nobody is not lost.
-    Reports of members still open come too (safety.queue_open_reports). Keys as the first
+    Reports of members still open come too (safety.queue_open_reports), and offers to visit
+    waiting for a check (visitors.queue_open_applications). Keys as the first
     telling used, so nothing is queued twice. Returns how many were queued."""
     if timings is None:
         from storage.nudges import DEFAULT_TIMINGS  # nudges imports this module
@@ -96,9 +97,11 @@ async def queue_waiting_cases(
                 idempotency_key=case_key(row["id"], kind, coordinator_id),
             )
         await enqueue(tx, notice, now)
-    from storage import safety  # safety imports this module
+    from storage import safety, visitors  # both import this module
 
-    return len(rows) + await safety.queue_open_reports(tx, coordinator_id, now)
+    reports = await safety.queue_open_reports(tx, coordinator_id, now)
+    applications = await visitors.queue_open_applications(tx, coordinator_id, now)
+    return len(rows) + reports + applications
 
 
 async def coordinator_ids(tx: Tx, *, apart_from: Iterable[int] = ()) -> list[int]:
@@ -160,24 +163,4 @@ async def _set_role(
         await enqueue(tx, Notice(member_id, OutboxKind(f"role_{action}d"), member_id), now)
         if role == "coordinator":
             await queue_waiting_cases(tx, member_id, now, timings)
-    return Member.from_row(row)
-
-
-async def set_peer_visitor(
-    db: Database, *, by: int, member_id: int, visitor: bool, now: datetime
-) -> Member:
-    """Mark (or unmark) a member as a peer visitor, the audience of visit requests."""
-    async with db.transaction() as tx:
-        await require_coordinator(tx, by)
-        async with tx.execute(
-            "UPDATE members SET peer_visitor = ? WHERE id = ? AND status = 'active' RETURNING *",
-            (int(visitor), member_id),
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            raise NotFound(member_id)
-        action = "add_peer_visitor" if visitor else "remove_peer_visitor"
-        await audit.record(
-            tx, actor_id=by, action=action, subject=audit.member_subject(member_id), now=now
-        )
     return Member.from_row(row)

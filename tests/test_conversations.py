@@ -86,6 +86,22 @@ async def _enter_checkin(member: ChatMember) -> None:
         await member.taps(answer)
 
 
+async def _enter_visitor_signup(member: ChatMember) -> None:
+    await member.says("/visitor")
+    await member.taps("I'd like to help")
+
+
+async def _enter_visitor_check(member: ChatMember) -> None:
+    """Someone offers to visit; the member (a coordinator) records their check up to the note."""
+    volunteer = ChatMember(member.app, member.api, member.user_id + 100_000, "Val")
+    await join(volunteer)
+    await _enter_visitor_signup(volunteer)
+    for label in ("Riverside", "Done", "Mornings", "Done", "✅ Send"):
+        await volunteer.taps(label)
+    for label in ("Record check & approve", "DBS check", "Today", "1 year"):
+        await member.taps(label)
+
+
 RECIPES: dict[str, Recipe] = {
     "post": Recipe(_enter_post, t("post.ask_when")[:20]),
     "edit_listing": Recipe(_enter_edit, t("listing.updated", card="")[:6]),
@@ -96,6 +112,12 @@ RECIPES: dict[str, Recipe] = {
     "report": Recipe(_enter_report, t("safety.report_sure", name="", reason="")[:20]),
     "details": Recipe(_enter_details, t("details.saved_name", name="")[:8]),
     "checkin": Recipe(_enter_checkin, t("checkin.summary", name="")[:20]),
+    "visitor_signup": Recipe(
+        _enter_visitor_signup, t("conversation.use_buttons"), entry_command="visitor"
+    ),
+    "visitor_check": Recipe(
+        _enter_visitor_check, t("visitor.check_sure", name="", kind="", done="", until="")[:15]
+    ),
 }
 INTERRUPTIONS = [f"/{c.name}" for c in COMMANDS] + [t(key) for key in MENU_KEYS]
 

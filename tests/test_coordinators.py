@@ -61,7 +61,15 @@ async def test_members_are_refused_every_coordinator_command(coordinator, alice,
         "bc:stop:1",
         "co:allow:1",
         "rp:period:0:all",
-        "cr:visitor:2",
+        "vo:approve:2",
+        "vo:check:2",
+        "vo:decline:2",
+        "vo:card:2",
+        "vo:pause:2",
+        "vo:retire:2",
+        "vo:keep:2",
+        "vo:ckind:2:dbs",
+        "vo:cdrop:2",
         "cr:keep:1",
         "cr:fix:1",
         "cr:rwhy:1:agreed_with_them",
@@ -353,18 +361,6 @@ async def test_record_refuses_the_same_person_twice(coordinator, bob):
     await coordinator.taps("Bob")
     await coordinator.taps("1 hour")
     assert coordinator.last_text == "The giver and the receiver need to be two different people."
-
-
-async def test_peer_visitors_can_be_marked_and_reached(coordinator, alice, bob, svc):
-    await coordinator.says("/visitor bob")
-    await coordinator.taps("Bob")
-    assert coordinator.last_text == "Bob is now a peer visitor. 💚"
-    await compose(coordinator, "Can anyone visit Mr Green on Tuesday?", "Peer visitors")
-    assert "<b>1 person</b> will get it" in coordinator.last_text
-    await coordinator.taps("Send to 1 person")
-    await tick(svc)
-    assert bob.last_text == "📣 Can anyone visit Mr Green on Tuesday?"
-    assert count(alice, "Mr Green") == 0
 
 
 async def audit_rows(svc, action: str) -> list[tuple[str, dict[str, Any]]]:

@@ -62,7 +62,6 @@ def world(*, exchanges: dict[int, dict[str, Any]] | None = None, **changes: Any)
             "neighbourhood": None,
             "status": "active",
             "role": "coordinator" if name == "Cora" else "member",
-            "peer_visitor": 0,
             "nudges_enabled": 1,
             "nudge_digest": 0,
             "quiet_hours": None,

@@ -72,7 +72,7 @@ class ButtonsOnly:
 async def walk_every_member_flow(a: ButtonsOnly, b: ButtonsOnly, garden: str, shop: str) -> None:
     """Join, post an offer and a need, browse, answer, agree a time, confirm the hours; look at
     one's hours, posts, history, settings and details, take one's data; block and unblock,
-    report, leave: buttons all the way."""
+    report, offer to visit people home from hospital, leave: buttons all the way."""
     for member in (a, b):
         await member.member.says("/start")  # what Telegram's own START button sends
         await member.taps(member.member.first_name, "Riverside", "join.agree")
@@ -103,6 +103,9 @@ async def walk_every_member_flow(a: ButtonsOnly, b: ButtonsOnly, garden: str, sh
     await a.taps(a.label("safety.unblock", name="Bob"))
     await b.taps("menu.browse", "browse.offers", garden, "1. Weeding", "safety.report")
     await b.taps("safety.reason_no_show", "safety.skip_note", "safety.send")
+    await a.picks_from_menu("/visitor")
+    await a.taps("visitor.yes", "Riverside", "visitor.done", "visitor.free_evenings")
+    await a.taps("visitor.done", "visitor.send")
     await b.taps("menu.hours", "account.settings", "settings.details_button", "details.privacy")
     await b.taps("details.leave", "forget.yes")
     await a.taps("settings.language_button", "Español")
@@ -130,6 +133,7 @@ async def test_every_member_flow_works_with_buttons_only(
     assert await ledger.balance(svc.db, alice_id) == 60
     assert await ledger.balance(svc.db, FORMER_MEMBER_ID) == -60  # Bob left at the end
     assert api.uploads[0][1].startswith("my-timebank-data-")
+    assert alice.texts_since(0).count(t("visitor.sent_kept", language)) == 1
     tomorrow = (clock.now().astimezone(svc.config.zone) + timedelta(days=1)).date()
     assert any(
         day_words(tomorrow, "time.long_day", language) in text for text in bob.texts_since(0)

@@ -324,7 +324,6 @@ async def test_export_has_headers_and_rows_but_no_private_columns(db, history):
         "role",
         "consented_at",
         "created_at",
-        "peer_visitor",
         "recorded_by",
     ]
     assert [p["display_name"] for p in people] == [

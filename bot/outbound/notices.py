@@ -10,6 +10,7 @@ from bot.outbound.aftercare_notices import AFTERCARE_RENDERERS
 from bot.outbound.checkin_notices import CHECKIN_RENDERERS
 from bot.outbound.rendered import Rendered, RenderEnv, Renderer
 from bot.outbound.visit_notices import VISIT_RENDERERS
+from bot.outbound.visitor_notices import VISITOR_RENDERERS
 from bot.ui import keyboards
 from bot.ui.i18n import Html, category_name, hours, link, t
 from bot.ui.render import listing_card, local_time, reminder_words
@@ -496,4 +497,5 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     **VISIT_RENDERERS,
     **AFTERCARE_RENDERERS,
     **CHECKIN_RENDERERS,
+    **VISITOR_RENDERERS,
 }

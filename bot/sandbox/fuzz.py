@@ -43,9 +43,9 @@ one of four headings.
      balances, links, figures, files, or buttons naming another member;
    - stranger: to someone with no active membership, the same, apart from the joining steps;
    - coordinator_screen: a photo (chart), a document (CSV export), or a screen showing members'
-     data to coordinators (report, settle/record/promote/demote/visitor pickers, held, disputed,
-     stuck and applicant notices, broadcast preview and report) to a member who was not a
-     coordinator before or after the action;
+     data to coordinators (report, settle/record/promote/demote pickers, held, disputed,
+     stuck and applicant notices, visitors' offers, cards and checks, broadcast preview and
+     report) to a member who was not a coordinator before or after the action;
    - link: a link the bot built to person X (`<a href="tg://user?id=X">` or
      `<a href="https://t.me/X">`) sent to someone other than X who is neither a coordinator
      nor X's partner in an exchange (accepting "I can help" is what introduces them);
@@ -62,9 +62,9 @@ one of four headings.
      proposed those very hours, otherwise only by a coordinator who is not a party;
    - listing: created or changed only by its owner; response: created only by its responder,
      answered only by the owner of its listing;
-   - member: role, status, peer-visitor mark and pause changed only by a coordinator; name,
-     username, neighbourhood and settings only by the member; a new member is the person
-     joining, or someone without Telegram added by a coordinator;
+   - member: role, status and pause changed only by a coordinator; name, username,
+     neighbourhood and settings only by the member; a new member is the person joining, or
+     someone without Telegram added by a coordinator;
    - ledger: a transaction only alongside a change to its exchange in the same action;
      broadcast: started or stopped only by a coordinator.
 """
@@ -306,7 +306,7 @@ Rows = dict[int, dict[str, Any]]
 
 SNAPSHOT_SQL = {
     "members": "SELECT id, telegram_id, display_name, username, neighbourhood, status, role,"
-    " peer_visitor, nudges_enabled, nudge_digest, quiet_hours, language, paused_at"
+    " nudges_enabled, nudge_digest, quiet_hours, language, paused_at"
     " FROM members",
     "listings": "SELECT id, owner_id, kind, category, body, when_where, status FROM listings",
     "responses": "SELECT id, listing_id, responder_id, status FROM responses",
@@ -316,7 +316,7 @@ SNAPSHOT_SQL = {
     "broadcasts": "SELECT id, coordinator_id, state FROM broadcasts",
 }
 # Who may change which column of a member: anything else is the member's own.
-COORDINATOR_COLUMNS = frozenset({"role", "status", "peer_visitor", "paused_at"})
+COORDINATOR_COLUMNS = frozenset({"role", "status", "paused_at"})
 
 
 @dataclass
@@ -741,7 +741,12 @@ COORDINATOR_SCREENS = (
     "coordinator.record_pick",
     "coordinator.promote_which",
     "coordinator.demote_which",
-    "coordinator.visitor_which",
+    "visitor.applied_notice",
+    "visitor.list_title",
+    "visitor.card",
+    "visitor.check_sure",
+    "visitor.expiring_coordinator",
+    "visitor.expired_coordinator",
     "coordinator.held",
     "coordinator.disputed",
     "coordinator.confirm_stuck",
@@ -1282,7 +1287,7 @@ AREA_ACTIONS = (
     "ls:respond", "br:kind", "br:page", "sr:ask", "sr:page", "rs:accept", "rs:decline",
     "ex:done", "ex:more", "ex:hours", "ex:yes", "ex:no", "ex:flag", "ex:cancel", "ex:when",
     "ex:day", "ex:at", "co:allow", "ac:history", "st:show", "st:nudges", "st:digest", "st:quiet",
-    "cr:visitor", "cr:promote", "cr:demote", "cr:approve", "cr:decline", "cr:settle",
+    "vo:approve", "vo:card", "cr:promote", "cr:demote", "cr:approve", "cr:decline", "cr:settle",
     "cr:rgiver", "cr:rrecv", "cr:rhours", "bc:aud", "bc:pick", "bc:need", "bc:help", "bc:send",
     "bc:drop", "bc:stop", "rp:period",
 )  # fmt: skip

@@ -48,7 +48,7 @@ class Area(StrEnum):
     SEARCH = "sr"
     SETTINGS = "st"
     VISIT = "vi"  # a visitor answers an offer, sees the details, sets the visit's time
-    VISITOR = "vo"  # visitor sign-up (the visitors part); pay it forward's Yes leads there
+    VISITOR = "vo"  # signing up to visit; a coordinator's checks, pauses and retirements
 
 
 @dataclass(frozen=True, slots=True)
