@@ -79,6 +79,8 @@ class OutboxKind(StrEnum):
     MEMBER_RESUMED = "member_resumed"
     PARTNER_LEFT = "partner_left"  # to the other party of an exchange /forget cancelled
     MEMBER_LEFT = "member_left"  # to each coordinator: someone left (never who, or why)
+    # referrals (peer visits): the accepted visitor hears a coordinator closed the referral
+    REFERRAL_CLOSED = "referral_closed"
 
 
 # Kinds that obey a member's nudge settings, quiet hours and digest; the other kinds are

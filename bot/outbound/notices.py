@@ -6,12 +6,8 @@ the exchange moved on): the sender then skips it instead of sending something ou
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
-
-from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup
-
+from bot.outbound.referral_notices import REFERRAL_RENDERERS
+from bot.outbound.rendering import Rendered, RenderEnv, Renderer
 from bot.ui import keyboards
 from bot.ui.i18n import Html, category_name, hours, link, t
 from bot.ui.render import listing_card, local_time, reminder_words
@@ -20,23 +16,6 @@ from storage.db import Database
 from storage.kinds import ExchangeState, OutboxKind
 from storage.models import Exchange, Member, to_db
 from storage.outbox import OutboxItem
-
-
-@dataclass(frozen=True)
-class Rendered:
-    text: str
-    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
-
-
-@dataclass(frozen=True)
-class RenderEnv:
-    """What rendering needs besides the row: the data, and the timebank's timezone."""
-
-    db: Database
-    zone: ZoneInfo
-
-
-Renderer = Callable[[RenderEnv, OutboxItem], Awaitable[Rendered | None]]
 
 
 async def render(env: RenderEnv, item: OutboxItem) -> Rendered | None:
@@ -512,4 +491,5 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.MEMBER_RESUMED: _pause_notice("safety.you_are_resumed", paused=False),
     OutboxKind.PARTNER_LEFT: _partner_left,
     OutboxKind.MEMBER_LEFT: _fixed("notice.member_left"),
+    **REFERRAL_RENDERERS,
 }

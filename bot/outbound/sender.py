@@ -35,8 +35,9 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.clock import Clock
 from bot.outbound.delivery import Action, Policy, decide
-from bot.outbound.notices import Rendered, RenderEnv, Renderer, render
+from bot.outbound.notices import render
 from bot.outbound.pacing import Pacer
+from bot.outbound.rendering import Rendered, RenderEnv, Renderer
 from bot.refusals import is_gone
 from bot.ui.i18n import Html, t
 from bot.ui.render import utf16_length
