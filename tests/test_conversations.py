@@ -55,6 +55,10 @@ async def _enter_record(member: ChatMember) -> None:
     await member.says("/record")
 
 
+async def _enter_discharge(member: ChatMember) -> None:
+    await member.says("/discharge")
+
+
 async def _enter_join(member: ChatMember) -> None:
     await member.says("/start")
 
@@ -85,6 +89,7 @@ RECIPES: dict[str, Recipe] = {
     "join": Recipe(_enter_join, "Thanks, zebra", joined=False, entry_command="start"),
     "report": Recipe(_enter_report, t("safety.report_sure", name="", reason="")[:20]),
     "details": Recipe(_enter_details, t("details.saved_name", name="")[:8]),
+    "discharge": Recipe(_enter_discharge, t("referral.ask_area_them"), entry_command="discharge"),
 }
 INTERRUPTIONS = [f"/{c.name}" for c in COMMANDS] + [t(key) for key in MENU_KEYS]
 

@@ -32,10 +32,9 @@ def areas(names: Sequence[str]) -> InlineKeyboardMarkup:
     )
 
 
-def skip(step: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[button(t("post.skip"), Callback(Area.REFERRAL, "skip", 0, step))]]
-    )
+def skip(action: str) -> InlineKeyboardMarkup:
+    """Skip a step that can be left out (its own action: an old Skip never skips another)."""
+    return InlineKeyboardMarkup([[button(t("post.skip"), Callback(Area.REFERRAL, action))]])
 
 
 def share_phone() -> ReplyKeyboardMarkup:
