@@ -542,9 +542,7 @@ def card_text(found: Card, context: Context) -> Html:
         target = int(svc.visits.first_visit_target.total_seconds() // 3600)
         lines.append(t("referral.line_late", hours=hours_waited, target=target))
     if found.readmitted_on is not None:
-        lines.append(
-            t("referral.line_readmitted", day=day_words(found.readmitted_on, "time.long_day"))
-        )
+        lines.append(t("referral.line_readmitted", day=_day(found.readmitted_on)))
     return Html("\n".join(lines))
 
 
