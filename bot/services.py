@@ -63,6 +63,7 @@ def retention_from(config: Config) -> Retention:
         closed_listings_months=p.closed_listings_months,
         finished_outbox_months=p.finished_outbox_months,
         audit_months=p.audit_months,
+        address_kept=timedelta(days=config.visits.address_kept_days),
     )
 
 

@@ -21,12 +21,14 @@ from bot.services import services
 from bot.ui import keyboards
 from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.charts import hours_chart_png
-from bot.ui.i18n import Html, hours, t
+from bot.ui.i18n import Html, hours, number, t, tn
 from bot.ui.render import day_words
 from handlers.common import Context, for_coordinators, on_coordinator_button, reply, show_busy
-from storage import export, reports
+from storage import export, reports, visit_figures
 from storage.models import Member
 from storage.reports import Report, Span
+from storage.visit_figures import VisitFigures
+from storage.visit_rules import VisitRules
 
 # Callback arg -> (label key, period helper). The arg is what `rp:period:0:ARG` carries.
 PERIODS: dict[str, tuple[str, Callable[[datetime, tzinfo], Span]]] = {
@@ -58,6 +60,9 @@ async def cb_report_period(
     report = await reports.period_report(svc.db, start=start, end=end)
     weeks = await reports.hours_per_week(svc.db, start=start, end=end)
     await reply(update, report_text(report, t(label_key), svc.config.zone))
+    visits = await visit_figures.for_period(svc.db, start=start, end=end, rules=svc.visits)
+    if visits.any:
+        await reply(update, visit_figures_text(visits, svc.visits))
     chat = _chat(update)
     await show_busy(chat, ChatAction.UPLOAD_PHOTO)
     # Drawing takes a moment (longer the first time, while matplotlib loads): off the loop.
@@ -110,6 +115,46 @@ def report_text(report: Report, period: str, zone: tzinfo) -> Html:
     if report.peer_visits is not None:
         lines.append(t("report.peer_visits", count=report.peer_visits))
     return Html("\n".join(lines))
+
+
+def visit_figures_text(figures: VisitFigures, rules: VisitRules) -> Html:
+    """Peer visits in the period, a second short block: how soon, how safe, what came of it."""
+    lines = [t("referral.figures_title"), t("referral.figures_referrals", count=figures.referrals)]
+    if figures.median_to_first_visit is not None:
+        wait = wait_text(figures.median_to_first_visit)
+        lines.append(t("referral.figures_first_visit", wait=wait))
+    if figures.within_target is not None:
+        target = int(rules.first_visit_target.total_seconds() // 3600)
+        lines.append(
+            t("referral.figures_within", hours=target, percent=_percent(figures.within_target))
+        )
+    lines.append(t("referral.figures_visits_done", count=figures.visits_done))
+    lines.append(t("referral.figures_worries", count=figures.worries))
+    if figures.median_to_acknowledge is not None:
+        wait = wait_text(figures.median_to_acknowledge)
+        lines.append(t("referral.figures_acknowledged", wait=wait))
+    if figures.pay_forward_rate is not None:
+        lines.append(
+            t(
+                "referral.figures_pay_forward",
+                paid=figures.paid_forward,
+                asked=figures.asked_to_pay_forward,
+                percent=_percent(figures.pay_forward_rate),
+            )
+        )
+    lines.append(t("referral.figures_readmissions", count=figures.readmissions))
+    if figures.loneliness_change is None:
+        lines.append(tn("referral.figures_loneliness_few", visit_figures.MIN_PEOPLE))
+    else:
+        change = figures.loneliness_change
+        sign = "−" if change < 0 else "+"
+        shown = f"{sign}{number(round(abs(change), 1))}"
+        lines.append(tn("referral.figures_loneliness", figures.loneliness_people, change=shown))
+    return Html("\n".join(lines))
+
+
+def _percent(share: float) -> str:
+    return f"{round(share * 100)}%"
 
 
 def wait_text(wait: timedelta) -> Html:

@@ -2,6 +2,7 @@
 
     /start [CODE] ─▶ NAME ─(typed or tapped)─▶ PLACE ─▶ CONSENT ─"I agree"─▶ member, menu
                                                              └─"No thanks"─▶ nothing kept
+    /start visit-WARD ─▶ a patient's own steps (handlers/referrals.py), in this conversation
 Until "I agree", what the person typed lives only in memory (user_data).
 """
 
@@ -23,6 +24,7 @@ from bot.ui import keyboards
 from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.i18n import current_language, t
 from bot.ui.render import privacy_note
+from handlers import referrals
 from handlers.common import Context, drop_buttons, member_of, reply, show_menu, text_input, typed
 from handlers.conversation import Conversation
 from storage import members
@@ -32,8 +34,15 @@ NAME, PLACE, CONSENT = range(3)
 JOIN = "join"
 
 
-async def cmd_start(update: Update, context: Context) -> int:
-    """Welcome a newcomer and ask their name; greet a returning member with the menu."""
+async def cmd_start(update: Update, context: Context) -> object:
+    """Welcome a newcomer and ask their name; greet a returning member with the menu. A ward's
+    link (visit-CODE) asks for a home visit instead; an unknown ward is said kindly, and then
+    this is the usual start."""
+    code = referrals.ward_code(context.args)
+    if code is not None:
+        if code in services(context).visits.wards:
+            return await referrals.begin_ward(update, context, code)
+        await reply(update, t("referral.unknown_ward"))
     member = await member_of(update, context)
     if member is not None:
         key = "join.welcome_back" if member.status == "active" else "join.still_pending"
@@ -137,8 +146,10 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
                 NAME: [MessageHandler(text_input(), got_name)],
                 PLACE: [MessageHandler(text_input(), got_place)],
                 CONSENT: [CallbackQueryHandler(cb_consent, pattern=pattern(Area.JOIN))],
+                **referrals.steps(),
             },
-            drafts=[JOIN],
+            drafts=[JOIN, referrals.DRAFT],
+            keeps_draft_on_earlier_buttons=True,
         ),
         # Outside the conversation (it was left, timed out, or the bot restarted).
         CallbackQueryHandler(cb_consent_later, pattern=pattern(Area.JOIN)),

@@ -111,6 +111,8 @@ class OutboxKind(StrEnum):
     VISITOR_RETIRED = "visitor_retired"
     VISITOR_CHECK_EXPIRING = "visitor_check_expiring"  # to visitor and coordinators, ahead
     VISITOR_CHECK_EXPIRED = "visitor_check_expired"  # on the day: no referrals until renewed
+    # referrals (peer visits): the accepted visitor hears a coordinator closed the referral
+    REFERRAL_CLOSED = "referral_closed"
 
 
 # Kinds that obey a member's nudge settings, quiet hours and digest; the other kinds are

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from storage import audit, nudges, roles
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.errors import WrongState
 from storage.kinds import OutboxKind
 from storage.models import Member, to_db
@@ -25,6 +26,20 @@ async def get(db: Database, member_id: int) -> Member | None:
     return Member.from_row(row) if row else None
 
 
+@dataclass(frozen=True, slots=True)
+class Newcomer:
+    """Someone who has agreed to the privacy note, as they will be stored."""
+
+    telegram_id: int
+    display_name: str
+    username: str | None
+    neighbourhood: str | None
+    join_source: str | None
+    coordinator: bool
+    approved: bool
+    language: str | None = None
+
+
 async def join(
     db: Database,
     *,
@@ -40,37 +55,52 @@ async def join(
     timings: Timings = DEFAULT_TIMINGS,
 ) -> Member:
     """Record a member who has agreed to the privacy note, with their ledger account."""
+    newcomer = Newcomer(
+        telegram_id,
+        display_name,
+        username,
+        neighbourhood,
+        join_source,
+        coordinator,
+        approved,
+        language,
+    )
     async with db.transaction() as tx:
-        async with tx.execute(
-            "INSERT INTO members (telegram_id, display_name, username, neighbourhood,"
-            " join_source, status, role, consented_at, created_at, language)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-            (
-                telegram_id,
-                display_name,
-                username,
-                neighbourhood,
-                join_source,
-                "active" if approved or coordinator else "pending",
-                "coordinator" if coordinator else "member",
-                to_db(now),
-                to_db(now),
-                language,
-            ),
-        ) as cursor:
-            row = await cursor.fetchone()
-        assert row is not None
-        member = Member.from_row(row)
-        await tx.execute(
-            "INSERT INTO accounts (member_id, kind) VALUES (?, 'member')", (member.id,)
-        )
-        await nudges.on_join(tx, member.id, now, timings)
-        if member.is_coordinator and member.status == "active":
-            await roles.queue_waiting_cases(tx, member.id, now, timings)
-        if member.status == "pending":
-            for coordinator_id in await roles.coordinator_ids(tx):
-                notice = Notice(coordinator_id, OutboxKind.MEMBER_APPLIED, member.id)
-                await enqueue(tx, notice, now)
+        return await add(tx, newcomer, now, timings)
+
+
+async def add(tx: Tx, newcomer: Newcomer, now: datetime, timings: Timings) -> Member:
+    """`join` inside a transaction of the caller's, for a flow that stores more with the member
+    (a patient who joins by a ward's link, with their referral), all or nothing."""
+    approved = newcomer.approved or newcomer.coordinator
+    async with tx.execute(
+        "INSERT INTO members (telegram_id, display_name, username, neighbourhood,"
+        " join_source, status, role, consented_at, created_at, language)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        (
+            newcomer.telegram_id,
+            newcomer.display_name,
+            newcomer.username,
+            newcomer.neighbourhood,
+            newcomer.join_source,
+            "active" if approved else "pending",
+            "coordinator" if newcomer.coordinator else "member",
+            to_db(now),
+            to_db(now),
+            newcomer.language,
+        ),
+    ) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    member = Member.from_row(row)
+    await tx.execute("INSERT INTO accounts (member_id, kind) VALUES (?, 'member')", (member.id,))
+    await nudges.on_join(tx, member.id, now, timings)
+    if member.is_coordinator and member.status == "active":
+        await roles.queue_waiting_cases(tx, member.id, now, timings)
+    if member.status == "pending":
+        for coordinator_id in await roles.coordinator_ids(tx):
+            notice = Notice(coordinator_id, OutboxKind.MEMBER_APPLIED, member.id)
+            await enqueue(tx, notice, now)
     return member
 
 

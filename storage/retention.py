@@ -6,6 +6,8 @@
 - Outbox rows that are finished (sent, failed, skipped, blocked), some months after they were
   due: the message went, or never will.
 - Audit rows, some months after they were written.
+- A visited patient's address and contact, some days after their last visit (or after their
+  referral was closed or withdrawn with no visit): the visitor needs them no more.
 The ledger and exchanges are never purged: they are the books.
 
 Deleting runs in small transactions, so members' own writes never wait long behind it.
@@ -17,7 +19,7 @@ import calendar
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from storage import listings
 from storage.db import Database, Tx
@@ -38,11 +40,12 @@ _CASE_KINDS = (
 
 @dataclass(frozen=True, slots=True)
 class Retention:
-    """How many months each kind of row is kept once it is no longer in use."""
+    """How long each kind of row is kept once it is no longer in use."""
 
     closed_listings_months: int = 12
     finished_outbox_months: int = 3
     audit_months: int = 24
+    address_kept: timedelta = timedelta(days=30)  # after a patient's last visit
 
 
 DEFAULT_RETENTION = Retention()
@@ -53,6 +56,7 @@ class Purged:
     listings: int
     outbox: int
     audit: int
+    addresses: int = 0
 
 
 async def purge_expired(db: Database, now: datetime, policy: Retention) -> Purged:
@@ -69,6 +73,11 @@ async def purge_expired(db: Database, now: datetime, policy: Retention) -> Purge
             db, _finished_outbox, months_before(now, policy.finished_outbox_months)
         ),
         audit=await _in_batches(db, _old_audit, months_before(now, policy.audit_months)),
+        addresses=await _in_batches(
+            db,
+            lambda tx, cutoff: _addresses_done_with(tx, cutoff, to_db(now)),
+            now - policy.address_kept,
+        ),
     )
 
 
@@ -127,5 +136,29 @@ async def _old_audit(tx: Tx, cutoff: str) -> int:
         "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE created_at < ?"
         " ORDER BY id LIMIT ?)",
         (cutoff, BATCH),
+    )
+    return int(cursor.rowcount)
+
+
+# When a referral's address was last needed: its last visit reported, or, for one closed or
+# withdrawn with none reported, when that happened. A visit still planned (a follow-up, or a
+# first visit with no time yet) needs it still, unless its day is long past.
+_LAST_NEEDED = (
+    "COALESCE((SELECT MAX(v.reported_at) FROM visits v WHERE v.referral_id = r.id),"
+    " CASE WHEN r.state IN ('closed', 'withdrawn') THEN r.updated_at END)"
+)
+
+
+async def _addresses_done_with(tx: Tx, cutoff: str, now: str) -> int:
+    """Delete the address and contact of referrals whose last visit is `address_kept` ago."""
+    cursor = await tx.execute(
+        "UPDATE referrals SET address = NULL, contact = NULL, address_deleted_at = :now"
+        " WHERE id IN (SELECT r.id FROM referrals r WHERE r.address_deleted_at IS NULL"
+        "  AND r.state IN ('visited', 'closed', 'withdrawn')"
+        f"  AND {_LAST_NEEDED} < :cutoff"
+        "  AND NOT EXISTS (SELECT 1 FROM visits p WHERE p.referral_id = r.id"
+        "   AND p.state = 'planned' AND COALESCE(p.scheduled_at, p.due_on, '9999') >= :cutoff)"
+        "  LIMIT :batch)",
+        {"now": now, "cutoff": cutoff, "batch": BATCH},
     )
     return int(cursor.rowcount)

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta, tzinfo
 
-# What a patient may need at home; the catalogue words each as visit.need_<name>.
+# What a patient may need at home; the catalogue words each as referral.need_<name> on a
+# button, and as visit.need_<name> within a sentence.
 NEEDS = ("heating", "food", "medicines", "shopping", "company", "other")
 
 

@@ -32,6 +32,9 @@ def make_config(tmp_path: Path, **timebank: Any) -> Config:
                 },
                 **timebank,
             },
+            "visits": {
+                "wards": [{"code": "ward7", "name": "Ward 7", "coordinator": COORDINATOR_ID}]
+            },
         }
     )
 

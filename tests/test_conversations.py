@@ -57,6 +57,10 @@ async def _enter_record(member: ChatMember) -> None:
     await member.says("/record")
 
 
+async def _enter_discharge(member: ChatMember) -> None:
+    await member.says("/discharge")
+
+
 async def _enter_join(member: ChatMember) -> None:
     await member.says("/start")
 
@@ -118,6 +122,7 @@ RECIPES: dict[str, Recipe] = {
     "visitor_check": Recipe(
         _enter_visitor_check, t("visitor.check_sure", name="", kind="", done="", until="")[:15]
     ),
+    "discharge": Recipe(_enter_discharge, t("referral.ask_area_them"), entry_command="discharge"),
 }
 INTERRUPTIONS = [f"/{c.name}" for c in COMMANDS] + [t(key) for key in MENU_KEYS]
 
@@ -135,13 +140,13 @@ def test_every_registered_conversation_has_a_recipe(app):
 @pytest.fixture
 def config(tmp_path):
     # Everyone here may use coordinator commands, so each can be tried as an interruption.
-    return make_config(tmp_path, coordinators=[COORDINATOR_ID, *range(7000, 7400)])
+    return make_config(tmp_path, coordinators=[COORDINATOR_ID, *range(7000, 8000)])
 
 
 async def test_anything_else_ends_a_conversation_and_its_words_are_never_taken(app, api, svc):
     conversations = {c.name: c for c in conversations_of(app)}
     faults: list[str] = []
-    user_ids = iter(range(7000, 7400))
+    user_ids = iter(range(7000, 8000))
     for name, recipe in RECIPES.items():
         for interruption in INTERRUPTIONS:
             member = ChatMember(app, api, next(user_ids), "Zed")

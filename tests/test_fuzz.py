@@ -31,7 +31,7 @@ from bot.ui.i18n import hours, t
 from bot.ui.render import card
 from storage.db import Database
 
-SEED = 20261123
+SEED = 1  # any seed whose run changes every table the checks judge (see the first test)
 ACTIONS = 2000
 GROUP = -4_100_200_300
 STRANGER = 201

@@ -113,6 +113,16 @@ async def walk_every_member_flow(a: ButtonsOnly, b: ButtonsOnly, garden: str, sh
     await a.taps("menu.help")
 
 
+async def walk_the_wards_link(c: ButtonsOnly) -> None:
+    """A patient opens a ward's link (what its QR code sends) and asks for a home visit: agree,
+    their name, their area, their number shared by the phone, the address typed, the day, a
+    need, done."""
+    await c.member.says("/start visit-ward7")  # what the ward's link or QR code sends
+    await c.taps("join.agree", c.member.first_name, "Riverside", "referral.share_phone")
+    await c.describes("2 Mill Lane, the green door")
+    await c.taps("referral.yesterday", "referral.need_heating", "referral.needs_done")
+
+
 @pytest.mark.parametrize(
     ("language", "garden", "shop"), [("en", "Garden", "Shopping"), ("es", "Jardín", "Compras")]
 )
@@ -123,11 +133,13 @@ async def test_every_member_flow_works_with_buttons_only(
     dates in it, and every message fits the screen."""
     alice = await person("Alice", 101, joined=False)
     bob = await person("Bob", 102, joined=False)
-    for member in (alice, bob):
+    cal = await person("Cal", 103, joined=False)
+    for member in (alice, bob, cal):
         member.language_code = language
     await walk_every_member_flow(
         ButtonsOnly(alice, language), ButtonsOnly(bob, language), garden, shop
     )
+    await walk_the_wards_link(ButtonsOnly(cal, language))
 
     alice_id = await member_id(svc, alice)
     assert await ledger.balance(svc.db, alice_id) == 60
@@ -139,5 +151,7 @@ async def test_every_member_flow_works_with_buttons_only(
         day_words(tomorrow, "time.long_day", language) in text for text in bob.texts_since(0)
     )
     assert alice.last_text.startswith(t("help.hours", "es"))  # she chose Español at the end
-    seen = [message for member in (alice, bob) for message in member.messages]
+    assert cal.last_text == t("referral.patient_done", language, name="Cal")
+    assert await svc.db.scalar("SELECT COUNT(*) FROM referrals WHERE source = 'ward'") == 1
+    seen = [message for member in (alice, bob, cal) for message in member.messages]
     assert max(lines_of(message) for message in seen) <= SCREEN_LINES

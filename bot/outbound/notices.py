@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.outbound.aftercare_notices import AFTERCARE_RENDERERS
 from bot.outbound.checkin_notices import CHECKIN_RENDERERS
+from bot.outbound.referral_notices import REFERRAL_RENDERERS
 from bot.outbound.rendered import Rendered, RenderEnv, Renderer
 from bot.outbound.visit_notices import VISIT_RENDERERS
 from bot.outbound.visitor_notices import VISITOR_RENDERERS
@@ -498,4 +499,5 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     **AFTERCARE_RENDERERS,
     **CHECKIN_RENDERERS,
     **VISITOR_RENDERERS,
+    **REFERRAL_RENDERERS,
 }

@@ -35,6 +35,7 @@ BOT_USERNAME = "timebank_test_bot"
 TEXT_LIMIT = 4096  # UTF-16 code units of a message's text, counted after entity parsing
 CAPTION_LIMIT = 1024  # the same, for a caption
 CALLBACK_DATA_LIMIT = 64  # bytes of UTF-8 in an inline button's callback_data
+PHONE_NUMBER = "+447700900123"  # what a pretend person's "share my number" sends
 QUERY_LIFETIME = 15  # seconds Telegram waits for answerCallbackQuery before the query expires
 
 
@@ -705,9 +706,28 @@ class ChatMember:
                 return
             choice = _choose(label, self.reply_buttons, exact=exact)
             if choice is not None:
-                await self.says(choice)
+                await self.taps_keyboard(choice)
                 return
         raise AssertionError(f"{self.first_name} sees no button {label!r}: {self.buttons}")
+
+    async def taps_keyboard(self, label: str) -> None:
+        """A reply-keyboard tap: the phone sends the label as a message, or, for a "share my
+        number" button (request_contact), the person's own contact card instead."""
+        if label in contact_buttons(self.messages):
+            await self.shares_contact()
+        else:
+            await self.says(label)
+
+    async def shares_contact(self, phone_number: str = PHONE_NUMBER) -> None:
+        """Send one's own contact card, as Telegram does for a request_contact button."""
+        message = self._incoming_message("")
+        del message["text"]
+        message["contact"] = {
+            "phone_number": phone_number,
+            "first_name": self.first_name,
+            "user_id": self.user_id,
+        }
+        await self._process({"message": message})
 
     async def presses(
         self, data: str, message: SentMessage | None = None, age_seconds: int = 0
@@ -837,6 +857,23 @@ def shown_keyboard(messages: Sequence[SentMessage]) -> list[str]:
         markup = message.reply_markup or {}
         if "keyboard" in markup:
             return message.reply_buttons
+        if markup.get("remove_keyboard"):
+            return []
+    return []
+
+
+def contact_buttons(messages: Sequence[SentMessage]) -> list[str]:
+    """The labels of the shown reply keyboard's buttons that share the person's number."""
+    for message in reversed(messages):
+        markup = message.reply_markup or {}
+        if "keyboard" in markup:
+            rows = markup["keyboard"]
+            return [
+                b["text"]
+                for row in rows
+                for b in row
+                if isinstance(b, dict) and b.get("request_contact")
+            ]
         if markup.get("remove_keyboard"):
             return []
     return []

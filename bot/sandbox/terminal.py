@@ -173,8 +173,8 @@ class Sandbox:
         choice = self.choices[number - 1]
         self.say(f"  (taps “{choice.label}”)")
         if choice.button is None:
-            # A reply-keyboard tap is the phone sending the label as a message, nothing more.
-            await self._act(self.current.says(choice.label))
+            # A reply-keyboard tap: the label as a message (or a "share my number" contact).
+            await self._act(self.current.taps_keyboard(choice.label))
         elif "callback_data" in choice.button:
             await self._act(self.current.presses(choice.button["callback_data"], choice.message))
         elif "url" in choice.button:

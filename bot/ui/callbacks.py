@@ -42,6 +42,7 @@ class Area(StrEnum):
     POST_NEED = "pn"
     PRIVACY = "pr"
     PREVIEW = "pv"
+    REFERRAL = "rf"  # peer visits: registering a discharge, a ward's link, /visits
     REPORT = "rp"
     RESPONSE = "rs"
     SAFETY = "sf"  # block, report; a coordinator pausing and resuming a member

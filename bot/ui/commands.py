@@ -41,6 +41,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("demote", "commands.demote", coordinator_only=True),
     Command("visitors", "commands.visitors", coordinator_only=True),
     Command("paused", "commands.paused", coordinator_only=True),
+    Command("discharge", "commands.discharge", coordinator_only=True),
+    Command("visits", "commands.visits", coordinator_only=True),
+    Command("qr", "commands.qr", coordinator_only=True),
     Command("report", "report.command", coordinator_only=True),
     Command("export", "export.command", coordinator_only=True),
 )
