@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from storage import audit, roles
+from storage import aftercare, audit, roles
 from storage.db import Database, Row, Tx
 from storage.errors import NotFound, NotYours, OwnCase, WrongState
 from storage.kinds import OutboxKind
@@ -264,8 +264,9 @@ async def report(
         alert_id = None
         if answers.worrying:
             alert_id = await _raise(tx, view, "worry", now, rules)
-        # The aftercare part's aftercare.on_visit_done(tx, visit_id, now, rules) goes here, in
-        # this same transaction (the patient's confirmation, the visitor's hours, follow-ups).
+        # The patient's confirmation, the visitor's hours, the follow-ups: in this same
+        # transaction, so a visit reported is never one nobody is asked to confirm.
+        await aftercare.on_visit_done(tx, visit_id, now, rules)
         reported = await _visit_in(tx, visit_id)
     return Reported(reported, alert_id)
 

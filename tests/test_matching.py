@@ -189,7 +189,7 @@ async def test_a_yes_shows_the_details_logs_it_and_tells_the_patient_the_code_wo
     word = await code_word(svc, referral)
     assert word in t("visit.code_words").split()
     assert f"say the word <b>{word}</b>" in card
-    assert visitor.inline_labels == ["🕐 Set a time"]
+    assert visitor.inline_labels == ["🕐 Set a time", "📝 How did it go?", "Couldn't reach them"]
     assert patient.last_text.startswith("Good news: Bea will visit you at home")
     assert f"the word <b>{word}</b>" in patient.last_text
     assert ADDRESS not in patient.last_text

@@ -5,8 +5,10 @@ answered, a coordinator is on the alert, a later round of it was queued)."""
 
 from __future__ import annotations
 
+from telegram import InlineKeyboardMarkup
+
 from bot.outbound.rendered import Rendered, RenderEnv, Renderer
-from bot.ui import checkin_keyboards
+from bot.ui import checkin_keyboards, visit_keyboards
 from bot.ui.i18n import Html, link, t
 from storage import checkins
 from storage.checkins import AlertView, VisitView
@@ -100,7 +102,8 @@ async def _come_again(env: RenderEnv, item: OutboxItem) -> Rendered | None:
     view = await _visit(env, item, "planned")
     if view is None or view.visit.scheduled_at is not None:
         return None
-    return Rendered(t("checkin.come_again", name=view.first_name))
+    markup = InlineKeyboardMarkup([[visit_keyboards.set_time_button(view.visit.id)]])
+    return Rendered(t("checkin.come_again", name=view.first_name), markup)
 
 
 CHECKIN_RENDERERS: dict[OutboxKind, Renderer] = {

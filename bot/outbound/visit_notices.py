@@ -5,7 +5,7 @@ an offer answered or passed on, a referral closed, a visit whose time has moved.
 from __future__ import annotations
 
 from bot.outbound.rendered import Rendered, RenderEnv, Renderer
-from bot.ui import visit_keyboards
+from bot.ui import checkin_keyboards, visit_keyboards
 from bot.ui.i18n import hours, link, t
 from bot.ui.render import local_time
 from bot.ui.visit_words import home_since, needs_words
@@ -75,7 +75,7 @@ async def _unmatched(env: RenderEnv, item: OutboxItem) -> Rendered | None:
         return None  # someone took it meanwhile, or it was closed
     waited = int((item.due_at - referral.discharged_at).total_seconds() // 3600) * 60
     text = t("visit.unmatched", name=referral.first_name, area=referral.area, hours=hours(waited))
-    return Rendered(text)
+    return Rendered(text, checkin_keyboards.on_it(int(item.args.get("alert", 0))))
 
 
 async def _visit_at(env: RenderEnv, item: OutboxItem) -> tuple[Visit, Referral, Member] | None:

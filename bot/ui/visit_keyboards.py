@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from telegram import InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.ui.callbacks import Area, Callback
+from bot.ui.checkin_keyboards import how_did_it_go
 from bot.ui.i18n import t
 from bot.ui.keyboards import button
 from storage.models import Referral, Visit
@@ -23,12 +24,17 @@ def offer(offer_id: int) -> InlineKeyboardMarkup:
 
 
 def visit_next(visit: Visit | None) -> InlineKeyboardMarkup | None:
-    """What the visitor can do about the visit still to make: set (or move) its time."""
+    """What the visitor can do about the visit still to make: set (or move) its time, and
+    tell how it went or that they couldn't reach the patient."""
     if visit is None or visit.state != "planned":
         return None
     return InlineKeyboardMarkup(
-        [[button(t("visit.set_time"), Callback(Area.VISIT, "when", visit.id))]]
+        [[set_time_button(visit.id)], *how_did_it_go(visit.id).inline_keyboard]
     )
+
+
+def set_time_button(visit_id: int) -> InlineKeyboardButton:
+    return button(t("visit.set_time"), Callback(Area.VISIT, "when", visit_id))
 
 
 def show_details(referral_id: int) -> InlineKeyboardMarkup:
