@@ -34,6 +34,7 @@ from bot.ui.qr import qr_png, ward_link
 from bot.ui.render import day_words, privacy_note
 from handlers.common import (
     Context,
+    Handler,
     drop_buttons,
     edit,
     for_coordinators,
@@ -249,15 +250,25 @@ async def cb_consent(update: Update, context: Context) -> object:
     return await _next(update, context, draft, CONSENT)
 
 
-async def got_name(update: Update, context: Context) -> object:
-    draft = _draft(context)
-    if draft is None:
-        return await _lost(update)
-    name = await typed(update, MAX_FIRST_NAME)
-    if name is None:
-        return None
-    draft["first_name"] = name
-    return await _next(update, context, draft, NAME)
+def _typed_field(key: str, limit: int, state: str) -> Handler:
+    """A step that keeps the words typed (within `limit`) as one field of the draft."""
+
+    async def step(update: Update, context: Context) -> object:
+        draft = _draft(context)
+        if draft is None:
+            return await _lost(update)
+        words = await typed(update, limit)
+        if words is None:
+            return None  # said kindly; the same step asks again
+        draft[key] = words
+        return await _next(update, context, draft, state)
+
+    return step
+
+
+got_name = _typed_field("first_name", MAX_FIRST_NAME, NAME)
+got_address = _typed_field("address", MAX_ADDRESS, ADDRESS)
+got_notes = _typed_field("notes", MAX_NOTES, NOTES)
 
 
 async def cb_area(update: Update, context: Context) -> object:
@@ -308,17 +319,6 @@ async def cb_no_phone(update: Update, context: Context) -> object:
     return await _next(update, context, draft, CONTACT)
 
 
-async def got_address(update: Update, context: Context) -> object:
-    draft = _draft(context)
-    if draft is None:
-        return await _lost(update)
-    address = await typed(update, MAX_ADDRESS)
-    if address is None:
-        return None
-    draft["address"] = address
-    return await _next(update, context, draft, ADDRESS)
-
-
 async def cb_day(update: Update, context: Context) -> object:
     callback, draft = _pressed(update), _draft(context)
     if draft is None or callback is None or not 0 <= callback.id < kb.DISCHARGE_DAYS:
@@ -348,17 +348,6 @@ async def cb_needs_done(update: Update, context: Context) -> object:
         return await _lost(update)
     await drop_buttons(update)
     return await _next(update, context, draft, NEEDS_STEP)
-
-
-async def got_notes(update: Update, context: Context) -> object:
-    draft = _draft(context)
-    if draft is None:
-        return await _lost(update)
-    notes = await typed(update, MAX_NOTES)
-    if notes is None:
-        return None
-    draft["notes"] = notes
-    return await _next(update, context, draft, NOTES)
 
 
 async def cb_no_notes(update: Update, context: Context) -> object:
