@@ -10,7 +10,7 @@ import os
 import tomllib
 from datetime import time
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -215,6 +215,22 @@ class VisitsSection(_Strict):
         return next((ward for ward in self.wards if ward.code == code), None)
 
 
+class OrganisationsSection(_Strict):
+    """Organisations (day centres, wards, gardens, colleges) and their group activities."""
+
+    # How far below zero an organisation's account may go: its helpers are credited from it
+    # before members' spending brings hours back. One limit for all, and any by name.
+    overdraft_limit_hours: int = Field(default=100, ge=0)
+    overdraft_limit_hours_for: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    # A place that comes free on a full activity is the next in line's for this long.
+    waiting_offer_hours: int = Field(default=12, ge=1)
+
+    def overdraft_limit_minutes(self, name: str) -> int:
+        """The limit of the organisation called `name` (letter case aside), in minutes."""
+        named = {key.casefold(): hours for key, hours in self.overdraft_limit_hours_for.items()}
+        return named.get(name.casefold(), self.overdraft_limit_hours) * 60
+
+
 def parse_clock_time(text: str) -> time | None:
     """'HH:MM' as a time, or None when it isn't one."""
     try:
@@ -237,6 +253,7 @@ class Config(_Strict):
     nudges: NudgesSection = Field(default_factory=NudgesSection)
     privacy: PrivacySection = Field(default_factory=PrivacySection)
     visits: VisitsSection = Field(default_factory=VisitsSection)
+    organisations: OrganisationsSection = Field(default_factory=OrganisationsSection)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -22,7 +22,7 @@ from datetime import datetime, time, timedelta
 from storage import ledger, roles
 from storage.db import Database, Row, Tx
 from storage.errors import AlreadyConfirmed, NotFound, NotYours, WrongState
-from storage.kinds import OutboxKind
+from storage.kinds import LedgerKind, OutboxKind
 from storage.ledger import COMMUNITY_ACCOUNT
 from storage.models import Referral, Visit, from_db, to_db
 from storage.outbox import Notice, enqueue
@@ -185,7 +185,7 @@ async def confirm(
         account = (await ledger.accounts(tx, visit.visitor_id))[visit.visitor_id]
         await ledger.post(
             tx,
-            kind="visit",
+            kind=LedgerKind.VISIT,
             visit_id=visit.id,
             idempotency_key=f"visit:{visit.id}",
             entries=[(COMMUNITY_ACCOUNT, -minutes), (account.id, minutes)],

@@ -95,3 +95,11 @@ class AlreadyRecorded(DomainError):
     def __init__(self, exchange_id: int) -> None:
         super().__init__(f"already recorded as exchange {exchange_id}")
         self.exchange_id = exchange_id
+
+
+class NameTaken(DomainError):
+    """An organisation already has that name (letter case aside)."""
+
+
+class NotForOrganisation(NotYours):
+    """Only the members who act for an organisation, or a coordinator, may do this for it."""

@@ -26,7 +26,7 @@ from storage.errors import (
     SamePerson,
     WrongState,
 )
-from storage.kinds import ExchangeState, OutboxKind
+from storage.kinds import ExchangeState, LedgerKind, OutboxKind
 from storage.models import (
     FORMER_MEMBER_ID,
     Exchange,
@@ -494,7 +494,7 @@ async def record_by_coordinator(
             row = await cur.fetchone()
         assert row is not None
         exchange = Exchange.from_row(row)
-        await _post_credit(tx, exchange, minutes, now, "coordinator", by)
+        await _post_credit(tx, exchange, minutes, now, LedgerKind.COORDINATOR, by)
         detail: dict[str, object] = {"minutes": minutes, "giver": giver_id, "receiver": receiver_id}
         if past_limit:
             detail |= {
@@ -537,7 +537,12 @@ async def settle(
         change = minutes - credited
         if change:
             await _post_credit(
-                tx, exchange, change, now, "coordinator" if not credited else "correction", by
+                tx,
+                exchange,
+                change,
+                now,
+                LedgerKind.COORDINATOR if not credited else LedgerKind.CORRECTION,
+                by,
             )
         new_state = ExchangeState.CONFIRMED if minutes else ExchangeState.CANCELLED
         await _move(
@@ -594,14 +599,14 @@ async def _post_credit(
     exchange: Exchange,
     minutes: int,
     now: datetime,
-    kind: str,
+    kind: LedgerKind,
     recorded_by: int | None,
 ) -> tuple[int, int] | None:
     """One balanced transaction moving `minutes` from receiver to giver for this exchange;
     returns the giver's and receiver's balances after it, or None if it was already posted.
     The first is keyed 'exchange:ID' (so a double confirm credits once); later ones count on."""
     number = 0
-    if kind != "exchange":  # a member's confirm is always the first; the CAS saw to that
+    if kind != LedgerKind.EXCHANGE:  # a member's confirm is always the first; the CAS saw to that
         count = await _one(
             tx, "SELECT COUNT(*) FROM ledger_transactions WHERE exchange_id = ?", exchange.id
         )
@@ -664,7 +669,7 @@ async def _credit(
     moved = await _move(
         tx, exchange, (ExchangeState.PROPOSED, ExchangeState.HELD), ExchangeState.CONFIRMED, now
     )
-    balances = await _post_credit(tx, exchange, minutes, now, "exchange", recorded_by)
+    balances = await _post_credit(tx, exchange, minutes, now, LedgerKind.EXCHANGE, recorded_by)
     if balances is None:
         raise AlreadyConfirmed(exchange.id)
     return Confirmed(moved, minutes, giver_balance=balances[0], receiver_balance=balances[1])

@@ -63,6 +63,7 @@ EXPORTS: tuple[TableExport, ...] = (
             "scheduled_at",
             "disputed_by",
             "dispute_reason",
+            "organisation_id",
         ),
         # The /record a coordinator's hours came from (their id and a Telegram message id):
         # bookkeeping against a second tap, nothing a reader of the records needs.
@@ -75,6 +76,8 @@ EXPORTS: tuple[TableExport, ...] = (
             "kind",
             "exchange_id",
             "visit_id",
+            "activity_id",
+            "spend_id",
             "idempotency_key",
             "recorded_by",
             "created_at",
@@ -85,7 +88,7 @@ EXPORTS: tuple[TableExport, ...] = (
     ),
     TableExport("ledger_entries", exported=("id", "transaction_id", "account_id", "minutes")),
     # Ledger entries name accounts, not members: this maps one to the other.
-    TableExport("accounts", exported=("id", "member_id", "kind")),
+    TableExport("accounts", exported=("id", "member_id", "organisation_id", "kind")),
     TableExport(
         "members",
         exported=(

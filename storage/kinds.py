@@ -33,6 +33,18 @@ OPEN_STATES = (
 )
 
 
+class LedgerKind(StrEnum):
+    """Why hours moved; matched by the rows of ledger_kinds, which ledger_transactions.kind
+    references. activity and spend transactions name their activity or spend."""
+
+    EXCHANGE = "exchange"  # a member confirmed help between two parties
+    COORDINATOR = "coordinator"  # a coordinator recorded or settled it
+    CORRECTION = "correction"
+    VISIT = "visit"  # a peer visit, from the community account
+    ACTIVITY = "activity"  # a group activity's roll call: helpers credited, participants charged
+    SPEND = "spend"  # a member spent hours on a partner organisation's offer
+
+
 class OutboxState(StrEnum):
     PENDING = "pending"
     SENDING = "sending"  # claimed by the sender, under a lease

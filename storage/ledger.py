@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Database, Tx
+from storage.kinds import LedgerKind
 from storage.models import to_db
 
 COMMUNITY_ACCOUNT = 1
@@ -74,12 +75,14 @@ async def total(db: Database) -> int:
 async def post(
     tx: Tx,
     *,
-    kind: str,
+    kind: LedgerKind,
     idempotency_key: str,
     entries: Sequence[tuple[int, int]],
     now: datetime,
     exchange_id: int | None = None,
     visit_id: int | None = None,
+    activity_id: int | None = None,
+    spend_id: int | None = None,
     recorded_by: int | None = None,
     note: str | None = None,
 ) -> bool:
@@ -88,10 +91,20 @@ async def post(
     if sum(minutes for _, minutes in entries) != 0 or len(entries) < 2:
         raise UnbalancedTransaction(entries)
     async with tx.execute(
-        "INSERT INTO ledger_transactions (kind, exchange_id, visit_id, idempotency_key,"
-        " recorded_by, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO ledger_transactions (kind, exchange_id, visit_id, activity_id, spend_id,"
+        " idempotency_key, recorded_by, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-        (kind, exchange_id, visit_id, idempotency_key, recorded_by, note, to_db(now)),
+        (
+            kind,
+            exchange_id,
+            visit_id,
+            activity_id,
+            spend_id,
+            idempotency_key,
+            recorded_by,
+            note,
+            to_db(now),
+        ),
     ) as cur:
         row = await cur.fetchone()
     if row is None:

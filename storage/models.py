@@ -303,3 +303,21 @@ class Page(Generic[T]):
     @property
     def has_prev(self) -> bool:
         return self.offset > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    """A service taking part in the timebank (storage/organisations.py): it has its own
+    account, and members who act for it."""
+
+    id: int
+    name: str
+    area: str
+    description: str
+    status: str  # active · closed
+    created_by: int
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Organisation:
+        return from_row(cls, row)

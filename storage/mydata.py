@@ -14,18 +14,20 @@ from typing import Any
 from storage.db import Database, Row
 from storage.privacy import RULES, params_for, require_member
 
-# Hours count for the side of the exchange the member was on, corrections included.
+# Hours count for the side of the exchange the member was on, corrections included; hours
+# with no exchange (visits, activities, spending with partners) count by their sign.
 _SIDE_MINUTES = (
     "SELECT COALESCE(SUM(e.minutes), 0) FROM ledger_entries e"
     " JOIN ledger_transactions t ON t.id = e.transaction_id"
-    " JOIN exchanges x ON x.id = t.exchange_id"
-    " WHERE e.account_id = (SELECT id FROM accounts WHERE member_id = :me) AND x.{side} = :me"
+    " LEFT JOIN exchanges x ON x.id = t.exchange_id"
+    " WHERE e.account_id = (SELECT id FROM accounts WHERE member_id = :me)"
+    " AND (x.{side} = :me OR (x.id IS NULL AND e.minutes {sign} 0))"
 )
 _SUMMARY = (
     "SELECT (SELECT COUNT(*) FROM listings WHERE owner_id = :me) AS listings,"
     " (SELECT COUNT(*) FROM exchanges WHERE giver_id = :me OR receiver_id = :me) AS exchanges,"
-    f" ({_SIDE_MINUTES.format(side='giver_id')}) AS given_minutes,"
-    f" -({_SIDE_MINUTES.format(side='receiver_id')}) AS received_minutes,"
+    f" ({_SIDE_MINUTES.format(side='giver_id', sign='>')}) AS given_minutes,"
+    f" -({_SIDE_MINUTES.format(side='receiver_id', sign='<')}) AS received_minutes,"
     " (SELECT COALESCE(SUM(minutes), 0) FROM ledger_entries"
     "  WHERE account_id = (SELECT id FROM accounts WHERE member_id = :me)) AS balance_minutes"
 )

@@ -140,6 +140,11 @@ RULES: tuple[Rule, ...] = (
         plain=("kind",),
     ),
     Rule(
+        "ledger_kinds",
+        why="The names of the reasons hours move: nothing about anyone.",
+        plain=("kind",),
+    ),
+    Rule(
         "audit_log",
         why="What coordinators did, and to whom: it stays (the timebank must be able to"
         " account for its coordinators), but no longer says which person it was about.",
@@ -242,7 +247,16 @@ RULES: tuple[Rule, ...] = (
         " former member; a note on their own hours is dropped.",
         columns={"recorded_by": Fate.REPOINT},
         personal=("note",),
-        plain=("id", "kind", "exchange_id", "visit_id", "idempotency_key", "created_at"),
+        plain=(
+            "id",
+            "kind",
+            "exchange_id",
+            "visit_id",
+            "activity_id",
+            "spend_id",
+            "idempotency_key",
+            "created_at",
+        ),
         # Hours they recorded as a coordinator; their own hours are in ledger_entries.
         mydata="SELECT * FROM ledger_transactions WHERE recorded_by = :me ORDER BY id",
         forget=(
@@ -281,6 +295,7 @@ RULES: tuple[Rule, ...] = (
         },
         plain=(
             "id",
+            "organisation_id",
             "state",
             "proposed_minutes",
             "created_at",
@@ -319,7 +334,16 @@ RULES: tuple[Rule, ...] = (
         " health details.",
         columns={"owner_id": Fate.DELETE},
         personal=("body", "when_where"),
-        plain=("id", "kind", "category", "status", "created_at", "updated_at", "nudged_at"),
+        plain=(
+            "id",
+            "kind",
+            "category",
+            "status",
+            "created_at",
+            "updated_at",
+            "nudged_at",
+            "organisation_id",
+        ),
         mydata="SELECT * FROM listings WHERE owner_id = :me ORDER BY id",
         forget=(_delete_their_listings,),
     ),
@@ -334,9 +358,124 @@ RULES: tuple[Rule, ...] = (
         "accounts",
         why="Their ledger account, with every hour on it: it passes to the former member.",
         columns={"member_id": Fate.REPOINT},
-        plain=("id", "kind"),
+        plain=("id", "kind", "organisation_id"),
         mydata="SELECT * FROM accounts WHERE member_id = :me",
         forget=(sql("UPDATE accounts SET member_id = :former WHERE member_id = :me"),),
+    ),
+    Rule(
+        "organisation_members",
+        why="Who acts for which organisation: a leaver no longer does. Who named them stays"
+        " as the record, naming the former member.",
+        columns={"member_id": Fate.DELETE, "added_by": Fate.REPOINT},
+        plain=("organisation_id", "added_at"),
+        mydata=(
+            "SELECT * FROM organisation_members WHERE member_id = :me OR added_by = :me"
+            " ORDER BY organisation_id"
+        ),
+        forget=(
+            sql(
+                "DELETE FROM organisation_members WHERE member_id = :me",
+                "UPDATE organisation_members SET added_by = :former WHERE added_by = :me",
+            ),
+        ),
+    ),
+    Rule(
+        "organisations",
+        why="A service taking part in the timebank: not a person. The coordinator who"
+        " created it is replaced by the former member.",
+        columns={"created_by": Fate.REPOINT},
+        plain=("id", "name", "area", "description", "status", "created_at"),
+        mydata="SELECT * FROM organisations WHERE created_by = :me ORDER BY id",
+        forget=(sql("UPDATE organisations SET created_by = :former WHERE created_by = :me"),),
+    ),
+    Rule(
+        "activity_signups",
+        why="Who signed up for which activity. Places still to come are given up (so the"
+        " next in line gets them); past ones stay for the attendance figures and the"
+        " ledger, naming the former member.",
+        columns={"member_id": Fate.REPOINT, "marked_by": Fate.REPOINT},
+        plain=(
+            "id",
+            "activity_id",
+            "role",
+            "state",
+            "queued_at",
+            "offer_expires_at",
+            "attended",
+            "created_at",
+            "updated_at",
+        ),
+        mydata="SELECT * FROM activity_signups WHERE member_id = :me ORDER BY id",
+        forget=(
+            sql(
+                "DELETE FROM activity_signups WHERE member_id = :me AND activity_id IN"
+                " (SELECT id FROM activities WHERE state = 'open')",
+                "UPDATE activity_signups SET member_id = :former WHERE member_id = :me",
+                "UPDATE activity_signups SET marked_by = :former WHERE marked_by = :me",
+            ),
+        ),
+    ),
+    Rule(
+        "activities",
+        why="An organisation's group activities: the organisers' and the ledger's record,"
+        " so they stay; a member who posted or credited one is replaced by the former"
+        " member.",
+        columns={"created_by": Fate.REPOINT, "credited_by": Fate.REPOINT},
+        plain=(
+            "id",
+            "organisation_id",
+            "title",
+            "starts_at",
+            "place",
+            "helpers_wanted",
+            "helper_minutes",
+            "places",
+            "price_minutes",
+            "state",
+            "roll_call_at",
+            "credited_at",
+            "created_at",
+        ),
+        mydata=("SELECT * FROM activities WHERE created_by = :me OR credited_by = :me ORDER BY id"),
+        forget=(
+            sql(
+                "UPDATE activities SET created_by = :former WHERE created_by = :me",
+                "UPDATE activities SET credited_by = :former WHERE credited_by = :me",
+            ),
+        ),
+    ),
+    Rule(
+        "spends",
+        why="Hours spent with a partner: the ledger rests on them, so they stay, naming the"
+        " former member; one still waiting for the organisation is withdrawn.",
+        columns={"member_id": Fate.REPOINT, "decided_by": Fate.REPOINT},
+        plain=("id", "offer_id", "minutes", "state", "created_at", "updated_at"),
+        mydata="SELECT * FROM spends WHERE member_id = :me OR decided_by = :me ORDER BY id",
+        forget=(
+            sql(
+                "UPDATE spends SET state = 'withdrawn' WHERE member_id = :me AND state = 'asked'",
+                "UPDATE spends SET member_id = :former WHERE member_id = :me",
+                "UPDATE spends SET decided_by = :former WHERE decided_by = :me",
+            ),
+        ),
+    ),
+    Rule(
+        "partner_offers",
+        why="What an organisation offers for hours: the organisation's, not a person's; who"
+        " posted it is replaced by the former member.",
+        columns={"created_by": Fate.REPOINT},
+        plain=(
+            "id",
+            "organisation_id",
+            "category",
+            "title",
+            "details",
+            "price_minutes",
+            "status",
+            "created_at",
+        ),
+        mydata="SELECT * FROM partner_offers WHERE created_by = :me ORDER BY id",
+        forget=(sql("UPDATE partner_offers SET created_by = :former WHERE created_by = :me"),),
     ),
     Rule(
         "visit_alerts",

@@ -14,7 +14,7 @@ from telegram.ext import CallbackQueryHandler
 from bot.outbound.notices import RENDERERS
 from bot.ui.callbacks import MAX_BYTES, Area, Callback, parse
 from handlers.conversation import Conversation
-from storage.kinds import ExchangeState, OutboxKind, OutboxState
+from storage.kinds import ExchangeState, LedgerKind, OutboxKind, OutboxState
 
 
 async def check_list(svc: Any, table: str, column: str) -> set[str]:
@@ -40,6 +40,12 @@ async def test_outbox_kinds_are_exactly_the_enum(svc):
     """A kind is a row of outbox_kinds (a new flow adds rows, not a rebuild of the outbox)."""
     rows = await svc.db.all("SELECT kind FROM outbox_kinds")
     assert {row[0] for row in rows} == {kind.value for kind in OutboxKind}
+
+
+async def test_ledger_kinds_are_exactly_the_enum(svc):
+    """Why hours moved is a row of ledger_kinds, which ledger_transactions.kind references."""
+    rows = await svc.db.all("SELECT kind FROM ledger_kinds")
+    assert {row[0] for row in rows} == {kind.value for kind in LedgerKind}
 
 
 async def test_a_misspelt_outbox_kind_is_refused_by_the_schema(svc):

@@ -16,11 +16,22 @@ import aiosqlite
 import pytest
 
 from bot.outbound.scheduler import tick
-from storage import audit, broadcasts, exchanges, export, ledger, listings, members, roles, safety
+from storage import (
+    audit,
+    broadcasts,
+    exchanges,
+    export,
+    ledger,
+    listings,
+    members,
+    organisations,
+    roles,
+    safety,
+)
 from storage.db import Database
 from storage.errors import NotFound, OverdraftLimit, WrongState
 from storage.forget import forget
-from storage.kinds import OPEN_STATES, OutboxKind
+from storage.kinds import OPEN_STATES, LedgerKind, OutboxKind
 from storage.migrations import apply_migrations, discover
 from storage.models import FORMER_MEMBER_ID, to_db
 from storage.mydata import member_data, summary
@@ -215,6 +226,7 @@ async def run_the_story(w: World) -> None:
     about_ann = await report(w, "bob", "ann", "Zephyrine was short with me")
     await safety.pause(db, by=cora, report_id=about_ann, now=w.now())
     await visit_story(w)
+    await organisation_story(w)
     words = (
         "xylobassoons",
         "kumquatarium",
@@ -285,6 +297,86 @@ async def visit_story(w: World) -> None:
                 " isolated, created_at) VALUES (?, 'first', 2, 3, 2, ?)",
                 (referral, at),
             )
+
+
+async def organisation_story(w: World) -> None:
+    """Organisations: Ann, a coordinator, creates the Riverside Garden and names Bob to act
+    for it; Cora's Day Centre names Ann. Ann helped at the Day Centre's lunch (credited at the
+    roll call she ran), is signed up for next week's, runs a Garden activity, posts something
+    for hours, and spent hours on the Day Centre's course (another spend still asked). The
+    ledger rows come through storage.ledger, the rest as the flows store them."""
+    ann, bob, cora = w.id("ann"), w.id("bob"), w.id("cora")
+    garden = await organisations.create(
+        w.db,
+        name="Riverside Garden",
+        area="Riverside",
+        description="Veg beds",
+        by=ann,
+        now=w.now(),
+    )
+    centre = await organisations.create(
+        w.db, name="Day Centre", area="Town", description="Lunches", by=cora, now=w.now()
+    )
+    await organisations.add_member(
+        w.db, organisation_id=garden.id, member_id=bob, by=ann, now=w.now()
+    )
+    await organisations.add_member(
+        w.db, organisation_id=centre.id, member_id=ann, by=cora, now=w.now()
+    )
+    at, past, coming = (to_db(w.now() + timedelta(days=d)) for d in (0, -2, 7))
+    async with w.db.transaction() as tx:
+        activity = {}
+        for key, org, title, starts, state, by in (
+            ("lunch", centre.id, "Lunch club", past, "done", ann),
+            ("next", centre.id, "Lunch club", coming, "open", cora),
+            ("dig", garden.id, "Dig day", coming, "open", ann),
+        ):
+            cursor = await tx.execute(
+                "INSERT INTO activities (organisation_id, title, starts_at, place,"
+                " helpers_wanted, helper_minutes, state, created_by, credited_by, credited_at,"
+                " created_at) VALUES (?, ?, ?, 'Hall', 3, 60, ?, ?, ?, ?, ?)",
+                (org, title, starts, state, by, ann if state == "done" else None, at, at),
+            )
+            activity[key] = cursor.lastrowid
+        for key, attended in (("lunch", 1), ("next", None)):
+            await tx.execute(
+                "INSERT INTO activity_signups (activity_id, member_id, role, state, queued_at,"
+                " attended, marked_by, created_at, updated_at)"
+                " VALUES (?, ?, 'helper', 'going', ?, ?, ?, ?, ?)",
+                (activity[key], ann, at, attended, ann if attended else None, at, at),
+            )
+        centre_account = await organisations.account_id(tx, centre.id)
+        (ann_account,) = (await ledger.accounts(tx, ann)).values()
+        await ledger.post(
+            tx,
+            kind=LedgerKind.ACTIVITY,
+            idempotency_key="activity:lunch",
+            entries=[(ann_account.id, 60), (centre_account, -60)],
+            now=w.now(),
+            activity_id=activity["lunch"],
+            recorded_by=ann,
+        )
+        cursor = await tx.execute(
+            "INSERT INTO partner_offers (organisation_id, category, title, price_minutes,"
+            " created_by, created_at) VALUES (?, 'Learning', 'Computer course', 120, ?, ?)",
+            (centre.id, ann, at),
+        )
+        course = cursor.lastrowid
+        for state in ("confirmed", "asked"):
+            cursor = await tx.execute(
+                "INSERT INTO spends (offer_id, member_id, minutes, state, decided_by,"
+                " created_at, updated_at) VALUES (?, ?, 120, ?, ?, ?, ?)",
+                (course, ann, state, cora if state == "confirmed" else None, at, at),
+            )
+        await ledger.post(
+            tx,
+            kind=LedgerKind.SPEND,
+            idempotency_key="spend:course",
+            entries=[(ann_account.id, -120), (centre_account, 120)],
+            now=w.now(),
+            spend_id=cursor.lastrowid,
+            recorded_by=cora,
+        )
 
 
 async def report(w: World, by: str, about: str, note: str | None) -> int:
@@ -380,7 +472,8 @@ async def test_mydata_has_their_rows_of_every_table_and_no_one_elses_private_dat
     assert about_her["outcome"] == "paused"
     assert about_her["reporter_id"] is None  # who reported her stays with the coordinators
     assert about_her["note"] is None
-    assert len(data["ledger_transactions"]) == 1  # the hours she recorded for Bob and Carl
+    # the hours she recorded for Bob and Carl, and the roll call she ran
+    assert [t["kind"] for t in data["ledger_transactions"]] == ["coordinator", "activity"]
     for other in ("dan", "bob", "cora", "eve"):
         person = world.people[other]
         for private in (person.username, str(person.telegram_id), person.place, person.source):
@@ -391,9 +484,10 @@ async def test_the_summary_counts_posts_exchanges_and_hours(world):
     found = await summary(world.db, world.id("ann"))
     assert found.listings == 3
     assert found.exchanges == 7
-    assert (found.given_minutes, found.received_minutes) == (90, 0)
-    assert found.balance_minutes == 90 == await ledger.balance(world.db, world.id("ann"))
-    assert (await member_data(world.db, world.id("ann")))["summary"]["balance_minutes"] == 90
+    # 90 in exchanges and 60 at the lunch club; 120 spent on a course
+    assert (found.given_minutes, found.received_minutes) == (150, 120)
+    assert found.balance_minutes == 30 == await ledger.balance(world.db, world.id("ann"))
+    assert (await member_data(world.db, world.id("ann")))["summary"]["balance_minutes"] == 30
 
 
 # --- /forget ------------------------------------------------------------------------------
@@ -416,7 +510,7 @@ async def test_forget_keeps_the_books_true(world):
     assert {m: b for m, b in after.items() if m != FORMER_MEMBER_ID} == {
         m: b for m, b in before.items() if m not in (ann, FORMER_MEMBER_ID)
     }
-    assert after[FORMER_MEMBER_ID] == before[ann] == 90  # no one had left before her
+    assert after[FORMER_MEMBER_ID] == before[ann] == 30  # no one had left before her
     assert result.rows["accounts"] == 1  # her account, with Bob's hour and Dan's half hour
     states = await world.db.all(
         "SELECT state, COUNT(*) FROM exchanges WHERE ? IN (giver_id, receiver_id) GROUP BY state",

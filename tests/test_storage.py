@@ -12,6 +12,7 @@ import pytest
 
 from storage import ledger, members
 from storage.db import Database
+from storage.kinds import LedgerKind
 from storage.migrations import apply_migrations, current_version, discover
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -82,7 +83,11 @@ async def test_unbalanced_transactions_are_refused(tmp_path: Path):
         with pytest.raises(ledger.UnbalancedTransaction):
             async with db.transaction() as tx:
                 await ledger.post(
-                    tx, kind="coordinator", idempotency_key="x", entries=[(account, 60)], now=NOW
+                    tx,
+                    kind=LedgerKind.COORDINATOR,
+                    idempotency_key="x",
+                    entries=[(account, 60)],
+                    now=NOW,
                 )
         assert await ledger.total(db) == 0
         assert await db.scalar("SELECT COUNT(*) FROM ledger_transactions") == 0
