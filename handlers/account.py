@@ -23,7 +23,7 @@ from handlers.common import (
     reply,
     show_menu,
 )
-from storage import aftercare, exchanges, ledger
+from storage import aftercare, exchanges, ledger, organisations
 from storage.models import Member
 
 HISTORY_LINES = 10
@@ -72,7 +72,10 @@ async def cmd_help(update: Update, context: Context) -> None:
     """How hours work and what each menu button does, in plain words (Telegram's / menu lists
     the commands); coordinators get their own commands in a second message."""
     member = await member_of(update, context)
-    await show_menu(update, help_text())
+    text = help_text()
+    if member is not None and await organisations.of_member(services(context).db, member.id):
+        text = Html(f"{text}\n\n{t('help.organisations')}")  # /org, for those who act for one
+    await show_menu(update, text)
     if member is not None and member.is_coordinator:
         lines = [t("help.coordinators"), *coordinator_help_lines()]
         await reply(update, Html("\n".join(lines)))

@@ -48,6 +48,7 @@ ERROR_TEXT: dict[type[errors.DomainError], str] = {
     errors.Unavailable: "errors.unavailable",
     errors.Paused: "errors.paused",
     errors.OwnCase: "errors.own_case",
+    errors.NotForOrganisation: "errors.not_for_organisation",
 }
 
 

@@ -14,6 +14,7 @@ Every command here is behind `for_coordinators` and every button behind
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -67,14 +68,32 @@ async def _pick_member(update: Update, context: Context, action: str) -> None:
     words = await words_within(update, " ".join(context.args or []), MAX_NAME)
     if words is None:
         return
+    await pick_member(
+        update,
+        context,
+        words,
+        lambda m: Callback(Area.COORDINATOR, action, m.id),
+        t(f"coordinator.{action}_which"),
+    )
+
+
+async def pick_member(
+    update: Update,
+    context: Context,
+    words: str,
+    choice: Callable[[Member], Callback],
+    question: str,
+) -> bool:
+    """Members on Telegram whose name has `words`, a button each (`choice` says what it
+    does), under `question`; or that nobody is called that. False when nobody was found.
+    Each flow that names a member (a role, an organisation) asks this same way."""
     found = await members.find(services(context).db, words, on_telegram=True)
     if not found:
         await reply(update, t("coordinator.nobody_found", words=words))
-        return
-    rows = [
-        [keyboards.button(m.display_name, Callback(Area.COORDINATOR, action, m.id))] for m in found
-    ]
-    await reply(update, t(f"coordinator.{action}_which"), InlineKeyboardMarkup(rows))
+        return False
+    rows = [[keyboards.button(m.display_name, choice(m))] for m in found]
+    await reply(update, question, InlineKeyboardMarkup(rows))
+    return True
 
 
 @on_coordinator_button

@@ -24,7 +24,7 @@ from bot.ui.i18n import hours, link, t
 from bot.ui.render import local_time, reminder_words
 from handlers.common import Context, Handler, edit, on_button, reply
 from handlers.timepick import TimePicker
-from storage import exchanges, listings, members
+from storage import exchanges, listings, members, organisations
 from storage.errors import InvalidMinutes, NotFound, NotYours, OverdraftLimit, WithCoordinator
 from storage.exchanges import Escalated
 from storage.kinds import ExchangeState
@@ -178,15 +178,25 @@ async def cb_yes(update: Update, context: Context, member: Member, callback: Cal
             minutes=minutes,
             overdraft_limit=svc.config.timebank.overdraft_limit_minutes,
             now=svc.clock.now(),
+            organisation_limit=svc.config.organisations.overdraft_limit_minutes,
         )
     except OverdraftLimit as limit:
         key = "exchange.over_limit_kept" if limit.kept else "exchange.over_limit"
         await reply(update, t(key, limit=hours(limit.limit)))
         return
     mine = done.giver_balance if done.exchange.giver_id == member.id else done.receiver_balance
+    text = t("exchange.thanks", hours=hours(done.minutes), balance=hours(mine))
+    organisation = await organisations.acted_for(svc.db, done.exchange, member.id)
+    if organisation is not None:  # the balance is the organisation's, not theirs
+        text = t(
+            "exchange.thanks_for_organisation",
+            hours=hours(done.minutes),
+            organisation=organisation.name,
+            balance=hours(mine),
+        )
     await reply(
         update,
-        t("exchange.thanks", hours=hours(done.minutes), balance=hours(mine)),
+        text,
         keyboards.close_met_need(await listings.of_exchange(svc.db, done.exchange), member.id),
     )
 

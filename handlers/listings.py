@@ -21,7 +21,7 @@ from telegram.ext import (
 )
 
 from bot.services import services
-from bot.ui import keyboards
+from bot.ui import keyboards, organisation_keyboards
 from bot.ui.callbacks import Area, Callback, parse, pattern
 from bot.ui.i18n import category_name, t, tn
 from bot.ui.render import card, listing_card, snippet, visible_text
@@ -38,10 +38,10 @@ from handlers.common import (
     words_within,
 )
 from handlers.conversation import Conversation
-from storage import listings
-from storage.errors import Paused, Unavailable
+from storage import listings, organisations
+from storage.errors import NotForOrganisation, Paused, Unavailable
 from storage.listings import MAX_BODY, MAX_WHEN_WHERE
-from storage.models import Listing, ListingKind, Member
+from storage.models import Listing, ListingKind, Member, Organisation
 
 TEXT, WHEN, PREVIEW, EDIT_TEXT = range(4)
 DRAFT = "draft"
@@ -52,14 +52,43 @@ KIND_AREAS = keyboards.POST_AREAS
 
 
 async def ask_category(update: Update, context: Context, member: Member, kind: ListingKind) -> None:
-    """Which kind of help: the first step of a post (not while paused: storage would refuse
-    the post at the end, so say so before anything is typed)."""
+    """The first step of a post: whom it is for, when the member acts for an organisation;
+    else which kind of help (not while paused: storage would refuse the post at the end, so
+    say so before anything is typed)."""
     if member.paused:
         raise Paused(member.id)
+    theirs = await organisations.of_member(services(context).db, member.id)
+    if theirs:
+        await reply(update, t("post.ask_for_whom"), organisation_keyboards.for_whom(kind, theirs))
+        return
+    await _ask_which_kind(update, context, kind, None)
+
+
+async def _ask_which_kind(
+    update: Update, context: Context, kind: ListingKind, organisation: Organisation | None
+) -> None:
+    """The category buttons; each carries whom the post is for (0: the member)."""
     names = services(context).config.timebank.categories
-    await reply(
-        update, t(f"post.ask_category_{kind}"), keyboards.categories(KIND_AREAS[kind], names)
+    markup = keyboards.categories(
+        KIND_AREAS[kind], names, arg=str(organisation.id) if organisation else ""
     )
+    await reply(update, t(f"post.ask_category_{kind}"), markup)
+
+
+@on_button
+async def cb_post_for(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    """ "Me" or an organisation: then which kind of help. Only an organisation the member acts
+    for (a forged or stale button is refused; storage checks again when it is posted)."""
+    if member.paused:
+        raise Paused(member.id)
+    kind: ListingKind = "offer" if callback.area == KIND_AREAS["offer"] else "need"
+    organisation = None
+    if callback.id:
+        theirs = await organisations.of_member(services(context).db, member.id)
+        organisation = next((o for o in theirs if o.id == callback.id), None)
+        if organisation is None:
+            raise NotForOrganisation(callback.id)
+    await _ask_which_kind(update, context, kind, organisation)
 
 
 async def show_listing(update: Update, key: str, listing: Listing, viewer_id: int) -> None:
@@ -136,6 +165,15 @@ async def cb_category(update: Update, context: Context, member: Member) -> int |
         raise Paused(member.id)  # an old category button: no draft to be refused at the end
     kind: ListingKind = "offer" if callback.area == KIND_AREAS["offer"] else "need"
     context.user_data[DRAFT] = {"kind": kind, "category": names[callback.id]}
+    if callback.arg_int:  # for an organisation: named on the preview, checked when posted
+        organisation = await organisations.get(services(context).db, callback.arg_int)
+        if organisation is None:
+            await reply(update, t("errors.gone"))
+            return ConversationHandler.END
+        context.user_data[DRAFT] |= {
+            "organisation_id": organisation.id,
+            "organisation": organisation.name,
+        }
     await reply(
         update, tn(f"post.ask_text_{kind}", MAX_BODY, category=category_name(names[callback.id]))
     )
@@ -190,6 +228,7 @@ async def show_preview(update: Update, context: Context) -> int:
         draft["body"],
         draft.get("when_where"),
         place=member.neighbourhood if member else None,
+        organisation=draft.get("organisation"),
     )
     buttons = InlineKeyboardMarkup(
         [
@@ -241,6 +280,7 @@ async def cb_preview(update: Update, context: Context, member: Member) -> int:
         body=draft["body"],
         when_where=draft.get("when_where"),
         now=svc.clock.now(),
+        organisation_id=draft.get("organisation_id"),
     )
     finished[query.message.message_id if query.message else 0] = listing.id
     await show_listing(update, "post.published", listing, member.id)
@@ -409,6 +449,7 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
         CommandHandler("offer", cmd_offer),
         CommandHandler("need", cmd_need),
         CallbackQueryHandler(cb_post_kind, pattern=r"^p[on]:ask:\d"),
+        CallbackQueryHandler(cb_post_for, pattern=r"^p[on]:for:\d"),
         CallbackQueryHandler(cb_view, pattern=pattern(Area.LISTING, "view")),
         CallbackQueryHandler(cb_close, pattern=pattern(Area.LISTING, "close")),
         CallbackQueryHandler(cb_reopen, pattern=pattern(Area.LISTING, "reopen")),

@@ -7,10 +7,11 @@ double tap or a second device can never move an exchange twice or credit it twic
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage import audit, guards, ledger, nudges, roles
+from storage import audit, guards, ledger, nudges, organisations, roles
 from storage.db import Database, Params, Row, Tx
 from storage.errors import (
     AlreadyAsked,
@@ -119,11 +120,15 @@ async def accept(
     timings: Timings = DEFAULT_TIMINGS,
 ) -> Exchange:
     """The listing's owner accepts a response: an exchange is agreed and both are introduced
-    (not while the owner is paused, nor if a block or a pause came between them since)."""
+    (not while the owner is paused, nor if a block or a pause came between them since).
+    A post for an organisation is accepted only while the owner still acts for it; the
+    exchange then names it, and its account stands in for the owner's side."""
     async with db.transaction() as tx:
         row = await _owned_response(tx, response_id, member_id)
         await guards.require_unpaused(tx, member_id)
         await guards.require_can_meet(tx, member_id, row["responder_id"])
+        if row["organisation_id"] is not None:
+            await organisations.require_acts_for(tx, member_id, row["organisation_id"])
         await _move_response(tx, response_id, "accepted")
         offer = row["kind"] == "offer"
         giver, receiver = (
@@ -136,8 +141,18 @@ async def accept(
         )
         async with tx.execute(
             "INSERT INTO exchanges (listing_id, response_id, giver_id, receiver_id, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
-            (row["listing_id"], response_id, giver, receiver, to_db(now), to_db(now)),
+            " updated_at, organisation_id, organisation_side) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING *",
+            (
+                row["listing_id"],
+                response_id,
+                giver,
+                receiver,
+                to_db(now),
+                to_db(now),
+                row["organisation_id"],
+                None if row["organisation_id"] is None else ("giver" if offer else "receiver"),
+            ),
         ) as cur:
             created = await cur.fetchone()
         assert created is not None
@@ -232,18 +247,26 @@ async def confirm(
     minutes: int,
     overdraft_limit: int,
     now: datetime,
+    organisation_limit: Callable[[str], int] | None = None,
 ) -> Confirmed:
     """The other party says yes to exactly the proposed minutes; the credit moves once.
 
     `minutes` comes from the button the member saw, so a stale button (the hours were changed
-    since) is refused rather than confirming an amount they never saw."""
+    since) is refused rather than confirming an amount they never saw. An organisation that
+    received the help pays from its account, within its own limit (`organisation_limit` of
+    its name; the members' limit without one)."""
     async with db.transaction() as tx:
         exchange = await _party_exchange(tx, exchange_id, member_id)
         if exchange.state != ExchangeState.PROPOSED or exchange.proposed_minutes != minutes:
             _raise_for_state(exchange)
         if exchange.proposed_by == member_id:
             raise NotYours(exchange_id)
-        receiver_balance = await ledger.balance_in(tx, exchange.receiver_id)
+        _, receiver = await _accounts(tx, exchange)
+        receiver_balance = receiver.balance
+        if exchange.organisation_side == "receiver" and exchange.organisation_id is not None:
+            organisation = await organisations.get_in(tx, exchange.organisation_id)
+            if organisation_limit is not None:
+                overdraft_limit = organisation_limit(organisation.name)
         if receiver_balance - minutes < -overdraft_limit:
             # The hold must commit, so the refusal is raised after the transaction.
             asked = await _hold_for_coordinator(tx, exchange, now)
@@ -574,12 +597,14 @@ async def settle(
     return Settled(exchange_id, minutes, change, moved)
 
 
-# Minutes the giver has been credited for an exchange so far, corrections included.
+# Minutes the giver (or the organisation giving for them) has been credited for an exchange
+# so far, corrections included.
 _CREDITED = (
     "SELECT COALESCE(SUM(e.minutes), 0) FROM ledger_entries e"
     " JOIN ledger_transactions t ON t.id = e.transaction_id"
     " JOIN accounts a ON a.id = e.account_id"
-    " JOIN exchanges x ON x.id = t.exchange_id AND a.member_id = x.giver_id"
+    " JOIN exchanges x ON x.id = t.exchange_id AND CASE WHEN x.organisation_side = 'giver'"
+    "  THEN a.organisation_id = x.organisation_id ELSE a.member_id = x.giver_id END"
     " WHERE t.exchange_id = ?"
 )
 
@@ -612,8 +637,7 @@ async def _post_credit(
         )
         number = int(count[0]) if count else 0
     key = f"exchange:{exchange.id}" if number == 0 else f"exchange:{exchange.id}:{number}"
-    parties = await ledger.accounts(tx, exchange.giver_id, exchange.receiver_id)
-    giver, receiver = parties[exchange.giver_id], parties[exchange.receiver_id]
+    giver, receiver = await _accounts(tx, exchange)
     posted = await ledger.post(
         tx,
         kind=kind,
@@ -624,6 +648,23 @@ async def _post_credit(
         recorded_by=recorded_by,
     )
     return (giver.balance + minutes, receiver.balance - minutes) if posted else None
+
+
+async def _accounts(tx: Tx, exchange: Exchange) -> tuple[ledger.Account, ledger.Account]:
+    """The giver's and the receiver's accounts, with balances: the organisation's for the
+    side that acts for it."""
+    parties = await ledger.accounts(tx, exchange.giver_id, exchange.receiver_id)
+    giver, receiver = parties[exchange.giver_id], parties[exchange.receiver_id]
+    if exchange.organisation_id is not None:
+        standing = ledger.Account(
+            await organisations.account_id(tx, exchange.organisation_id),
+            await organisations.balance_in(tx, exchange.organisation_id),
+        )
+        if exchange.organisation_side == "giver":
+            giver = standing
+        else:
+            receiver = standing
+    return giver, receiver
 
 
 async def history(db: Database, member_id: int, limit: int = 10) -> list[HistoryItem]:
@@ -749,7 +790,8 @@ async def _party_exchange(tx: Tx, exchange_id: int, member_id: int) -> Exchange:
 async def _owned_response(tx: Tx, response_id: int, member_id: int) -> Row:
     row = await _one(
         tx,
-        "SELECT r.listing_id, r.responder_id, r.status, l.owner_id, l.kind FROM responses r"
+        "SELECT r.listing_id, r.responder_id, r.status, l.owner_id, l.kind, l.organisation_id"
+        " FROM responses r"
         " JOIN listings l ON l.id = r.listing_id WHERE r.id = ?",
         response_id,
     )

@@ -64,6 +64,7 @@ EXPORTS: tuple[TableExport, ...] = (
             "disputed_by",
             "dispute_reason",
             "organisation_id",
+            "organisation_side",
         ),
         # The /record a coordinator's hours came from (their id and a Telegram message id):
         # bookkeeping against a second tap, nothing a reader of the records needs.

@@ -125,6 +125,9 @@ class OutboxKind(StrEnum):
     VISITOR_CHECK_EXPIRED = "visitor_check_expired"  # on the day: no referrals until renewed
     # referrals (peer visits): the accepted visitor hears a coordinator closed the referral
     REFERRAL_CLOSED = "referral_closed"
+    # organisations: ref_id is the organisation's id
+    ORGANISATION_MEMBER_ADDED = "organisation_member_added"  # to the member: you act for it now
+    ORGANISATION_MEMBER_REMOVED = "organisation_member_removed"  # to the member: no longer
 
 
 # Kinds that obey a member's nudge settings, quiet hours and digest; the other kinds are

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from storage import guards
+from storage import guards, organisations
 from storage.db import Database, Params, Tx
 from storage.errors import NotFound, NotYours
 from storage.exchanges import delete_responses
@@ -15,10 +15,14 @@ from storage.models import Exchange, Listing, ListingKind, Page, to_db
 MAX_BODY = 500
 MAX_WHEN_WHERE = 200
 
+# A post for an organisation shows the organisation's area as its place.
 _SELECT = (
-    "SELECT l.id, l.owner_id, m.display_name AS owner_name, m.neighbourhood AS owner_neighbourhood,"
-    " l.kind, l.category, l.body, l.when_where, l.status, l.created_at"
+    "SELECT l.id, l.owner_id, m.display_name AS owner_name,"
+    " COALESCE(o.area, m.neighbourhood) AS owner_neighbourhood,"
+    " l.kind, l.category, l.body, l.when_where, l.status, l.created_at,"
+    " l.organisation_id, o.name AS organisation_name"
     " FROM listings l JOIN members m ON m.id = l.owner_id"
+    " LEFT JOIN organisations o ON o.id = l.organisation_id"
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
 # What a viewer (:viewer, NULL for nobody in particular) may see in lists: nothing of anyone
@@ -37,14 +41,20 @@ async def create(
     body: str,
     when_where: str | None,
     now: datetime,
+    organisation_id: int | None = None,
 ) -> Listing:
-    """Post an offer or a need; refused (Paused) while a coordinator has paused the owner."""
+    """Post an offer or a need; refused (Paused) while a coordinator has paused the owner.
+    For an organisation, only while the owner acts for it (NotForOrganisation otherwise):
+    checked here, in the posting's transaction, so a member taken off it a minute ago, or a
+    forged button, posts nothing in its name."""
     async with db.transaction() as tx:
         await guards.require_unpaused(tx, owner_id)
+        if organisation_id is not None:
+            await organisations.require_acts_for(tx, owner_id, organisation_id)
         async with tx.execute(
             "INSERT INTO listings (owner_id, kind, category, body, when_where, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (owner_id, kind, category, body, when_where, to_db(now), to_db(now)),
+            " updated_at, organisation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (owner_id, kind, category, body, when_where, to_db(now), to_db(now), organisation_id),
         ) as cursor:
             row = await cursor.fetchone()
     assert row is not None
@@ -204,6 +214,15 @@ async def open_by_owner(db: Database, member_id: int) -> list[Listing]:
     rows = await db.all(
         f"{_SELECT} WHERE l.owner_id = ? AND l.status = 'open' ORDER BY l.id DESC LIMIT 20",
         (member_id,),
+    )
+    return [Listing.from_row(row) for row in rows]
+
+
+async def open_for_organisation(db: Database, organisation_id: int) -> list[Listing]:
+    """What is posted for an organisation and still open, newest first (its /org card)."""
+    rows = await db.all(
+        f"{_SELECT} WHERE l.organisation_id = ? AND l.status = 'open' ORDER BY l.id DESC LIMIT 20",
+        (organisation_id,),
     )
     return [Listing.from_row(row) for row in rows]
 

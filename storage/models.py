@@ -108,10 +108,17 @@ class Listing:
     status: str
     created_at: datetime
     owner_neighbourhood: str | None = None
+    organisation_id: int | None = None  # posted for an organisation, by the owner
+    organisation_name: str | None = None
 
     @property
     def is_open(self) -> bool:
         return self.status == "open"
+
+    @property
+    def poster(self) -> str:
+        """Whom members see as posting it: the organisation, when it is for one."""
+        return self.organisation_name or self.owner_name
 
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Listing:
@@ -143,9 +150,17 @@ class Exchange:
     scheduled_at: datetime | None = None
     disputed_by: int | None = None
     dispute_reason: str | None = None  # 'hours' or 'didnt_happen', while it waits
+    organisation_id: int | None = None  # the listing was posted for an organisation
+    organisation_side: str | None = None  # 'giver' or 'receiver': whose account is the org's
 
     def involves(self, member_id: int) -> bool:
         return member_id in (self.giver_id, self.receiver_id)
+
+    def for_organisation(self, member_id: int) -> bool:
+        """Whether this party acts for the exchange's organisation: its hours are the
+        organisation's, not their own."""
+        side = self.giver_id if self.organisation_side == "giver" else self.receiver_id
+        return self.organisation_id is not None and member_id == side
 
     def other_party(self, member_id: int) -> int:
         return self.receiver_id if member_id == self.giver_id else self.giver_id

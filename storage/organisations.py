@@ -16,8 +16,15 @@ from datetime import datetime
 from storage import audit
 from storage.db import Database, Tx
 from storage.errors import NameTaken, NotForOrganisation, NotFound, WrongState
-from storage.models import Organisation, to_db
+from storage.kinds import OutboxKind
+from storage.models import Exchange, Organisation, to_db
+from storage.outbox import Notice, enqueue
 from storage.roles import require_coordinator
+
+# What the schema allows, so a member is told before storage would refuse.
+MAX_ORGANISATION_NAME = 80
+MAX_AREA = 80
+MAX_ABOUT = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +79,8 @@ async def create(
 async def add_member(
     db: Database, *, organisation_id: int, member_id: int, by: int, now: datetime
 ) -> bool:
-    """A coordinator names a member who acts for the organisation; False if they already
-    did (a second tap changes nothing)."""
+    """A coordinator names a member who acts for the organisation, and the member is told
+    what that means; False if they already did (a second tap changes nothing)."""
     async with db.transaction() as tx:
         await require_coordinator(tx, by)
         await _require_active(tx, organisation_id)
@@ -95,13 +102,16 @@ async def add_member(
                 now=now,
                 detail={"member": member_id},
             )
+            notice = Notice(member_id, OutboxKind.ORGANISATION_MEMBER_ADDED, organisation_id)
+            await enqueue(tx, notice, now)
     return added
 
 
 async def remove_member(
     db: Database, *, organisation_id: int, member_id: int, by: int, now: datetime
 ) -> bool:
-    """A coordinator takes a member off an organisation; False if they weren't on it."""
+    """A coordinator takes a member off an organisation, and they are told; False if they
+    weren't on it."""
     async with db.transaction() as tx:
         await require_coordinator(tx, by)
         removed = (
@@ -119,6 +129,8 @@ async def remove_member(
                 now=now,
                 detail={"member": member_id},
             )
+            notice = Notice(member_id, OutboxKind.ORGANISATION_MEMBER_REMOVED, organisation_id)
+            await enqueue(tx, notice, now)
     return removed
 
 
@@ -163,6 +175,14 @@ async def balance_in(tx: Tx, organisation_id: int) -> int:
     return int(row[0]) if row else 0
 
 
+async def get_in(tx: Tx, organisation_id: int) -> Organisation:
+    """The organisation, read inside the caller's transaction; NotFound if there is none."""
+    row = await tx.one("SELECT * FROM organisations WHERE id = ?", organisation_id)
+    if row is None:
+        raise NotFound(organisation_id)
+    return Organisation.from_row(row)
+
+
 async def get(db: Database, organisation_id: int) -> Organisation | None:
     row = await db.one("SELECT * FROM organisations WHERE id = ?", (organisation_id,))
     return Organisation.from_row(row) if row else None
@@ -173,6 +193,25 @@ async def active(db: Database) -> list[Organisation]:
         "SELECT * FROM organisations WHERE status = 'active' ORDER BY name COLLATE NOCASE"
     )
     return [Organisation.from_row(row) for row in rows]
+
+
+async def with_balances(
+    db: Database, *, member_id: int | None = None
+) -> list[tuple[Organisation, int]]:
+    """Active organisations by name, each with its balance in minutes: every one (for
+    coordinators), or those `member_id` acts for. One query, however many there are."""
+    mine = (
+        " AND o.id IN (SELECT organisation_id FROM organisation_members WHERE member_id = :me)"
+        if member_id is not None
+        else ""
+    )
+    rows = await db.all(
+        "SELECT o.*, (SELECT COALESCE(SUM(e.minutes), 0) FROM ledger_entries e"
+        "  JOIN accounts a ON a.id = e.account_id WHERE a.organisation_id = o.id) AS balance"
+        f" FROM organisations o WHERE o.status = 'active'{mine} ORDER BY o.name COLLATE NOCASE",
+        {"me": member_id},
+    )
+    return [(Organisation.from_row(row), int(row["balance"])) for row in rows]
 
 
 async def of_member(db: Database, member_id: int) -> list[Organisation]:
@@ -187,16 +226,31 @@ async def of_member(db: Database, member_id: int) -> list[Organisation]:
     return [Organisation.from_row(row) for row in rows]
 
 
+async def acted_for(db: Database, exchange: Exchange, member_id: int) -> Organisation | None:
+    """The organisation this party of the exchange acts for (its hours are the
+    organisation's, not the member's), or None when they act for themselves."""
+    if exchange.organisation_id is None or not exchange.for_organisation(member_id):
+        return None
+    return await get(db, exchange.organisation_id)
+
+
+async def balance(db: Database, organisation_id: int) -> int:
+    """The organisation's balance in minutes."""
+    return int(
+        await db.scalar(
+            "SELECT COALESCE(SUM(e.minutes), 0) FROM ledger_entries e"
+            " JOIN accounts a ON a.id = e.account_id WHERE a.organisation_id = ?",
+            (organisation_id,),
+        )
+    )
+
+
 async def standing(db: Database, organisation_id: int) -> Standing | None:
     """The organisation, its balance and its members, read together."""
     organisation = await get(db, organisation_id)
     if organisation is None:
         return None
-    total = await db.scalar(
-        "SELECT COALESCE(SUM(e.minutes), 0) FROM ledger_entries e"
-        " JOIN accounts a ON a.id = e.account_id WHERE a.organisation_id = ?",
-        (organisation_id,),
-    )
+    total = await balance(db, organisation_id)
     members = await db.all(
         "SELECT member_id FROM organisation_members WHERE organisation_id = ?"
         " ORDER BY added_at, member_id",
@@ -206,10 +260,7 @@ async def standing(db: Database, organisation_id: int) -> Standing | None:
 
 
 async def _require_active(tx: Tx, organisation_id: int) -> Organisation:
-    row = await tx.one("SELECT * FROM organisations WHERE id = ?", organisation_id)
-    if row is None:
-        raise NotFound(organisation_id)
-    organisation = Organisation.from_row(row)
+    organisation = await get_in(tx, organisation_id)
     if organisation.status != "active":
         raise WrongState(organisation_id)
     return organisation

@@ -296,6 +296,7 @@ RULES: tuple[Rule, ...] = (
         plain=(
             "id",
             "organisation_id",
+            "organisation_side",
             "state",
             "proposed_minutes",
             "created_at",

@@ -106,6 +106,20 @@ async def _enter_visitor_check(member: ChatMember) -> None:
         await member.taps(label)
 
 
+async def _enter_new_organisation(member: ChatMember) -> None:
+    await member.says("/neworg")
+
+
+async def _enter_name_organisation_member(member: ChatMember) -> None:
+    """A coordinator creates an organisation, then starts naming a member to act for it."""
+    await member.says("/neworg")
+    await member.says(f"Garden {member.user_id}")
+    await member.taps("Riverside")
+    await member.says("Veg beds")
+    await member.taps("Create")
+    await member.taps("Add a member")
+
+
 RECIPES: dict[str, Recipe] = {
     "post": Recipe(_enter_post, t("post.ask_when")[:20]),
     "edit_listing": Recipe(_enter_edit, t("listing.updated", card="")[:6]),
@@ -123,6 +137,10 @@ RECIPES: dict[str, Recipe] = {
         _enter_visitor_check, t("visitor.check_sure", name="", kind="", done="", until="")[:15]
     ),
     "discharge": Recipe(_enter_discharge, t("referral.ask_area_them"), entry_command="discharge"),
+    "new_organisation": Recipe(_enter_new_organisation, t("org.ask_area"), entry_command="neworg"),
+    "name_organisation_member": Recipe(
+        _enter_name_organisation_member, t("coordinator.nobody_found", words="")[:12]
+    ),
 }
 INTERRUPTIONS = [f"/{c.name}" for c in COMMANDS] + [t(key) for key in MENU_KEYS]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.outbound.aftercare_notices import AFTERCARE_RENDERERS
 from bot.outbound.checkin_notices import CHECKIN_RENDERERS
+from bot.outbound.organisation_notices import ORGANISATION_RENDERERS
 from bot.outbound.referral_notices import REFERRAL_RENDERERS
 from bot.outbound.rendered import Rendered, RenderEnv, Renderer
 from bot.outbound.visit_notices import VISIT_RENDERERS
@@ -15,7 +16,7 @@ from bot.outbound.visitor_notices import VISITOR_RENDERERS
 from bot.ui import keyboards
 from bot.ui.i18n import Html, category_name, hours, link, t
 from bot.ui.render import listing_card, local_time, reminder_words
-from storage import broadcasts, exchanges, ledger, listings, members, safety
+from storage import broadcasts, exchanges, ledger, listings, members, organisations, safety
 from storage.db import Database
 from storage.kinds import ExchangeState, OutboxKind
 from storage.models import Exchange, Member, to_db
@@ -103,6 +104,15 @@ async def _exchange_confirmed(env: RenderEnv, item: OutboxItem) -> Rendered | No
         hours=hours(exchange.proposed_minutes or 0),
         balance=hours(balance),
     )
+    organisation = await organisations.acted_for(env.db, exchange, item.member_id)
+    if organisation is not None:  # the hours moved the organisation's balance, not theirs
+        text = t(
+            "exchange.confirmed_for_organisation",
+            name=other.display_name,
+            hours=hours(exchange.proposed_minutes or 0),
+            organisation=organisation.name,
+            balance=hours(await organisations.balance(env.db, organisation.id)),
+        )
     listing = await listings.of_exchange(env.db, exchange)
     return Rendered(text, keyboards.close_met_need(listing, item.member_id))
 
@@ -500,4 +510,5 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     **CHECKIN_RENDERERS,
     **VISITOR_RENDERERS,
     **REFERRAL_RENDERERS,
+    **ORGANISATION_RENDERERS,
 }

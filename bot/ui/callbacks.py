@@ -38,6 +38,7 @@ class Area(StrEnum):
     JOIN = "jn"
     LANGUAGE = "lg"
     LISTING = "ls"
+    ORGANISATION = "og"  # /neworg, /orgs: an organisation's card, naming who acts for it
     POST_OFFER = "po"
     POST_NEED = "pn"
     PRIVACY = "pr"

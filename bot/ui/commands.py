@@ -29,6 +29,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("blocked", "commands.blocked"),
     Command("myvisits", "commands.myvisits"),
     Command("visitor", "commands.visitor"),
+    Command("org", "commands.org"),
     Command("mydata", "commands.mydata"),
     Command("forget", "commands.forget"),
     Command("help", "commands.help"),
@@ -44,6 +45,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("discharge", "commands.discharge", coordinator_only=True),
     Command("visits", "commands.visits", coordinator_only=True),
     Command("qr", "commands.qr", coordinator_only=True),
+    Command("neworg", "commands.neworg", coordinator_only=True),
+    Command("orgs", "commands.orgs", coordinator_only=True),
     Command("report", "report.command", coordinator_only=True),
     Command("export", "export.command", coordinator_only=True),
 )

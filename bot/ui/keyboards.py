@@ -45,10 +45,13 @@ def grid(buttons: Sequence[InlineKeyboardButton], columns: int = 2) -> InlineKey
     return InlineKeyboardMarkup(rows)
 
 
-def categories(area: Area, names: Sequence[str], *, with_all: bool = False) -> InlineKeyboardMarkup:
-    """One button per category; the id is the category's place in config."""
+def categories(
+    area: Area, names: Sequence[str], *, with_all: bool = False, arg: str = ""
+) -> InlineKeyboardMarkup:
+    """One button per category; the id is the category's place in config (`arg` is carried
+    along: whom a post is for)."""
     buttons = [
-        button(category_name(name), Callback(area, "cat", index))
+        button(category_name(name), Callback(area, "cat", index, arg))
         for index, name in enumerate(names)
     ]
     if with_all:

@@ -94,9 +94,11 @@ def card(
     owner: str | None = None,
     closed: bool = False,
     place: str | None = None,
+    organisation: str | None = None,
 ) -> Html:
     """A listing as members read it; the preview and the published listing look the same.
-    `place` is the owner's neighbourhood, shown when known."""
+    `place` is the owner's neighbourhood, shown when known; a post for an `organisation`
+    names it as the poster, and the member who posted it beside it."""
     lines = [
         t(f"listing.card_{kind}", category=category_name(category)),
         t("listing.body", body=body),
@@ -105,7 +107,11 @@ def card(
         lines.append(t("listing.when_where", when_where=when_where))
     if place:
         lines.append(t("listing.place", place=place))
-    if owner:
+    if organisation and owner:
+        lines.append(t("listing.by_organisation", organisation=organisation, name=owner))
+    elif organisation:
+        lines.append(t("listing.for_organisation", organisation=organisation))
+    elif owner:
         lines.append(t("listing.by", name=owner))
     if closed:
         lines.append(t("listing.closed_mark"))
@@ -121,6 +127,7 @@ def listing_card(listing: Listing) -> Html:
         owner=listing.owner_name,
         closed=not listing.is_open,
         place=listing.owner_neighbourhood,
+        organisation=listing.organisation_name,
     )
 
 
@@ -142,7 +149,7 @@ def browse_line(listing: Listing, number: int) -> Html:
     kind = t(f"browse.kind_{listing.kind}")
     if not listing.owner_neighbourhood:
         return t(
-            "browse.line", number=number, kind=kind, body=snippet(listing), name=listing.owner_name
+            "browse.line", number=number, kind=kind, body=snippet(listing), name=listing.poster
         )
     place = shorten(listing.owner_neighbourhood, PLACE_WIDTH)
     return t(
@@ -150,7 +157,7 @@ def browse_line(listing: Listing, number: int) -> Html:
         number=number,
         kind=kind,
         body=snippet(listing, width=max(SNIPPET_WIDTH - len(place) - 4, 24)),
-        name=listing.owner_name,
+        name=listing.poster,
         place=place,
     )
 
