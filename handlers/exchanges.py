@@ -192,7 +192,7 @@ async def cb_yes(update: Update, context: Context, member: Member, callback: Cal
             "exchange.thanks_for_organisation",
             hours=hours(done.minutes),
             organisation=organisation.name,
-            balance=hours(mine),
+            org_hours=hours(mine),
         )
     await reply(
         update,

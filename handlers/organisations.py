@@ -212,7 +212,7 @@ async def _show_card(update: Update, context: Context, organisation_id: int) -> 
         name=organisation.name,
         area=organisation.area,
         about=organisation.description,
-        balance=hours(standing.balance),
+        org_hours=hours(standing.balance),
         people=", ".join(p.display_name for p in people) or t("org.nobody_yet"),
     )
     await reply(
@@ -341,7 +341,7 @@ async def cmd_org(update: Update, context: Context, member: Member) -> None:
         ]
         await reply(
             update,
-            t(key, name=organisation.name, balance=hours(balance)),
+            t(key, name=organisation.name, org_hours=hours(balance)),
             InlineKeyboardMarkup(rows) if rows else None,
         )
 

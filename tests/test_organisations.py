@@ -119,7 +119,7 @@ async def test_orgs_lists_balances_and_a_card_names_a_member_who_is_told(alice, 
     await new_org(coordinator)
     await new_org(coordinator, "Riverside Garden")
     await coordinator.says("/orgs")
-    assert coordinator.inline_labels == [f"{CENTRE} · 0 hours", "Riverside Garden · 0 hours"]
+    assert coordinator.inline_labels == [f"🏢 {CENTRE} · 0 hours", "🏢 Riverside Garden · 0 hours"]
     await coordinator.taps(CENTRE)
     assert "Acting for it: nobody yet" in coordinator.last_text
     await coordinator.taps("Add a member")
@@ -183,7 +183,7 @@ async def test_an_exchange_moves_the_organisations_hours(alice, bob, coordinator
     assert await ledger.total(svc.db) == 0
     assert await exchanges.credited(svc.db, exchange_id) == 120
     await coordinator.says("/orgs")
-    assert coordinator.inline_labels == [f"{CENTRE} · −2 hours"]
+    assert coordinator.inline_labels == [f"🏢 {CENTRE} · −2 hours"]
 
 
 async def test_an_organisation_offering_help_is_credited(alice, bob, coordinator, svc):

@@ -111,7 +111,7 @@ async def _exchange_confirmed(env: RenderEnv, item: OutboxItem) -> Rendered | No
             name=other.display_name,
             hours=hours(exchange.proposed_minutes or 0),
             organisation=organisation.name,
-            balance=hours(await organisations.balance(env.db, organisation.id)),
+            org_hours=hours(await organisations.balance(env.db, organisation.id)),
         )
     listing = await listings.of_exchange(env.db, exchange)
     return Rendered(text, keyboards.close_met_need(listing, item.member_id))

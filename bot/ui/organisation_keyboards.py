@@ -38,7 +38,7 @@ def listed(found: Sequence[tuple[Organisation, int]], offset: int) -> InlineKeyb
     rows = [
         [
             button(
-                t("org.list_button", name=organisation.name, balance=hours(balance)),
+                t("org.list_button", name=organisation.name, org_hours=hours(balance)),
                 Callback(Area.ORGANISATION, "card", organisation.id),
             )
         ]
