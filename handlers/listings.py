@@ -173,6 +173,7 @@ async def cb_category(update: Update, context: Context, member: Member) -> int |
         context.user_data[DRAFT] |= {
             "organisation_id": organisation.id,
             "organisation": organisation.name,
+            "place": organisation.area,  # where members read it is, as on the published card
         }
     await reply(
         update, tn(f"post.ask_text_{kind}", MAX_BODY, category=category_name(names[callback.id]))
@@ -227,7 +228,7 @@ async def show_preview(update: Update, context: Context) -> int:
         draft["category"],
         draft["body"],
         draft.get("when_where"),
-        place=member.neighbourhood if member else None,
+        place=draft.get("place", member.neighbourhood if member else None),
         organisation=draft.get("organisation"),
     )
     buttons = InlineKeyboardMarkup(

@@ -17,10 +17,10 @@ GARDEN = "Riverside Garden"  # its own overdraft limit in this module's config: 
 REFUSED = "Sorry, only a coordinator can do that."
 
 
-async def new_org(coordinator, name: str = CENTRE) -> None:
+async def new_org(coordinator, name: str = CENTRE, area: str = "Riverside") -> None:
     await coordinator.says("/neworg")
     await coordinator.says(name)
-    await coordinator.taps("Riverside")
+    await coordinator.taps(area)
     await coordinator.says("Lunches and company for older people")
     await coordinator.taps("Create")
 
@@ -138,7 +138,7 @@ async def test_orgs_lists_balances_and_a_card_names_a_member_who_is_told(alice, 
 
 
 async def test_posting_for_an_organisation_names_it_as_the_poster(alice, bob, coordinator, svc):
-    await new_org(coordinator)
+    await new_org(coordinator, area="Old Town")
     await add_member(coordinator, "Alice")
     await bob.taps("I need")
     assert bob.last_text == t("post.ask_category_need"), "no org: no question"
@@ -149,9 +149,9 @@ async def test_posting_for_an_organisation_names_it_as_the_poster(alice, bob, co
     await alice.taps("Company")
     await alice.says("someone to chat with our guests")
     await alice.taps("Skip")
-    assert f"— for {CENTRE}" in alice.last_text
+    assert f"📍 Old Town\n— for {CENTRE}" in alice.last_text, "where the organisation is"
     await alice.taps("Publish")
-    assert f"— {CENTRE} (posted by Alice)" in alice.last_text
+    assert f"📍 Old Town\n— {CENTRE} (posted by Alice)" in alice.last_text
     listing = (await listings.open_by_owner(svc.db, await member_id(svc, alice)))[0]
     assert (listing.organisation_id, listing.poster) == (await org_id(svc), CENTRE)
     await bob.says("/search guests")
