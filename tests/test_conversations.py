@@ -106,6 +106,11 @@ async def _enter_visitor_check(member: ChatMember) -> None:
         await member.taps(label)
 
 
+async def _enter_activity(member: ChatMember) -> None:
+    """A coordinator posts a group activity, up to the title they type."""
+    await member.says("/activity")
+
+
 RECIPES: dict[str, Recipe] = {
     "post": Recipe(_enter_post, t("post.ask_when")[:20]),
     "edit_listing": Recipe(_enter_edit, t("listing.updated", card="")[:6]),
@@ -123,6 +128,7 @@ RECIPES: dict[str, Recipe] = {
         _enter_visitor_check, t("visitor.check_sure", name="", kind="", done="", until="")[:15]
     ),
     "discharge": Recipe(_enter_discharge, t("referral.ask_area_them"), entry_command="discharge"),
+    "activity": Recipe(_enter_activity, t("activity.ask_day"), entry_command="activity"),
 }
 INTERRUPTIONS = [f"/{c.name}" for c in COMMANDS] + [t(key) for key in MENU_KEYS]
 
