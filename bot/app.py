@@ -38,6 +38,7 @@ from bot.ui.i18n import languages, speaking
 from bot.updates import PerMemberUpdateProcessor
 from handlers import (
     account,
+    activities,
     aftercare,
     broadcast,
     browse,
@@ -136,9 +137,11 @@ def handler_groups(config: Config) -> list[tuple[int, list[BaseHandler[Update, A
         *visitors.handlers(),
         *referrals.handlers(),
         *organisations.handlers(),
+        *activities.handlers(),
         *listings.menu_handlers(),
         *browse.menu_handlers(),
         *account.menu_handlers(),
+        *activities.menu_handlers(),
         *account.fallback_handlers(),
     ]
     conversations = [h for h in conversations_and_buttons if isinstance(h, Conversation)]

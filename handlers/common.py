@@ -236,7 +236,14 @@ def on_button(handler: CallbackHandler) -> Handler:
     return wrapper
 
 
-MENU_KEYS = ("menu.offer", "menu.need", "menu.browse", "menu.hours", "menu.help")
+MENU_KEYS = (
+    "menu.offer",
+    "menu.need",
+    "menu.browse",
+    "menu.hours",
+    "menu.help",
+    "menu.activities",
+)
 
 
 def menu_filter() -> filters.BaseFilter:

@@ -3,6 +3,8 @@
     /start [CODE] ─▶ NAME ─(typed or tapped)─▶ PLACE ─▶ CONSENT ─"I agree"─▶ member, menu
                                                              └─"No thanks"─▶ nothing kept
     /start visit-WARD ─▶ a patient's own steps (handlers/referrals.py), in this conversation
+    /start act-ID ─▶ a member sees the activity's card; a newcomer joins (the activity kept as
+                     their join source), then lands on its card to sign up with one tap
 Until "I agree", what the person typed lives only in memory (user_data).
 """
 
@@ -24,7 +26,7 @@ from bot.ui import keyboards
 from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.i18n import current_language, t
 from bot.ui.render import privacy_note
-from handlers import referrals
+from handlers import activities, referrals
 from handlers.common import Context, drop_buttons, member_of, reply, show_menu, text_input, typed
 from handlers.conversation import Conversation
 from storage import members
@@ -43,16 +45,21 @@ async def cmd_start(update: Update, context: Context) -> object:
         if code in services(context).visits.wards:
             return await referrals.begin_ward(update, context, code)
         await reply(update, t("referral.unknown_ward"))
+    activity_id = activities.link_id(context.args)
     member = await member_of(update, context)
     if member is not None:
         key = "join.welcome_back" if member.status == "active" else "join.still_pending"
         await show_menu(update, t(key, name=member.display_name))
+        if activity_id is not None and member.status == "active":
+            await activities.show_card(update, context, member, activity_id)
         return ConversationHandler.END
     user = update.effective_user
     assert user is not None
     assert context.user_data is not None
     source = context.args[0][:64] if context.args else None
-    context.user_data[JOIN] = {"source": source}
+    if activity_id is not None:
+        source = activities.join_source(activity_id)
+    context.user_data[JOIN] = {"source": source, "activity": activity_id}
     timebank = services(context).config.timebank.name
     await reply(update, t("join.welcome", timebank=timebank, how=t("help.hours")))
     await reply(update, t("join.ask_name"), keyboards.choices([user.first_name]))
@@ -133,6 +140,8 @@ async def _join(update: Update, context: Context, answers: dict[str, Any]) -> No
     )
     if member.status == "active":
         await show_menu(update, t("join.done", name=member.display_name))
+        if answers.get("activity") is not None:
+            await activities.show_card(update, context, member, answers["activity"])
     else:
         await reply(update, t("join.pending", name=member.display_name))
 

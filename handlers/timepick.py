@@ -28,8 +28,9 @@ from storage.models import Member
 
 # May this member set the time of this thing (its id)? Raise a DomainError if not.
 Check = Callable[[Context, int, Member], Awaitable[object]]
-# The time was picked (aware, in the timebank's zone, and still ahead): act on it.
-Picked = Callable[[Update, Context, Member, int, datetime], Awaitable[None]]
+# The time was picked (aware, in the timebank's zone, and still ahead): act on it. What it
+# returns is the step's result, so a conversation holding the picker moves on from it.
+Picked = Callable[[Update, Context, Member, int, datetime], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,13 @@ class TimePicker:
         markup = keyboards.hours_of_day(self.area, cb.id, day, now)
         await reply(update, t("exchange.which_hour"), markup)
 
-    async def _at(self, update: Update, context: Context, member: Member, cb: Callback) -> None:
+    async def _at(self, update: Update, context: Context, member: Member, cb: Callback) -> object:
         """The hour was picked: hand it to the flow, unless it has passed meanwhile."""
         local = _parsed(cb, "%Y%m%d%H").replace(tzinfo=services(context).config.zone)
         if local <= services(context).clock.now():
             await reply(update, t("exchange.time_passed"), self._day_buttons(context, cb.id))
-            return
-        await self.picked(update, context, member, cb.id, local)
+            return None
+        return await self.picked(update, context, member, cb.id, local)
 
     def _day_buttons(self, context: Context, item_id: int) -> Any:
         return keyboards.days_ahead(self.area, item_id, _local_now(context))

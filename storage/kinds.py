@@ -128,6 +128,11 @@ class OutboxKind(StrEnum):
     # organisations: ref_id is the organisation's id
     ORGANISATION_MEMBER_ADDED = "organisation_member_added"  # to the member: you act for it now
     ORGANISATION_MEMBER_REMOVED = "organisation_member_removed"  # to the member: no longer
+    # Group activities (storage/activities.py): ref_id a signup's id, or the activity's.
+    ACTIVITY_REMINDER = "activity_reminder"  # the day and the hour before (ref: signup)
+    ACTIVITY_OFFERED = "activity_offered"  # a place came free: Take it / No thanks (ref: signup)
+    ACTIVITY_ROLL_CALL = "activity_roll_call"  # to each organiser: who came? (ref: activity)
+    ACTIVITY_THANKS = "activity_thanks"  # credited (or charged), and their balance (ref: activity)
 
 
 # Kinds that obey a member's nudge settings, quiet hours and digest; the other kinds are
@@ -143,6 +148,7 @@ NUDGE_KINDS = frozenset(
         OutboxKind.REMINDER_DAY_BEFORE,
         OutboxKind.REMINDER_HOUR_BEFORE,
         OutboxKind.VISIT_REMINDER,
+        OutboxKind.ACTIVITY_REMINDER,
     }
 )
 
@@ -152,7 +158,12 @@ SCHEDULED_KINDS = NUDGE_KINDS | {OutboxKind.BROADCAST}
 # Nudges a member was promised at a time they chose ("I'll remind you an hour before"): quiet
 # hours or the daily digest may hold them back, but never past the time they are about.
 PROMISED_KINDS = frozenset(
-    {OutboxKind.REMINDER_DAY_BEFORE, OutboxKind.REMINDER_HOUR_BEFORE, OutboxKind.VISIT_REMINDER}
+    {
+        OutboxKind.REMINDER_DAY_BEFORE,
+        OutboxKind.REMINDER_HOUR_BEFORE,
+        OutboxKind.VISIT_REMINDER,
+        OutboxKind.ACTIVITY_REMINDER,
+    }
 )
 
 # Kinds whose ref_id is a member's id (the one who joined, applied, was promoted…), not a row

@@ -336,3 +336,61 @@ class Organisation:
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Organisation:
         return from_row(cls, row)
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """A group activity (storage/activities.py): run by an organisation, or by the timebank's
+    coordinators when organisation_id is None. Helpers earn helper_minutes each; participants,
+    when there are places, pay price_minutes each."""
+
+    id: int
+    organisation_id: int | None
+    title: str
+    starts_at: datetime
+    place: str
+    helpers_wanted: int
+    helper_minutes: int
+    places: int | None
+    price_minutes: int
+    state: str  # open · cancelled · done
+    created_by: int
+    created_at: datetime
+    roll_call_at: datetime | None = None
+    credited_at: datetime | None = None
+    credited_by: int | None = None
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Activity:
+        return from_row(cls, row)
+
+    def capacity(self, role: str) -> int:
+        """How many of this role it takes: helpers wanted, or places for participants."""
+        return self.helpers_wanted if role == "helper" else self.places or 0
+
+    def minutes_for(self, role: str) -> int:
+        """What one person of this role moves: earned by a helper, paid by a participant."""
+        return self.helper_minutes if role == "helper" else self.price_minutes
+
+
+@dataclass(frozen=True, slots=True)
+class Signup:
+    """One member's place at an activity: going, waiting (in queued_at order), offered a
+    place that came free (until offer_expires_at), or cancelled. attended is the roll call's
+    mark: None until an organiser says otherwise, which counts as came."""
+
+    id: int
+    activity_id: int
+    member_id: int
+    role: str  # helper · participant
+    state: str  # going · waiting · offered · cancelled
+    queued_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    offer_expires_at: datetime | None = None
+    attended: bool | None = None
+    marked_by: int | None = None
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Signup:
+        return from_row(cls, row, attended=_flag(row["attended"]))

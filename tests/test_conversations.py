@@ -120,6 +120,11 @@ async def _enter_name_organisation_member(member: ChatMember) -> None:
     await member.taps("Add a member")
 
 
+async def _enter_activity(member: ChatMember) -> None:
+    """A coordinator posts a group activity, up to the title they type."""
+    await member.says("/activity")
+
+
 RECIPES: dict[str, Recipe] = {
     "post": Recipe(_enter_post, t("post.ask_when")[:20]),
     "edit_listing": Recipe(_enter_edit, t("listing.updated", card="")[:6]),
@@ -141,6 +146,7 @@ RECIPES: dict[str, Recipe] = {
     "name_organisation_member": Recipe(
         _enter_name_organisation_member, t("coordinator.nobody_found", words="")[:12]
     ),
+    "activity": Recipe(_enter_activity, t("activity.ask_day"), entry_command="activity"),
 }
 INTERRUPTIONS = [f"/{c.name}" for c in COMMANDS] + [t(key) for key in MENU_KEYS]
 

@@ -21,6 +21,7 @@ from bot.sandbox.standin import (
     CAPTION_TOO_LONG,
     CHAT_NOT_FOUND,
     EDIT_NOT_FOUND,
+    MARKUP_TOO_LONG,
     NOT_MODIFIED,
     QUERY_TOO_OLD,
     TEXT_BUTTON_INLINE,
@@ -175,6 +176,16 @@ def inline(text: str, **action: Any) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(text, **action)]])
 
 
+def grid(*, rows: int, columns: int, spare: int = 0) -> InlineKeyboardMarkup:
+    """rows × columns buttons, and `spare` more, one to a row."""
+    button = InlineKeyboardButton("Go", callback_data="go")
+    return InlineKeyboardMarkup([[button] * columns] * rows + [[button]] * spare)
+
+
+async def test_a_full_keyboard_of_a_hundred_buttons_is_fine(app):
+    assert await app.bot.send_message(CHAT, "Pick", reply_markup=grid(rows=12, columns=8, spare=4))
+
+
 @pytest.mark.parametrize(
     ("markup", "failure"),
     [
@@ -184,6 +195,8 @@ def inline(text: str, **action: Any) -> InlineKeyboardMarkup:
         (inline("  ", url="https://example.org"), BUTTON_TEXT_INVALID),
         (inline("Go"), TEXT_BUTTON_INLINE),
         (ReplyKeyboardMarkup([["Yes", ""]]), BUTTON_TEXT_INVALID),
+        (grid(rows=9, columns=8, spare=29), MARKUP_TOO_LONG),  # 101 buttons
+        (grid(rows=1, columns=9), MARKUP_TOO_LONG),  # 9 in a row
     ],
 )
 async def test_bad_buttons_are_refused_when_sent_or_edited(app, markup, failure):

@@ -6,6 +6,7 @@ the exchange moved on): the sender then skips it instead of sending something ou
 
 from __future__ import annotations
 
+from bot.outbound.activity_notices import ACTIVITY_RENDERERS
 from bot.outbound.aftercare_notices import AFTERCARE_RENDERERS
 from bot.outbound.checkin_notices import CHECKIN_RENDERERS
 from bot.outbound.organisation_notices import ORGANISATION_RENDERERS
@@ -511,4 +512,5 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     **VISITOR_RENDERERS,
     **REFERRAL_RENDERERS,
     **ORGANISATION_RENDERERS,
+    **ACTIVITY_RENDERERS,
 }

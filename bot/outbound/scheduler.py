@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services import Services
-from storage import checkins, matching, nudges, retention
+from storage import activities, checkins, matching, nudges, retention
 from storage.retention import Purged
 
 log = logging.getLogger(__name__)
@@ -29,12 +29,15 @@ PURGE_AFTER_START = timedelta(minutes=10)
 async def tick(services: Services) -> int:
     """One pass: queue the nudges that became owed, move home-visit matching on (offers that
     timed out, referrals to offer, deadlines passed), queue the check-in prompts and alerts
-    that became owed, then send whatever is due (catching up on anything overdue after a
+    that became owed, lapse group activities' offered places (offering them on) and send their
+    roll calls, then send whatever is due (catching up on anything overdue after a
     restart). Returns how many messages were sent."""
     now = services.clock.now()
     await nudges.queue_unmet_needs(services.db, now, services.timings)
     await matching.run_due(services.db, now, services.visits)
     await checkins.queue_due(services.db, now, services.visits)
+    offer_for = timedelta(hours=services.config.organisations.waiting_offer_hours)
+    await activities.run_due(services.db, now, offer_for)
     sent = await services.sender.flush()
     if services.sender.after_batch is not None:  # a broadcast may have ended with no batch
         await services.sender.after_batch()

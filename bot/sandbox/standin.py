@@ -35,6 +35,9 @@ BOT_USERNAME = "timebank_test_bot"
 TEXT_LIMIT = 4096  # UTF-16 code units of a message's text, counted after entity parsing
 CAPTION_LIMIT = 1024  # the same, for a caption
 CALLBACK_DATA_LIMIT = 64  # bytes of UTF-8 in an inline button's callback_data
+# An inline keyboard holds at most 100 buttons, 8 to a row (tginfo/Telegram-Limits).
+INLINE_BUTTONS_LIMIT = 100
+INLINE_ROW_LIMIT = 8
 PHONE_NUMBER = "+447700900123"  # what a pretend person's "share my number" sends
 QUERY_LIFETIME = 15  # seconds Telegram waits for answerCallbackQuery before the query expires
 
@@ -328,6 +331,7 @@ TEXT_BUTTON_INLINE = Failure(
     "Text buttons are unallowed in the inline keyboard",
 )
 EDIT_NOT_FOUND = Failure(400, "Bad Request: message to edit not found")
+MARKUP_TOO_LONG = Failure(400, "Bad Request: reply markup is too long")
 # What makes an inline button do something; one with none of them is only text.
 BUTTON_ACTIONS = frozenset(
     {
@@ -650,10 +654,15 @@ def _wire(params: dict[str, Any], name: str) -> str:
 
 
 def _markup_refusal(value: Any) -> Failure | None:
-    """Buttons Telegram refuses: no text, callback data empty or over 64 bytes, or an inline
-    button that does nothing."""
+    """Buttons Telegram refuses: no text, callback data empty or over 64 bytes, an inline
+    button that does nothing, or more inline buttons than a keyboard holds."""
     markup = _markup(value) or {}
-    for row in markup.get("inline_keyboard", []):
+    inline = markup.get("inline_keyboard", [])
+    if sum(map(len, inline)) > INLINE_BUTTONS_LIMIT or any(
+        len(row) > INLINE_ROW_LIMIT for row in inline
+    ):
+        return MARKUP_TOO_LONG
+    for row in inline:
         for button in row:
             if not str(button.get("text", "")).strip():
                 return BUTTON_TEXT_INVALID

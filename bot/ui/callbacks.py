@@ -27,6 +27,7 @@ class Area(StrEnum):
     """Who answers a button: one handler module's share of the buttons each."""
 
     ACCOUNT = "ac"
+    ACTIVITY = "at"  # group activities: posting, signing up, offered places, the roll call
     AFTERCARE = "af"  # after a visit: confirming it, pay it forward, the loneliness check
     BROADCAST = "bc"
     BROWSE = "br"

@@ -27,6 +27,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("settings", "commands.settings"),
     Command("language", "commands.language"),
     Command("blocked", "commands.blocked"),
+    Command("activities", "commands.activities"),
+    Command("activity", "commands.activity"),
     Command("myvisits", "commands.myvisits"),
     Command("visitor", "commands.visitor"),
     Command("org", "commands.org"),
