@@ -235,7 +235,7 @@ def on_button(handler: CallbackHandler) -> Handler:
     return wrapper
 
 
-MENU_KEYS = ("menu.offer", "menu.need", "menu.browse", "menu.hours", "menu.help")
+MENU_KEYS = ("menu.offer", "menu.need", "menu.browse", "menu.hours", "menu.help", "menu.spend")
 
 
 def menu_filter() -> filters.BaseFilter:

@@ -125,6 +125,10 @@ class OutboxKind(StrEnum):
     VISITOR_CHECK_EXPIRED = "visitor_check_expired"  # on the day: no referrals until renewed
     # referrals (peer visits): the accepted visitor hears a coordinator closed the referral
     REFERRAL_CLOSED = "referral_closed"
+    # Spending hours with partners (storage/partners.py): ref_id is the spend's id.
+    SPEND_ASKED = "spend_asked"  # to each member acting for the organisation: confirm or can't
+    SPEND_CONFIRMED = "spend_confirmed"  # to the member: done, and their new balance
+    SPEND_DECLINED = "spend_declined"  # to the member, kindly: not this time
 
 
 # Kinds that obey a member's nudge settings, quiet hours and digest; the other kinds are

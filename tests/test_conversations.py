@@ -18,7 +18,7 @@ from bot.ui.commands import COMMANDS
 from bot.ui.i18n import t
 from handlers.common import MENU_KEYS
 from handlers.conversation import Conversation
-from storage import listings
+from storage import listings, members, organisations
 from tests.conftest import COORDINATOR_ID, join, make_config, post
 from tests.test_checkins import planned_visit
 
@@ -106,6 +106,21 @@ async def _enter_visitor_check(member: ChatMember) -> None:
         await member.taps(label)
 
 
+async def _enter_orgoffer(member: ChatMember) -> None:
+    """A coordinator (who acts for every organisation) adds an offer, up to its title."""
+    svc = services_of(member.app)
+    me = await members.by_telegram_id(svc.db, member.user_id)
+    assert me is not None
+    name = f"Centre {member.user_id}"
+    await organisations.create(
+        svc.db, name=name, area="Riverside", description="Days out", by=me.id, now=svc.clock.now()
+    )
+    await member.says("/orgoffer")
+    if name in member.inline_labels:
+        await member.taps(name)
+    await member.taps("Garden")
+
+
 RECIPES: dict[str, Recipe] = {
     "post": Recipe(_enter_post, t("post.ask_when")[:20]),
     "edit_listing": Recipe(_enter_edit, t("listing.updated", card="")[:6]),
@@ -123,6 +138,7 @@ RECIPES: dict[str, Recipe] = {
         _enter_visitor_check, t("visitor.check_sure", name="", kind="", done="", until="")[:15]
     ),
     "discharge": Recipe(_enter_discharge, t("referral.ask_area_them"), entry_command="discharge"),
+    "orgoffer": Recipe(_enter_orgoffer, t("orgoffer.ask_details")[:20], entry_command="orgoffer"),
 }
 INTERRUPTIONS = [f"/{c.name}" for c in COMMANDS] + [t(key) for key in MENU_KEYS]
 

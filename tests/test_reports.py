@@ -42,6 +42,19 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 REFUSED = "Sorry, only a coordinator can do that."
 LIMIT = 600
+# The exported tables, in the order their files come.
+TABLES = (
+    "exchanges",
+    "ledger_transactions",
+    "ledger_entries",
+    "accounts",
+    "members",
+    "organisations",
+    "activities",
+    "activity_signups",
+    "partner_offers",
+    "spends",
+)
 PRIVATE = {"telegram_id", "username", "neighbourhood", "join_source", "quiet_hours"}
 
 
@@ -309,13 +322,7 @@ def read_csv(data: bytes) -> list[dict[str, str]]:
 
 async def test_export_has_headers_and_rows_but_no_private_columns(db, history):
     files = await export.export_csv(db)
-    assert set(files) == {
-        "exchanges.csv",
-        "ledger_transactions.csv",
-        "ledger_entries.csv",
-        "accounts.csv",
-        "members.csv",
-    }
+    assert set(files) == {f"{name}.csv" for name in TABLES} | {"organisation_figures.csv"}
     people = read_csv(files["members.csv"])
     assert list(people[0]) == [
         "id",
@@ -411,16 +418,11 @@ async def test_a_coordinator_taps_through_to_figures_and_a_chart(
 
 async def test_export_sends_one_csv_per_table_and_is_audited(coordinator, alice, svc, api):
     await coordinator.says("/export")
-    assert coordinator.messages[-6].text.startswith("📎 Here are the timebank's records")
-    assert [m.kind for m in coordinator.messages[-5:]] == ["document"] * 5
+    files = [*TABLES, "organisation_figures"]
+    assert coordinator.messages[-len(files) - 1].text.startswith("📎 Here are the timebank's")
+    assert [m.kind for m in coordinator.messages[-len(files) :]] == ["document"] * len(files)
     names = [name for _, name, _ in api.uploads]
-    assert names == [
-        "exchanges-2026-11-23.csv",
-        "ledger_transactions-2026-11-23.csv",
-        "ledger_entries-2026-11-23.csv",
-        "accounts-2026-11-23.csv",
-        "members-2026-11-23.csv",
-    ]
+    assert names == [f"{name}-2026-11-23.csv" for name in files]
     people = read_csv(dict((name, data) for _, name, data in api.uploads)["members-2026-11-23.csv"])
     assert [p["display_name"] for p in people] == ["", "Cora", "Alice"]  # "": the former member
     assert "telegram_id" not in people[0]

@@ -10,6 +10,7 @@ from bot.outbound.aftercare_notices import AFTERCARE_RENDERERS
 from bot.outbound.checkin_notices import CHECKIN_RENDERERS
 from bot.outbound.referral_notices import REFERRAL_RENDERERS
 from bot.outbound.rendered import Rendered, RenderEnv, Renderer
+from bot.outbound.spend_notices import SPEND_RENDERERS
 from bot.outbound.visit_notices import VISIT_RENDERERS
 from bot.outbound.visitor_notices import VISITOR_RENDERERS
 from bot.ui import keyboards
@@ -500,4 +501,5 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     **CHECKIN_RENDERERS,
     **VISITOR_RENDERERS,
     **REFERRAL_RENDERERS,
+    **SPEND_RENDERERS,
 }

@@ -28,6 +28,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("language", "commands.language"),
     Command("blocked", "commands.blocked"),
     Command("myvisits", "commands.myvisits"),
+    Command("spend", "commands.spend"),
+    Command("orgoffer", "commands.orgoffer"),
     Command("visitor", "commands.visitor"),
     Command("mydata", "commands.mydata"),
     Command("forget", "commands.forget"),
