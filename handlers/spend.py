@@ -100,7 +100,6 @@ async def cb_offer(update: Update, context: Context, member: Member, callback: C
 async def cb_ask(update: Update, context: Context, member: Member, callback: Callback) -> None:
     """ "Yes": the ask goes to the organisation's people; the member may still withdraw it."""
     svc = services(context)
-    await drop_buttons(update)
     try:
         asked = await partners.ask(
             svc.db,
@@ -110,8 +109,10 @@ async def cb_ask(update: Update, context: Context, member: Member, callback: Cal
             now=svc.clock.now(),
         )
     except OverdraftLimit as refused:
+        await drop_buttons(update)
         await reply(update, _not_enough(refused))
         return
+    await drop_buttons(update)
     key = "spend.asked" if asked.new else "spend.asked_already"
     words = t(key, organisation=asked.offer.organisation_name, title=asked.offer.title)
     await reply(update, words, kb.withdraw(asked.spend.id))
