@@ -67,7 +67,7 @@ async def cb_report_period(
         await reply(update, visit_figures_text(visits, svc.visits))
     partners = await reports.partner_figures(svc.db, start=start, end=end)
     if partners.any:
-        await reply(update, partner_figures_text(partners))
+        await reply(update, partner_figures_text(report, partners))
     chat = _chat(update)
     await show_busy(chat, ChatAction.UPLOAD_PHOTO)
     # Drawing takes a moment (longer the first time, while matplotlib loads): off the loop.
@@ -158,13 +158,13 @@ def visit_figures_text(figures: VisitFigures, rules: VisitRules) -> Html:
     return Html("\n".join(lines))
 
 
-def partner_figures_text(figures: PartnerFigures) -> Html:
+def partner_figures_text(report: Report, figures: PartnerFigures) -> Html:
     """Organisations and partners in the period, a block of its own: hours between members,
     given to organisations and spent with them; each organisation's balance, flows and
     activities; how new members came."""
     lines = [
         t("report.partners_title"),
-        t("report.between_members", hours=hours(figures.between_members)),
+        t("report.between_members", hours=hours(report.between_members)),
         t("report.given_to_organisations", hours=hours(figures.given_to_organisations)),
     ]
     if figures.at_timebank_activities:

@@ -196,6 +196,7 @@ async def test_this_month_figures(db, history):
         ties=2,  # Alice–Dan, Bob–Dan (E4 and E5 are the same pair)
         median_first_response=timedelta(hours=2, minutes=15),  # of 30 min and 4 h
         peer_visits=None,  # not running yet
+        between_members=120 + 45 + 30 - 30,  # no organisation in any of them
     )
 
 
@@ -508,10 +509,11 @@ async def partner_history(db: Database, history: dict[str, int]) -> dict[str, in
 
 
 async def test_organisation_and_partner_figures_all_time(db, partner_history):
+    report = await reports.period_report(db, start=None, end=NOW)
+    assert (report.minutes, report.between_members) == (315 + 90, 315)  # X was for the centre
     figures = await reports.partner_figures(db, start=None, end=NOW)
     centre = partner_history["centre"]
     assert figures == reports.PartnerFigures(
-        between_members=315,  # the history's exchanges; X was for the centre
         given_to_organisations=90 + 60,  # X, and Alice at the lunch (Bob didn't come)
         at_timebank_activities=120,  # Bob at the park
         spent_with_partners=180,
@@ -534,8 +536,10 @@ async def test_organisation_and_partner_figures_all_time(db, partner_history):
 
 
 async def test_organisation_figures_of_a_shorter_period(db, partner_history):
+    report = await reports.period_report(db, start=at(11, 16, 0), end=NOW)
+    assert report.between_members == 45 + 30 - 30
     figures = await reports.partner_figures(db, start=at(11, 16, 0), end=NOW)
-    assert (figures.between_members, figures.given_to_organisations) == (45 + 30 - 30, 0)
+    assert figures.given_to_organisations == 0
     assert (figures.spent_with_partners, figures.spends, figures.at_timebank_activities) == (
         180,
         1,
@@ -553,7 +557,8 @@ async def test_a_timebank_without_organisations_has_no_partner_block(db, history
 
 
 async def test_partner_figures_read_plainly(db, partner_history):
-    text = partner_figures_text(await reports.partner_figures(db, start=None, end=NOW))
+    report = await reports.period_report(db, start=None, end=NOW)
+    text = partner_figures_text(report, await reports.partner_figures(db, start=None, end=NOW))
     assert text.splitlines() == [
         "🤝 <b>Organisations and partners</b>",
         "Hours between members: <b>5¼ hours</b>",
