@@ -18,7 +18,14 @@ async def test_newcomer_joins_with_buttons_only(person, svc):
     assert await members.by_telegram_id(svc.db, 201) is None, "nothing stored before consent"
     await dan.taps("I agree")
     assert "You're in, Dan" in dan.last_text
-    assert dan.reply_buttons == ["I can offer", "I need", "Browse", "My hours", "🛍 Spend my hours", "Help"]
+    assert dan.reply_buttons == [
+        "I can offer",
+        "I need",
+        "Browse",
+        "My hours",
+        "🛍 Spend my hours",
+        "Help",
+    ]
     stored = await members.by_telegram_id(svc.db, 201)
     assert stored is not None
     assert (stored.display_name, stored.neighbourhood, stored.status) == (

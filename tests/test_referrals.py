@@ -209,7 +209,14 @@ async def test_a_newcomer_asks_for_a_visit_by_a_wards_link(person, svc):
     await dan.taps("Done")
     assert dan.last_text.startswith("Thank you, Dan! 🌷")
     assert "code word" in dan.last_text
-    assert dan.reply_buttons == ["I can offer", "I need", "Browse", "My hours", "Help"]
+    assert dan.reply_buttons == [
+        "I can offer",
+        "I need",
+        "Browse",
+        "My hours",
+        "🛍 Spend my hours",
+        "Help",
+    ]
     stored = await members.by_telegram_id(svc.db, 301)
     assert stored is not None
     assert (stored.status, stored.join_source, stored.neighbourhood) == (
