@@ -39,7 +39,7 @@ async def join_in_spanish(person) -> None:
         await person.taps(label)
 
 
-MENU = ("menu.offer", "menu.need", "menu.browse", "menu.hours", "menu.help")
+MENU = ("menu.offer", "menu.need", "menu.browse", "menu.hours", "menu.spend", "menu.help")
 
 
 async def test_a_language_we_lack_gets_the_timebanks_own(person):
