@@ -55,6 +55,7 @@ from handlers import (
     reports,
     safety,
     settings,
+    spend,
     start,
     visitors,
     visits,
@@ -142,6 +143,11 @@ def handler_groups(config: Config) -> list[tuple[int, list[BaseHandler[Update, A
         *browse.menu_handlers(),
         *account.menu_handlers(),
         *activities.menu_handlers(),
+        *spend.handlers(),
+        *listings.menu_handlers(),
+        *browse.menu_handlers(),
+        *account.menu_handlers(),
+        *spend.menu_handlers(),
         *account.fallback_handlers(),
     ]
     conversations = [h for h in conversations_and_buttons if isinstance(h, Conversation)]

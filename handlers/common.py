@@ -243,6 +243,7 @@ MENU_KEYS = (
     "menu.hours",
     "menu.help",
     "menu.activities",
+    "menu.spend",
 )
 
 

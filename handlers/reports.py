@@ -26,10 +26,12 @@ from bot.ui.render import day_words
 from handlers.common import Context, for_coordinators, on_coordinator_button, reply, show_busy
 from storage import export, reports, visit_figures
 from storage.models import Member
-from storage.reports import Report, Span
+from storage.reports import JoinSource, PartnerFigures, Report, Span
 from storage.visit_figures import VisitFigures
 from storage.visit_rules import VisitRules
 
+# The join sources a report names, most members first.
+MAX_SOURCES = 5
 # Callback arg -> (label key, period helper). The arg is what `rp:period:0:ARG` carries.
 PERIODS: dict[str, tuple[str, Callable[[datetime, tzinfo], Span]]] = {
     "month": ("report.this_month", reports.this_month),
@@ -63,6 +65,9 @@ async def cb_report_period(
     visits = await visit_figures.for_period(svc.db, start=start, end=end, rules=svc.visits)
     if visits.any:
         await reply(update, visit_figures_text(visits, svc.visits))
+    partners = await reports.partner_figures(svc.db, start=start, end=end)
+    if partners.any:
+        await reply(update, partner_figures_text(report, partners))
     chat = _chat(update)
     await show_busy(chat, ChatAction.UPLOAD_PHOTO)
     # Drawing takes a moment (longer the first time, while matplotlib loads): off the loop.
@@ -151,6 +156,53 @@ def visit_figures_text(figures: VisitFigures, rules: VisitRules) -> Html:
         shown = f"{sign}{number(round(abs(change), 1))}"
         lines.append(tn("referral.figures_loneliness", figures.loneliness_people, change=shown))
     return Html("\n".join(lines))
+
+
+def partner_figures_text(report: Report, figures: PartnerFigures) -> Html:
+    """Organisations and partners in the period, a block of its own: hours between members,
+    given to organisations and spent with them; each organisation's balance, flows and
+    activities; how new members came."""
+    lines = [
+        t("report.partners_title"),
+        t("report.between_members", hours=hours(report.between_members)),
+        t("report.given_to_organisations", hours=hours(figures.given_to_organisations)),
+    ]
+    if figures.at_timebank_activities:
+        lines.append(
+            t("report.at_timebank_activities", hours=hours(figures.at_timebank_activities))
+        )
+    lines.append(t("report.spent_with_partners", hours=hours(figures.spent_with_partners)))
+    for flow in figures.organisations:
+        name = flow.name if flow.name is not None else t("report.the_timebank")
+        if flow.organisation_id is not None:
+            lines.append(
+                t(
+                    "report.organisation",
+                    name=name,
+                    balance=hours(flow.balance),
+                    came_in=hours(flow.came_in),
+                    went_out=hours(flow.went_out),
+                )
+            )
+        else:
+            lines.append(Html(f"<b>{name}</b>"))
+        if flow.activities:
+            lines.append(
+                t("report.activities", count=flow.activities, signed=flow.signed_up, came=flow.came)
+            )
+    if figures.joined:
+        lines.append(t("report.joined_title"))
+        lines += [
+            t("report.joined_line", source=_join_source(joined), count=joined.count)
+            for joined in figures.joined[:MAX_SOURCES]
+        ]
+    return Html("\n".join(lines))
+
+
+def _join_source(joined: JoinSource) -> str:
+    if joined.activity_title is not None:
+        return t("report.joined_activity", title=joined.activity_title)
+    return joined.source or t("report.joined_directly")
 
 
 def _percent(share: float) -> str:

@@ -16,6 +16,11 @@ let someone find, contact or profile a person.
   (nudges_enabled, nudge_digest, quiet_hours, unreachable_at, language: their habits, whether
   they blocked the bot, and a hint of where they come from), and paused_at and paused_by (a
   safeguarding matter).
+Organisations, their activities and offers, sign-ups and spends are exported whole: they name
+members by id only (never a name or a contact), and an activity's title and place, or an
+offer's words, are the organisation's public notice, not a person's. Who acts for an
+organisation is not exported (it is a list of people, and in /orgs already).
+`organisation_figures.csv` sums each organisation up over all time, as /report does for a period.
 Listings are not exported at all: their free text often holds addresses and health details;
 nor are blocks and members' reports of each other.
 """
@@ -25,10 +30,10 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from storage import audit, roles
+from storage import audit, reports, roles
 from storage.db import Database, Tx
 
 # Excel reads a UTF-8 file as the local code page unless it starts with a byte-order mark;
@@ -117,6 +122,85 @@ EXPORTS: tuple[TableExport, ...] = (
             "paused_by",
         ),
     ),
+    TableExport(
+        "organisations",
+        exported=("id", "name", "area", "description", "status", "created_by", "created_at"),
+    ),
+    TableExport(
+        "activities",
+        exported=(
+            "id",
+            "organisation_id",
+            "title",
+            "starts_at",
+            "place",
+            "helpers_wanted",
+            "helper_minutes",
+            "places",
+            "price_minutes",
+            "state",
+            "created_by",
+            "roll_call_at",
+            "credited_at",
+            "credited_by",
+            "created_at",
+        ),
+    ),
+    TableExport(
+        "activity_signups",
+        exported=(
+            "id",
+            "activity_id",
+            "member_id",
+            "role",
+            "state",
+            "queued_at",
+            "offer_expires_at",
+            "attended",
+            "marked_by",
+            "created_at",
+            "updated_at",
+        ),
+    ),
+    TableExport(
+        "partner_offers",
+        exported=(
+            "id",
+            "organisation_id",
+            "category",
+            "title",
+            "details",
+            "price_minutes",
+            "status",
+            "created_by",
+            "created_at",
+        ),
+    ),
+    TableExport(
+        "spends",
+        exported=(
+            "id",
+            "offer_id",
+            "member_id",
+            "minutes",
+            "state",
+            "decided_by",
+            "created_at",
+            "updated_at",
+        ),
+    ),
+)
+# The summary covers every record there is, whatever its time.
+EVERYTHING = datetime(9999, 12, 31, tzinfo=UTC)
+SUMMARY_COLUMNS = (
+    "organisation_id",
+    "name",
+    "balance",
+    "came_in",
+    "went_out",
+    "activities",
+    "signed_up",
+    "came",
 )
 
 
@@ -169,6 +253,21 @@ async def _export(tx: Tx, suffix: str) -> dict[str, bytes]:
         columns = [name for name in await table_columns(tx, spec.table) if name in spec.exported]
         rows = await _all(tx, f"SELECT {', '.join(columns)} FROM {spec.table} ORDER BY id")
         files[f"{spec.table}{suffix}.csv"] = _csv(columns, rows)
+    figures = await reports.partner_figures(tx, start=None, end=EVERYTHING)
+    summary = [
+        (
+            f.organisation_id,
+            f.name,
+            f.balance,
+            f.came_in,
+            f.went_out,
+            f.activities,
+            f.signed_up,
+            f.came,
+        )
+        for f in figures.organisations
+    ]
+    files[f"organisation_figures{suffix}.csv"] = _csv(list(SUMMARY_COLUMNS), summary)
     return files
 
 

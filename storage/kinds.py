@@ -133,6 +133,10 @@ class OutboxKind(StrEnum):
     ACTIVITY_OFFERED = "activity_offered"  # a place came free: Take it / No thanks (ref: signup)
     ACTIVITY_ROLL_CALL = "activity_roll_call"  # to each organiser: who came? (ref: activity)
     ACTIVITY_THANKS = "activity_thanks"  # credited (or charged), and their balance (ref: activity)
+    # Spending hours with partners (storage/partners.py): ref_id is the spend's id.
+    SPEND_ASKED = "spend_asked"  # to each member acting for the organisation: confirm or can't
+    SPEND_CONFIRMED = "spend_confirmed"  # to the member: done, and their new balance
+    SPEND_DECLINED = "spend_declined"  # to the member, kindly: not this time
 
 
 # Kinds that obey a member's nudge settings, quiet hours and digest; the other kinds are

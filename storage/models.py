@@ -394,3 +394,46 @@ class Signup:
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Signup:
         return from_row(cls, row, attended=_flag(row["attended"]))
+
+
+class PartnerOffer:
+    """Something an organisation offers for hours (storage/partners.py), with its name."""
+
+    id: int
+    organisation_id: int
+    organisation_name: str
+    category: str
+    title: str
+    details: str | None
+    price_minutes: int
+    status: str  # open · closed
+    created_by: int
+    created_at: datetime
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> PartnerOffer:
+        return from_row(cls, row)
+
+
+@dataclass(frozen=True, slots=True)
+class Spend:
+    """A member spending hours on a partner's offer: asked, then confirmed or declined by
+    someone acting for the organisation, or withdrawn by the member. `minutes` is the price
+    when they asked."""
+
+    id: int
+    offer_id: int
+    member_id: int
+    minutes: int
+    state: str  # asked · confirmed · declined · withdrawn
+    decided_by: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Spend:
+        return from_row(cls, row)

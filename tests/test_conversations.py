@@ -18,7 +18,7 @@ from bot.ui.commands import COMMANDS
 from bot.ui.i18n import t
 from handlers.common import MENU_KEYS
 from handlers.conversation import Conversation
-from storage import listings
+from storage import listings, members, organisations
 from tests.conftest import COORDINATOR_ID, join, make_config, post
 from tests.test_checkins import planned_visit
 
@@ -125,6 +125,21 @@ async def _enter_activity(member: ChatMember) -> None:
     await member.says("/activity")
 
 
+async def _enter_orgoffer(member: ChatMember) -> None:
+    """A coordinator (who acts for every organisation) adds an offer, up to its title."""
+    svc = services_of(member.app)
+    me = await members.by_telegram_id(svc.db, member.user_id)
+    assert me is not None
+    name = f"Centre {member.user_id}"
+    await organisations.create(
+        svc.db, name=name, area="Riverside", description="Days out", by=me.id, now=svc.clock.now()
+    )
+    await member.says("/orgoffer")
+    if name in member.inline_labels:
+        await member.taps(name)
+    await member.taps("Garden")
+
+
 RECIPES: dict[str, Recipe] = {
     "post": Recipe(_enter_post, t("post.ask_when")[:20]),
     "edit_listing": Recipe(_enter_edit, t("listing.updated", card="")[:6]),
@@ -147,6 +162,7 @@ RECIPES: dict[str, Recipe] = {
         _enter_name_organisation_member, t("coordinator.nobody_found", words="")[:12]
     ),
     "activity": Recipe(_enter_activity, t("activity.ask_day"), entry_command="activity"),
+    "orgoffer": Recipe(_enter_orgoffer, t("orgoffer.ask_details")[:20], entry_command="orgoffer"),
 }
 INTERRUPTIONS = [f"/{c.name}" for c in COMMANDS] + [t(key) for key in MENU_KEYS]
 

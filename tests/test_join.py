@@ -24,6 +24,7 @@ async def test_newcomer_joins_with_buttons_only(person, svc):
         "Browse",
         "My hours",
         "Activities",
+        "Spend my hours",
         "Help",
     ]
     stored = await members.by_telegram_id(svc.db, 201)

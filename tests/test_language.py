@@ -39,7 +39,15 @@ async def join_in_spanish(person) -> None:
         await person.taps(label)
 
 
-MENU = ("menu.offer", "menu.need", "menu.browse", "menu.hours", "menu.activities", "menu.help")
+MENU = (
+    "menu.offer",
+    "menu.need",
+    "menu.browse",
+    "menu.hours",
+    "menu.activities",
+    "menu.spend",
+    "menu.help",
+)
 
 
 async def test_a_language_we_lack_gets_the_timebanks_own(person):

@@ -13,7 +13,7 @@ from bot.ui.i18n import t
 from storage import ledger, organisations
 from tests.test_activities import STARTS, post_activity, signs_up
 from tests.test_exchanges import member_id
-from tests.test_organisations import CENTRE, add_member, new_org, org_id
+from tests.test_organisations import add_member, new_org, org_id
 
 
 async def balances(svc, *people) -> list[int]:

@@ -215,6 +215,7 @@ async def test_a_newcomer_asks_for_a_visit_by_a_wards_link(person, svc):
         "Browse",
         "My hours",
         "Activities",
+        "Spend my hours",
         "Help",
     ]
     stored = await members.by_telegram_id(svc.db, 301)

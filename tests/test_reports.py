@@ -31,10 +31,21 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.ui.charts import hours_chart_png
-from handlers.reports import report_text, wait_text
-from storage import audit, exchanges, export, listings, members, reports
+from handlers.reports import partner_figures_text, report_text, wait_text
+from storage import (
+    audit,
+    exchanges,
+    export,
+    ledger,
+    listings,
+    members,
+    organisations,
+    partners,
+    reports,
+)
 from storage.db import Database
-from storage.models import ListingKind
+from storage.kinds import LedgerKind
+from storage.models import ListingKind, to_db
 from storage.reports import Report
 
 LONDON = ZoneInfo("Europe/London")
@@ -42,6 +53,19 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 REFUSED = "Sorry, only a coordinator can do that."
 LIMIT = 600
+# The exported tables, in the order their files come.
+TABLES = (
+    "exchanges",
+    "ledger_transactions",
+    "ledger_entries",
+    "accounts",
+    "members",
+    "organisations",
+    "activities",
+    "activity_signups",
+    "partner_offers",
+    "spends",
+)
 PRIVATE = {"telegram_id", "username", "neighbourhood", "join_source", "quiet_hours"}
 
 
@@ -172,6 +196,7 @@ async def test_this_month_figures(db, history):
         ties=2,  # Alice–Dan, Bob–Dan (E4 and E5 are the same pair)
         median_first_response=timedelta(hours=2, minutes=15),  # of 30 min and 4 h
         peer_visits=None,  # not running yet
+        between_members=120 + 45 + 30 - 30,  # no organisation in any of them
     )
 
 
@@ -300,6 +325,273 @@ def test_chart_is_a_png():
     assert hours_chart_png([], "Nothing yet").startswith(PNG_SIGNATURE)
 
 
+# --- (c2) organisations and partners -------------------------------------------------
+#
+# Beside the history above (all November, added only for these tests):
+#   Riverside Day Centre (Alice acts for it) and Old Town Gym, nothing at the gym
+#   A1  the centre's "Community lunch" 10 Nov: helpers Alice (came, credited 1 h) and Bob
+#       (didn't come); participants Dan (came, charged ½ h) and Finn (cancelled). One
+#       transaction: Alice +60, Dan −30, the centre −30 (its net).
+#   A2  the timebank's own "Park clean-up" 12 Nov: Bob helped (came), 2 h from the community
+#   A3  the centre's activity 15 Nov, cancelled; A4 on 30 Nov, still to come
+#   X   Bob helps the centre (an exchange for it) 14 Nov: Bob +90, the centre −90
+#   S   Dan spends 3 h on the centre's course 18 Nov; Gina asked for it too, not confirmed
+#   Gus joined by A1's link 11 Nov; Hal by a link to an activity that isn't there
+
+
+async def _activity(
+    db: Database, organisation: int | None, title: str, when: datetime, by: int, state: str
+) -> int:
+    async with (
+        db.transaction() as tx,
+        tx.execute(
+            "INSERT INTO activities (organisation_id, title, starts_at, place, helpers_wanted,"
+            " helper_minutes, places, price_minutes, state, created_by, created_at)"
+            " VALUES (?, ?, ?, 'The hall', 2, 60, 10, 30, ?, ?, ?) RETURNING id",
+            (organisation, title, to_db(when), state, by, to_db(at(11, 1))),
+        ) as cursor,
+    ):
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def _signup(
+    db: Database, activity: int, member: int, role: str, state: str, came: int | None
+) -> None:
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO activity_signups (activity_id, member_id, role, state, queued_at,"
+            " attended, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                activity,
+                member,
+                role,
+                state,
+                to_db(at(11, 2)),
+                came,
+                to_db(at(11, 2)),
+                to_db(at(11, 2)),
+            ),
+        )
+
+
+async def _post_entries(
+    db: Database,
+    when: datetime,
+    key: str,
+    entries: list[tuple[str, int, int]],
+    *,
+    activity_id: int | None = None,
+    exchange_id: int | None = None,
+) -> None:
+    """One ledger transaction of ("member" | "organisation" | "community", id, minutes), for
+    an activity's roll call or an exchange."""
+    kind = LedgerKind.ACTIVITY if activity_id else LedgerKind.EXCHANGE
+    async with db.transaction() as tx:
+        accounts = []
+        for holder, number, minutes in entries:
+            if holder == "member":
+                account = (await ledger.accounts(tx, number))[number].id
+            elif holder == "organisation":
+                account = await organisations.account_id(tx, number)
+            else:
+                account = ledger.COMMUNITY_ACCOUNT
+            accounts.append((account, minutes))
+        assert await ledger.post(
+            tx,
+            kind=kind,
+            idempotency_key=key,
+            entries=accounts,
+            now=when,
+            activity_id=activity_id,
+            exchange_id=exchange_id,
+        )
+
+
+@pytest.fixture
+async def partner_history(db: Database, history: dict[str, int]) -> dict[str, int]:
+    ids = dict(history)
+    alice, bob, dan, finn, cora = (ids[n] for n in ("Alice", "Bob", "Dan", "Finn", "Cora"))
+    centre = await organisations.create(
+        db,
+        name="Riverside Day Centre",
+        area="Riverside",
+        description="Days",
+        by=cora,
+        now=at(11, 1),
+    )
+    await organisations.create(
+        db, name="Old Town Gym", area="Old Town", description="Gym", by=cora, now=at(11, 1)
+    )
+    await organisations.add_member(
+        db, organisation_id=centre.id, member_id=alice, by=cora, now=at(11, 1)
+    )
+    ids["centre"] = centre.id
+    lunch = await _activity(db, centre.id, "Community lunch", at(11, 10), alice, "done")
+    for member, role, state, came in (
+        (alice, "helper", "going", 1),
+        (bob, "helper", "going", 0),
+        (dan, "participant", "going", 1),
+        (finn, "participant", "cancelled", None),
+    ):
+        await _signup(db, lunch, member, role, state, came)
+    await _post_entries(
+        db,
+        at(11, 10, 15),
+        f"activity:{lunch}",
+        [("member", alice, 60), ("member", dan, -30), ("organisation", centre.id, -30)],
+        activity_id=lunch,
+    )
+    park = await _activity(db, None, "Park clean-up", at(11, 12), cora, "done")
+    await _signup(db, park, bob, "helper", "going", 1)
+    await _post_entries(
+        db,
+        at(11, 12, 15),
+        f"activity:{park}",
+        [("member", bob, 120), ("community", 0, -120)],
+        activity_id=park,
+    )
+    cancelled = await _activity(db, centre.id, "Quiz", at(11, 15), alice, "cancelled")
+    await _signup(db, cancelled, dan, "participant", "going", None)
+    coming = await _activity(db, centre.id, "Walk", at(11, 30), alice, "open")
+    await _signup(db, coming, dan, "participant", "going", None)
+    async with (
+        db.transaction() as tx,
+        tx.execute(
+            "INSERT INTO exchanges (giver_id, receiver_id, state, proposed_minutes, created_at,"
+            " updated_at, organisation_id) VALUES (?, ?, 'confirmed', 90, ?, ?, ?) RETURNING id",
+            (bob, alice, to_db(at(11, 14)), to_db(at(11, 14)), centre.id),
+        ) as cursor,
+    ):
+        row = await cursor.fetchone()
+    assert row is not None
+    await _post_entries(
+        db,
+        at(11, 14),
+        f"exchange:{row[0]}",
+        [("member", bob, 90), ("organisation", centre.id, -90)],
+        exchange_id=int(row[0]),
+    )
+    offer = await partners.add_offer(
+        db,
+        organisation_id=centre.id,
+        by=alice,
+        category="Other",
+        title="Course",
+        details=None,
+        price_minutes=180,
+        categories=["Other"],
+        now=at(11, 16),
+    )
+    for member in (dan, ids["Gina"]):
+        await partners.ask(
+            db, offer_id=offer.id, member_id=member, overdraft_limit=LIMIT, now=at(11, 17)
+        )
+    spend = await db.scalar("SELECT id FROM spends WHERE member_id = ?", (dan,))
+    await partners.confirm(db, spend_id=spend, by=alice, overdraft_limit=LIMIT, now=at(11, 18))
+    for number, (name, source) in enumerate(
+        (("Gus", f"activity:{lunch}"), ("Hal", "activity:999"))
+    ):
+        await members.join(
+            db,
+            telegram_id=600 + number,
+            display_name=name,
+            username=None,
+            neighbourhood=None,
+            join_source=source,
+            coordinator=False,
+            approved=True,
+            now=at(11, 11),
+        )
+    ids["lunch"] = lunch
+    return ids
+
+
+async def test_organisation_and_partner_figures_all_time(db, partner_history):
+    report = await reports.period_report(db, start=None, end=NOW)
+    assert (report.minutes, report.between_members) == (315 + 90, 315)  # X was for the centre
+    figures = await reports.partner_figures(db, start=None, end=NOW)
+    centre = partner_history["centre"]
+    assert figures == reports.PartnerFigures(
+        given_to_organisations=90 + 60,  # X, and Alice at the lunch (Bob didn't come)
+        at_timebank_activities=120,  # Bob at the park
+        spent_with_partners=180,
+        spends=1,  # Gina's ask isn't confirmed
+        organisations=(
+            reports.OrganisationFlow(2, "Old Town Gym", 0, 0, 0, 0, 0, 0),
+            # −30 at the lunch, −90 for X, +180 of Dan's course; the lunch: three had a
+            # place (Finn cancelled), Alice and Dan came; the quiz was called off
+            reports.OrganisationFlow(centre, "Riverside Day Centre", 60, 180, 120, 1, 3, 2),
+            reports.OrganisationFlow(None, None, 0, 0, 0, 1, 1, 1),  # the timebank's own
+        ),
+        joined=(
+            reports.JoinSource("a friend", None, 6),
+            reports.JoinSource(f"activity:{partner_history['lunch']}", "Community lunch", 1),
+            reports.JoinSource("activity:999", None, 1),
+        ),
+    )
+    assert figures.any
+    assert await ledger.total(db) == 0
+
+
+async def test_organisation_figures_of_a_shorter_period(db, partner_history):
+    report = await reports.period_report(db, start=at(11, 16, 0), end=NOW)
+    assert report.between_members == 45 + 30 - 30
+    figures = await reports.partner_figures(db, start=at(11, 16, 0), end=NOW)
+    assert figures.given_to_organisations == 0
+    assert (figures.spent_with_partners, figures.spends, figures.at_timebank_activities) == (
+        180,
+        1,
+        0,
+    )
+    centre = next(f for f in figures.organisations if f.name == "Riverside Day Centre")
+    assert (centre.balance, centre.came_in, centre.went_out, centre.activities) == (60, 180, 0, 0)
+    assert figures.joined == ()
+
+
+async def test_a_timebank_without_organisations_has_no_partner_block(db, history):
+    figures = await reports.partner_figures(db, start=at(11, 16, 0), end=NOW)
+    assert not figures.any
+    assert figures.organisations == ()
+
+
+async def test_partner_figures_read_plainly(db, partner_history):
+    report = await reports.period_report(db, start=None, end=NOW)
+    text = partner_figures_text(report, await reports.partner_figures(db, start=None, end=NOW))
+    assert text.splitlines() == [
+        "🤝 <b>Organisations and partners</b>",
+        "Hours between members: <b>5¼ hours</b>",
+        "Hours given to organisations: <b>2½ hours</b>",
+        "Hours given at the timebank's own activities: <b>2 hours</b>",
+        "Hours spent with partners: <b>3 hours</b>",
+        "<b>Old Town Gym</b>: balance 0 hours, in 0 hours, out 0 hours",
+        "<b>Riverside Day Centre</b>: balance 1 hour, in 3 hours, out 2 hours",
+        "  1 activity: 3 signed up, 2 came",
+        "<b>The timebank's own activities</b>",
+        "  1 activity: 1 signed up, 1 came",
+        "New members by how they came:",
+        "a friend: <b>6</b>",
+        "Activity “Community lunch”: <b>1</b>",
+        "activity:999: <b>1</b>",
+    ]
+
+
+async def test_the_export_sums_up_each_organisation(db, partner_history):
+    files = await export.export_csv(db)
+    rows = read_csv(files["organisation_figures.csv"])
+    assert [(r["name"], r["balance"], r["came_in"], r["went_out"], r["came"]) for r in rows] == [
+        ("Old Town Gym", "0", "0", "0", "0"),
+        ("Riverside Day Centre", "60", "180", "120", "2"),
+        ("", "0", "0", "0", "1"),
+    ]
+    spends = read_csv(files["spends.csv"])
+    assert [s["state"] for s in spends] == ["confirmed", "asked"]
+    signups = read_csv(files["activity_signups.csv"])
+    assert "display_name" not in signups[0]
+    assert signups[0]["member_id"]
+
+
 # --- (d) the export --------------------------------------------------------------------
 
 
@@ -309,13 +601,7 @@ def read_csv(data: bytes) -> list[dict[str, str]]:
 
 async def test_export_has_headers_and_rows_but_no_private_columns(db, history):
     files = await export.export_csv(db)
-    assert set(files) == {
-        "exchanges.csv",
-        "ledger_transactions.csv",
-        "ledger_entries.csv",
-        "accounts.csv",
-        "members.csv",
-    }
+    assert set(files) == {f"{name}.csv" for name in TABLES} | {"organisation_figures.csv"}
     people = read_csv(files["members.csv"])
     assert list(people[0]) == [
         "id",
@@ -411,16 +697,11 @@ async def test_a_coordinator_taps_through_to_figures_and_a_chart(
 
 async def test_export_sends_one_csv_per_table_and_is_audited(coordinator, alice, svc, api):
     await coordinator.says("/export")
-    assert coordinator.messages[-6].text.startswith("📎 Here are the timebank's records")
-    assert [m.kind for m in coordinator.messages[-5:]] == ["document"] * 5
+    files = [*TABLES, "organisation_figures"]
+    assert coordinator.messages[-len(files) - 1].text.startswith("📎 Here are the timebank's")
+    assert [m.kind for m in coordinator.messages[-len(files) :]] == ["document"] * len(files)
     names = [name for _, name, _ in api.uploads]
-    assert names == [
-        "exchanges-2026-11-23.csv",
-        "ledger_transactions-2026-11-23.csv",
-        "ledger_entries-2026-11-23.csv",
-        "accounts-2026-11-23.csv",
-        "members-2026-11-23.csv",
-    ]
+    assert names == [f"{name}-2026-11-23.csv" for name in files]
     people = read_csv(dict((name, data) for _, name, data in api.uploads)["members-2026-11-23.csv"])
     assert [p["display_name"] for p in people] == ["", "Cora", "Alice"]  # "": the former member
     assert "telegram_id" not in people[0]

@@ -12,6 +12,7 @@ from bot.outbound.checkin_notices import CHECKIN_RENDERERS
 from bot.outbound.organisation_notices import ORGANISATION_RENDERERS
 from bot.outbound.referral_notices import REFERRAL_RENDERERS
 from bot.outbound.rendered import Rendered, RenderEnv, Renderer
+from bot.outbound.spend_notices import SPEND_RENDERERS
 from bot.outbound.visit_notices import VISIT_RENDERERS
 from bot.outbound.visitor_notices import VISITOR_RENDERERS
 from bot.ui import keyboards
@@ -513,4 +514,5 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     **REFERRAL_RENDERERS,
     **ORGANISATION_RENDERERS,
     **ACTIVITY_RENDERERS,
+    **SPEND_RENDERERS,
 }

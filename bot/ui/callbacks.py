@@ -50,6 +50,8 @@ class Area(StrEnum):
     SAFETY = "sf"  # block, report; a coordinator pausing and resuming a member
     SEARCH = "sr"
     SETTINGS = "st"
+    SPEND = "sp"  # spending hours on a partner's offer; the organisation confirms or can't
+    SPEND_OFFER = "so"  # /orgoffer: an organisation's people add something to spend hours on
     VISIT = "vi"  # a visitor answers an offer, sees the details, sets the visit's time
     VISITOR = "vo"  # signing up to visit; a coordinator's checks, pauses and retirements
 

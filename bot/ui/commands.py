@@ -30,6 +30,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("activities", "commands.activities"),
     Command("activity", "commands.activity"),
     Command("myvisits", "commands.myvisits"),
+    Command("spend", "commands.spend"),
+    Command("orgoffer", "commands.orgoffer"),
     Command("visitor", "commands.visitor"),
     Command("org", "commands.org"),
     Command("mydata", "commands.mydata"),

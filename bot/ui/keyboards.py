@@ -28,7 +28,7 @@ def main_menu() -> ReplyKeyboardMarkup:
         [
             [t("menu.offer"), t("menu.need")],
             [t("menu.browse"), t("menu.hours")],
-            [t("menu.activities")],
+            [t("menu.activities"), t("menu.spend")],
             [t("menu.help")],
         ],
         resize_keyboard=True,
