@@ -24,8 +24,9 @@ from pathlib import Path
 
 from _common import bulk_connection, db_time, migrate, print_result, seed_members
 
-from storage import activities, ledger
+from storage import activities, ledger, reports
 from storage.db import Database
+from storage.visit_rules import VisitRules
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 MEMBERS = 10_000
@@ -238,14 +239,12 @@ async def credit_big_activities(path: Path) -> list[float]:
 
 async def time_reports(path: Path) -> list[float]:
     """The all-time /report figures, RUNS times; seconds each."""
-    from handlers.reports import gather_report  # the handler's own reading, timed whole
-
     db = await Database.open(path)
     try:
         timings = []
         for _ in range(RUNS):
             started = time.perf_counter()
-            await gather_report(db, start=None, end=NOW)
+            await reports.figures(db, start=None, end=NOW, rules=VisitRules())
             timings.append(time.perf_counter() - started)
         return timings
     finally:

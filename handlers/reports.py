@@ -59,15 +59,13 @@ async def cb_report_period(
     label_key, span = period
     svc = services(context)
     start, end = span(svc.clock.now(), svc.config.zone)
-    report = await reports.period_report(svc.db, start=start, end=end)
-    weeks = await reports.hours_per_week(svc.db, start=start, end=end)
-    await reply(update, report_text(report, t(label_key), svc.config.zone))
-    visits = await visit_figures.for_period(svc.db, start=start, end=end, rules=svc.visits)
-    if visits.any:
-        await reply(update, visit_figures_text(visits, svc.visits))
-    partners = await reports.partner_figures(svc.db, start=start, end=end)
-    if partners.any:
-        await reply(update, partner_figures_text(report, partners))
+    found = await reports.figures(svc.db, start=start, end=end, rules=svc.visits)
+    weeks = found.weeks
+    await reply(update, report_text(found.report, t(label_key), svc.config.zone))
+    if found.visits.any:
+        await reply(update, visit_figures_text(found.visits, svc.visits))
+    if found.partners.any:
+        await reply(update, partner_figures_text(found.report, found.partners))
     chat = _chat(update)
     await show_busy(chat, ChatAction.UPLOAD_PHOTO)
     # Drawing takes a moment (longer the first time, while matplotlib loads): off the loop.

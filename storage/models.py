@@ -396,6 +396,7 @@ class Signup:
         return from_row(cls, row, attended=_flag(row["attended"]))
 
 
+@dataclass(frozen=True, slots=True)
 class PartnerOffer:
     """Something an organisation offers for hours (storage/partners.py), with its name."""
 

@@ -41,8 +41,11 @@ import statistics
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
+from storage import visit_figures
 from storage.db import Database, Row, Tx
 from storage.models import from_db, to_db
+from storage.visit_figures import VisitFigures
+from storage.visit_rules import VisitRules
 
 Span = tuple[datetime | None, datetime]
 
@@ -104,6 +107,29 @@ async def period_report(db: Database, *, start: datetime | None, end: datetime) 
         ties=ties,
         median_first_response=await _median_first_response(db, bounds),
         between_members=between_members,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Everything /report shows for a period: the timebank's figures, its hours week by week,
+    peer visits, and organisations and partners."""
+
+    report: Report
+    weeks: list[tuple[date, int]]
+    visits: VisitFigures
+    partners: PartnerFigures
+
+
+async def figures(
+    db: Database, *, start: datetime | None, end: datetime, rules: VisitRules
+) -> Figures:
+    """All of /report's figures for one period (what bench/activities.py times)."""
+    return Figures(
+        report=await period_report(db, start=start, end=end),
+        weeks=await hours_per_week(db, start=start, end=end),
+        visits=await visit_figures.for_period(db, start=start, end=end, rules=rules),
+        partners=await partner_figures(db, start=start, end=end),
     )
 
 

@@ -20,7 +20,7 @@ from tests.test_safety import double_tap
 
 CENTRE = "Riverside Day Centre"
 CATEGORIES = ["Shopping", "Garden", "Company", "Other"]
-NOT_YOURS = t("errors.not_yours")
+NOT_FOR_IT = t("errors.not_for_organisation")
 
 
 @pytest.fixture
@@ -37,6 +37,7 @@ async def centre(svc: Any, coordinator: ChatMember, alice: ChatMember) -> int:
         by=cora,
         now=svc.clock.now(),
     )
+    await tick(svc)  # Alice hears she acts for it now, before the test speaks
     return created.id
 
 
@@ -207,9 +208,9 @@ async def test_a_forged_confirm_by_someone_not_acting_for_it_is_refused(
     (spend_id,) = [row[0] for row in await svc.db.all("SELECT id FROM spends")]
     for forger in (carol, bob):  # a stranger, and the member spending
         await forger.presses(f"sp:confirm:{spend_id}")
-        assert forger.last_text == NOT_YOURS
+        assert forger.last_text == NOT_FOR_IT
         await forger.presses(f"sp:decline:{spend_id}")
-        assert forger.last_text == NOT_YOURS
+        assert forger.last_text == NOT_FOR_IT
     assert await spends(svc) == [("asked", 120, None)]
     assert await spend_transactions(svc) == 0
 
@@ -249,7 +250,7 @@ async def test_an_organisations_own_people_close_its_offer_instead_of_spending(
     await alice.presses(f"sp:ask:{offer}")
     assert alice.last_text == t("errors.own_listing")
     await bob.presses(f"sp:close:{offer}")
-    assert bob.last_text == NOT_YOURS
+    assert bob.last_text == NOT_FOR_IT
     await alice.taps("Close this offer")
     assert alice.last_text == t("spend.offer_closed")
     await bob.says("/spend")
