@@ -26,15 +26,17 @@ from bot.services import services
 from bot.ui import activity_keyboards as kb
 from bot.ui import keyboards
 from bot.ui.activity_words import card_text, page_of, roll_call_text
-from bot.ui.callbacks import Area, Callback, parse, pattern
+from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.i18n import Html, hours, t
 from handlers.common import (
     Context,
+    draft_lost,
     drop_buttons,
     edit,
     for_members,
     menu_tap,
     on_button,
+    pressed,
     reply,
     text_input,
     typed,
@@ -280,16 +282,16 @@ def _set_for(draft: Draft, organisation_id: int | None, name: str | None) -> Non
 
 @for_members
 async def cb_for(update: Update, context: Context, member: Member) -> int:
-    callback, draft = _pressed(update), _draft(context)
+    callback, draft = pressed(update), _draft(context)
     if callback is None or draft is None:
-        return await _lost(update)
+        return await draft_lost(update)
     if callback.id == kb.TIMEBANK and member.is_coordinator:
         _set_for(draft, None, None)
     else:
         choices = await organisations.of_member(services(context).db, member.id)
         chosen = next((each for each in choices if each.id == callback.id), None)
         if chosen is None:
-            return await _lost(update)
+            return await draft_lost(update)
         _set_for(draft, chosen.id, chosen.name)
     await drop_buttons(update)
     await reply(update, t("activity.ask_title"))
@@ -300,7 +302,7 @@ async def cb_for(update: Update, context: Context, member: Member) -> int:
 async def got_title(update: Update, context: Context, member: Member) -> object:
     draft = _draft(context)
     if draft is None:
-        return await _lost(update)
+        return await draft_lost(update)
     title = await typed(update, MAX_TITLE)
     if title is None:
         return None
@@ -320,7 +322,7 @@ async def _picked(
 ) -> object:
     draft = _draft(context)
     if draft is None:
-        return await _lost(update)
+        return await draft_lost(update)
     draft["at"] = to_db(when)
     await reply(update, t("activity.ask_place"))
     return PLACE
@@ -333,7 +335,7 @@ PICKER = TimePicker(Area.ACTIVITY, _anyone, _picked)
 async def got_place(update: Update, context: Context, member: Member) -> object:
     draft = _draft(context)
     if draft is None:
-        return await _lost(update)
+        return await draft_lost(update)
     place = await typed(update, MAX_PLACE)
     if place is None:
         return None
@@ -348,7 +350,7 @@ async def got_place(update: Update, context: Context, member: Member) -> object:
 
 def _picked_number(update: Update, allowed: Sequence[int]) -> int | None:
     """The number a step's button carries, if it is one that step offers (0: none)."""
-    callback = _pressed(update)
+    callback = pressed(update)
     if callback is None or callback.id not in (0, *allowed):
         return None
     return callback.id
@@ -358,7 +360,7 @@ def _picked_number(update: Update, allowed: Sequence[int]) -> int | None:
 async def cb_helpers(update: Update, context: Context, member: Member) -> object:
     draft, count = _draft(context), _picked_number(update, HELPER_COUNTS)
     if draft is None or count is None:
-        return await _lost(update)
+        return await draft_lost(update)
     draft["helpers"], draft["helper_minutes"] = count, 0
     await drop_buttons(update)
     if count:
@@ -371,7 +373,7 @@ async def cb_helpers(update: Update, context: Context, member: Member) -> object
 async def cb_hours(update: Update, context: Context, member: Member) -> object:
     draft, minutes = _draft(context), _picked_number(update, HELPER_MINUTES)
     if draft is None or not minutes:
-        return await _lost(update)
+        return await draft_lost(update)
     draft["helper_minutes"] = minutes
     await drop_buttons(update)
     return await _ask_places(update, draft)
@@ -390,7 +392,7 @@ async def _ask_places(update: Update, draft: Draft) -> int:
 async def cb_places(update: Update, context: Context, member: Member) -> object:
     draft, count = _draft(context), _picked_number(update, PLACE_COUNTS)
     if draft is None or count is None or not (count or draft["helpers"]):
-        return await _lost(update)
+        return await draft_lost(update)
     draft["places"], draft["price"] = count or None, 0
     await drop_buttons(update)
     if count:
@@ -405,7 +407,7 @@ async def cb_places(update: Update, context: Context, member: Member) -> object:
 async def cb_price(update: Update, context: Context, member: Member) -> object:
     draft, price = _draft(context), _picked_number(update, PRICES)
     if draft is None or price is None:
-        return await _lost(update)
+        return await draft_lost(update)
     draft["price"] = price
     await drop_buttons(update)
     return await _ask_preview(update, context, member, draft)
@@ -439,7 +441,7 @@ async def _ask_preview(update: Update, context: Context, member: Member, draft: 
 @for_members
 async def cb_post(update: Update, context: Context, member: Member) -> int:
     """Post, or drop the draft; either ends it."""
-    callback = _pressed(update)
+    callback = pressed(update)
     assert context.user_data is not None
     draft = context.user_data.pop(DRAFT, None)
     await drop_buttons(update)
@@ -447,7 +449,7 @@ async def cb_post(update: Update, context: Context, member: Member) -> int:
         await reply(update, t("activity.dropped"), keyboards.main_menu())
         return END
     if not draft or "price" not in draft:
-        return await _lost(update)
+        return await draft_lost(update)
     svc = services(context)
     activity = await activities.post(
         svc.db,
@@ -469,18 +471,8 @@ async def cb_post(update: Update, context: Context, member: Member) -> int:
     return END
 
 
-async def _lost(update: Update) -> int:
-    await reply(update, t("post.draft_lost"))
-    return END
-
-
 def _draft(context: Context) -> Draft | None:
     return context.user_data.get(DRAFT) if context.user_data is not None else None
-
-
-def _pressed(update: Update) -> Callback | None:
-    query = update.callback_query
-    return parse(query.data if query else None)
 
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:

@@ -23,7 +23,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, ConversationHandler,
 
 from bot.services import services
 from bot.ui import checkin_keyboards
-from bot.ui.callbacks import Area, Callback, parse, pattern
+from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.i18n import Html, t
 from handlers.common import (
     Context,
@@ -32,6 +32,7 @@ from handlers.common import (
     for_members,
     on_button,
     on_coordinator_button,
+    pressed,
     reply,
     text_input,
     typed,
@@ -69,7 +70,7 @@ async def cb_start(update: Update, context: Context, member: Member, callback: C
 @for_members
 async def cb_answer(update: Update, context: Context, member: Member) -> int:
     """Yes or No to one question; then the next question, the note, or the summary."""
-    callback, draft = _pressed(update), _draft(context, update)
+    callback, draft = pressed(update), _draft(context, update)
     if draft is None or callback is None or callback.arg not in ("1", "0"):
         return await _lost(update, context)
     draft[callback.action] = callback.arg == "1"
@@ -191,13 +192,8 @@ def _draft(context: Context, update: Update | None) -> dict[str, Any] | None:
     draft = context.user_data.get(DRAFT) if context.user_data is not None else None
     if draft is None or update is None:
         return draft
-    callback = _pressed(update)
+    callback = pressed(update)
     return draft if callback is not None and callback.id == draft["visit"] else None
-
-
-def _pressed(update: Update) -> Callback | None:
-    query = update.callback_query
-    return parse(query.data if query else None)
 
 
 # --- couldn't reach them ------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 
 from telegram import Chat, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes, filters
+from telegram.ext import ContextTypes, ConversationHandler, filters
 
 from bot.refusals import cant_edit, is_not_modified
 from bot.services import services
@@ -94,6 +94,19 @@ async def drop_buttons(update: Update) -> None:
     except BadRequest as error:
         if not (is_not_modified(error) or cant_edit(error)):
             raise
+
+
+def pressed(update: Update) -> Callback | None:
+    """The button pressed, read from its data; None for data no button of ours carries."""
+    query = update.callback_query
+    return parse(query.data if query else None)
+
+
+async def draft_lost(update: Update) -> int:
+    """A conversation's step whose draft is gone (a restart, or a button from before): said
+    kindly, and the conversation ends."""
+    await reply(update, t("post.draft_lost"))
+    return ConversationHandler.END
 
 
 async def show_busy(chat: Chat, action: str) -> None:

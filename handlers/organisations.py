@@ -35,6 +35,7 @@ from bot.ui.i18n import hours, t
 from bot.ui.render import snippet
 from handlers.common import (
     Context,
+    draft_lost,
     for_coordinators,
     for_members,
     on_coordinator_button,
@@ -73,7 +74,7 @@ async def got_name(update: Update, context: Context) -> int | None:
         return None
     draft = _draft(context)
     if draft is None:
-        return await _draft_lost(update)
+        return await draft_lost(update)
     draft["name"] = name
     if "about" in draft:  # a new name after "taken": the rest stands
         return await _preview(update, draft)
@@ -104,7 +105,7 @@ async def cb_area(update: Update, context: Context) -> int | None:
 async def _ask_about(update: Update, context: Context, area: str) -> int:
     draft = _draft(context)
     if draft is None:
-        return await _draft_lost(update)
+        return await draft_lost(update)
     draft["area"] = area
     await reply(update, t("org.ask_about"))
     return ABOUT
@@ -116,7 +117,7 @@ async def got_about(update: Update, context: Context) -> int | None:
         return None
     draft = _draft(context)
     if draft is None or "area" not in draft:
-        return await _draft_lost(update)
+        return await draft_lost(update)
     draft["about"] = about
     return await _preview(update, draft)
 
@@ -133,7 +134,7 @@ async def cb_preview(update: Update, context: Context, member: Member, callback:
     assert context.user_data is not None
     draft = _draft(context)
     if draft is None or "about" not in draft:
-        return await _draft_lost(update)
+        return await draft_lost(update)
     if callback.action == "again":
         context.user_data[DRAFT] = {}
         await reply(update, t("org.ask_name"))
@@ -160,11 +161,6 @@ async def cb_preview(update: Update, context: Context, member: Member, callback:
 def _draft(context: Context) -> dict[str, str] | None:
     draft = (context.user_data or {}).get(DRAFT)
     return draft if isinstance(draft, dict) else None
-
-
-async def _draft_lost(update: Update) -> int:
-    await reply(update, t("post.draft_lost"))
-    return ConversationHandler.END
 
 
 # --- /orgs and the cards --------------------------------------------------------------------
@@ -246,7 +242,7 @@ async def got_member_name(update: Update, context: Context) -> int | None:
         return None
     organisation_id = (context.user_data or {}).get(NAMING_FOR)
     if not isinstance(organisation_id, int):
-        return await _draft_lost(update)
+        return await draft_lost(update)
     found = await pick_member(
         update,
         context,

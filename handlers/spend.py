@@ -21,14 +21,16 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.services import services
 from bot.ui import spend_keyboards as kb
-from bot.ui.callbacks import Area, Callback, parse, pattern, plain_int
+from bot.ui.callbacks import Area, Callback, pattern, plain_int
 from bot.ui.i18n import Html, category_name, hours, t
 from handlers.common import (
     Context,
+    draft_lost,
     drop_buttons,
     for_members,
     menu_tap,
     on_button,
+    pressed,
     reply,
     text_input,
     typed,
@@ -243,19 +245,19 @@ async def _ask_category(update: Update, context: Context, draft: Draft) -> objec
 
 
 async def cb_org(update: Update, context: Context) -> object:
-    callback, draft = _pressed(update), _draft(context)
+    callback, draft = pressed(update), _draft(context)
     if draft is None or callback is None or callback.id not in draft["orgs"]:
-        return await _lost(update)
+        return await draft_lost(update)
     draft["org"] = callback.id
     await drop_buttons(update)
     return await _ask_category(update, context, draft)
 
 
 async def cb_cat(update: Update, context: Context) -> object:
-    callback, draft = _pressed(update), _draft(context)
+    callback, draft = pressed(update), _draft(context)
     names = services(context).config.timebank.categories
     if draft is None or callback is None or not 0 <= callback.id < len(names):
-        return await _lost(update)
+        return await draft_lost(update)
     draft["category"] = names[callback.id]
     await drop_buttons(update)
     await reply(update, t("orgoffer.ask_title"))
@@ -265,7 +267,7 @@ async def cb_cat(update: Update, context: Context) -> object:
 async def got_title(update: Update, context: Context) -> object:
     draft = _draft(context)
     if draft is None:
-        return await _lost(update)
+        return await draft_lost(update)
     title = await typed(update, partners.MAX_TITLE)
     if title is None:
         return None  # said kindly; the same step asks again
@@ -277,7 +279,7 @@ async def got_title(update: Update, context: Context) -> object:
 async def got_details(update: Update, context: Context) -> object:
     draft = _draft(context)
     if draft is None:
-        return await _lost(update)
+        return await draft_lost(update)
     details = await typed(update, partners.MAX_DETAILS)
     if details is None:
         return None
@@ -288,7 +290,7 @@ async def got_details(update: Update, context: Context) -> object:
 async def cb_skip(update: Update, context: Context) -> object:
     draft = _draft(context)
     if draft is None:
-        return await _lost(update)
+        return await draft_lost(update)
     draft["details"] = None
     await drop_buttons(update)
     return await _ask_price(update)
@@ -300,10 +302,10 @@ async def _ask_price(update: Update) -> object:
 
 
 async def cb_price(update: Update, context: Context) -> object:
-    callback, draft = _pressed(update), _draft(context)
+    callback, draft = pressed(update), _draft(context)
     minutes = plain_int(callback.arg) if callback else None
     if draft is None or minutes is None or not partners.valid_price(minutes):
-        return await _lost(update)
+        return await draft_lost(update)
     draft["minutes"] = minutes
     await drop_buttons(update)
     lines = [
@@ -320,10 +322,10 @@ async def cb_price(update: Update, context: Context) -> object:
 @for_members
 async def cb_post(update: Update, context: Context, member: Member) -> object:
     """ "Publish" (storage re-checks who acts for the organisation), or start again."""
-    callback, draft = _pressed(update), _draft(context)
+    callback, draft = pressed(update), _draft(context)
     await drop_buttons(update)
     if draft is None or "minutes" not in draft:
-        return await _lost(update)
+        return await draft_lost(update)
     if callback is not None and callback.action == "again":
         fresh: Draft = {"orgs": draft["orgs"]}
         assert context.user_data is not None
@@ -349,21 +351,11 @@ async def cb_post(update: Update, context: Context, member: Member) -> object:
 
 async def cb_step_gone(update: Update, context: Context) -> None:
     """A step's button after its draft ended (published, left, a restart)."""
-    await _lost(update)
-
-
-async def _lost(update: Update) -> object:
-    await reply(update, t("post.draft_lost"))
-    return END
+    await draft_lost(update)
 
 
 def _draft(context: Context) -> Draft | None:
     return context.user_data.get(DRAFT) if context.user_data is not None else None
-
-
-def _pressed(update: Update) -> Callback | None:
-    query = update.callback_query
-    return parse(query.data if query else None)
 
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:
