@@ -31,6 +31,7 @@ from handlers.common import (
     drop_buttons,
     for_coordinators,
     on_coordinator_button,
+    pressed_message_id,
     reply,
     text_input,
     typed,
@@ -170,7 +171,7 @@ async def cb_send(update: Update, context: Context, member: Member, callback: Ca
     assert context.user_data is not None
     draft = context.user_data.pop(DRAFT, None)
     finished: dict[int, int | None] = context.user_data.setdefault(FINISHED, {})
-    preview_id = _pressed_message_id(update)
+    preview_id = pressed_message_id(update)
     if not draft or "audience" not in draft:
         await _say_it_was_done(update, context, finished.get(preview_id, -1))
         return ConversationHandler.END
@@ -220,11 +221,6 @@ async def _say_it_was_done(update: Update, context: Context, outcome: int | None
             update,
             t("broadcast.already_sent", sent=number(progress.sent), total=number(progress.total)),
         )
-
-
-def _pressed_message_id(update: Update) -> int:
-    query = update.callback_query
-    return query.message.message_id if query is not None and query.message is not None else 0
 
 
 @on_coordinator_button

@@ -27,6 +27,7 @@ from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.i18n import Html, t
 from handlers.common import (
     Context,
+    draft_lost,
     drop_buttons,
     explain,
     for_members,
@@ -174,8 +175,7 @@ async def cb_gone(update: Update, context: Context, member: Member, callback: Ca
 
 async def _lost(update: Update, context: Context) -> int:
     _drop_draft(context)
-    await reply(update, t("post.draft_lost"))
-    return ConversationHandler.END
+    return await draft_lost(update)
 
 
 def _drop_draft(context: Context) -> None:

@@ -102,6 +102,13 @@ def pressed(update: Update) -> Callback | None:
     return parse(query.data if query else None)
 
 
+def pressed_message_id(update: Update) -> int:
+    """The message whose button was pressed (0 if none): how a step's old button finds what
+    became of the draft it belonged to."""
+    query = update.callback_query
+    return query.message.message_id if query is not None and query.message is not None else 0
+
+
 async def draft_lost(update: Update) -> int:
     """A conversation's step whose draft is gone (a restart, or a button from before): said
     kindly, and the conversation ends."""

@@ -27,11 +27,13 @@ from bot.ui.i18n import category_name, t, tn
 from bot.ui.render import card, listing_card, snippet, visible_text
 from handlers.common import (
     Context,
+    draft_lost,
     drop_buttons,
     for_members,
     member_of,
     menu_tap,
     on_button,
+    pressed_message_id,
     reply,
     text_input,
     typed,
@@ -406,13 +408,12 @@ async def cb_mine(update: Update, context: Context, member: Member, callback: Ca
 @for_members
 async def cb_draft_gone(update: Update, context: Context, member: Member) -> None:
     """A preview's button after the draft is gone: say what became of it, if we know."""
-    query = update.callback_query
-    pressed = query.message.message_id if query is not None and query.message else 0
+    message_id = pressed_message_id(update)
     finished = (context.user_data or {}).get(FINISHED, {})
-    if pressed not in finished:
-        await reply(update, t("post.draft_lost"))
+    if message_id not in finished:
+        await draft_lost(update)
         return
-    listing_id = finished[pressed]
+    listing_id = finished[message_id]
     listing = await listings.get(services(context).db, listing_id) if listing_id else None
     if listing is None:
         await reply(update, t("post.dropped"))

@@ -27,7 +27,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.services import services
 from bot.ui import referral_keyboards as kb
-from bot.ui.callbacks import Area, Callback, parse, pattern
+from bot.ui.callbacks import Area, Callback, pattern
 from bot.ui.i18n import Html, current_language, languages, t, tn
 from bot.ui.keyboards import choices
 from bot.ui.qr import qr_png, ward_link
@@ -35,11 +35,14 @@ from bot.ui.render import day_words, privacy_note
 from handlers.common import (
     Context,
     Handler,
+    draft_lost,
     drop_buttons,
     edit,
     for_coordinators,
     member_of,
     on_coordinator_button,
+    pressed,
+    pressed_message_id,
     reply,
     show_menu,
     text_input,
@@ -157,11 +160,6 @@ async def _ask(update: Update, context: Context, draft: Draft, step: str) -> str
     return step
 
 
-async def _lost(update: Update) -> object:
-    await reply(update, t("post.draft_lost"))
-    return END
-
-
 # --- each step's question -------------------------------------------------------------------
 
 
@@ -237,7 +235,7 @@ _ASK: dict[str, Step] = {
 
 async def cb_consent(update: Update, context: Context) -> object:
     """ "I agree" goes on to the details; "No thanks" keeps nothing."""
-    callback = _pressed(update)
+    callback = pressed(update)
     draft = _draft(context)
     await drop_buttons(update)
     if callback is None or callback.action != "agree":
@@ -246,7 +244,7 @@ async def cb_consent(update: Update, context: Context) -> object:
         await reply(update, t("join.declined"), ReplyKeyboardRemove())
         return END
     if draft is None:
-        return await _lost(update)
+        return await draft_lost(update)
     return await _next(update, context, draft, CONSENT)
 
 
@@ -256,7 +254,7 @@ def _typed_field(key: str, limit: int, state: str) -> Handler:
     async def step(update: Update, context: Context) -> object:
         draft = _draft(context)
         if draft is None:
-            return await _lost(update)
+            return await draft_lost(update)
         words = await typed(update, limit)
         if words is None:
             return None  # said kindly; the same step asks again
@@ -272,10 +270,10 @@ got_notes = _typed_field("notes", MAX_NOTES, NOTES)
 
 
 async def cb_area(update: Update, context: Context) -> object:
-    callback, draft = _pressed(update), _draft(context)
+    callback, draft = pressed(update), _draft(context)
     places = services(context).config.timebank.neighbourhoods
     if draft is None or callback is None or not 0 <= callback.id < len(places):
-        return await _lost(update)
+        return await draft_lost(update)
     draft["area"] = places[callback.id]
     await drop_buttons(update)
     return await _next(update, context, draft, AREA)
@@ -285,7 +283,7 @@ async def got_contact(update: Update, context: Context) -> object:
     """A phone number or @username typed; "Skip" from the patient's keyboard is no contact."""
     draft = _draft(context)
     if draft is None:
-        return await _lost(update)
+        return await draft_lost(update)
     message = update.effective_message
     if message is not None and message.text in {t("post.skip", lang) for lang in languages()}:
         draft["contact"] = None
@@ -305,7 +303,7 @@ async def got_shared_phone(update: Update, context: Context) -> object:
     draft = _draft(context)
     message = update.effective_message
     if draft is None or message is None or message.contact is None:
-        return await _lost(update)
+        return await draft_lost(update)
     draft["contact"] = message.contact.phone_number[:MAX_CONTACT]
     return await _next(update, context, draft, CONTACT)
 
@@ -313,16 +311,16 @@ async def got_shared_phone(update: Update, context: Context) -> object:
 async def cb_no_phone(update: Update, context: Context) -> object:
     draft = _draft(context)
     if draft is None:
-        return await _lost(update)
+        return await draft_lost(update)
     draft["contact"] = None
     await drop_buttons(update)
     return await _next(update, context, draft, CONTACT)
 
 
 async def cb_day(update: Update, context: Context) -> object:
-    callback, draft = _pressed(update), _draft(context)
+    callback, draft = pressed(update), _draft(context)
     if draft is None or callback is None or not 0 <= callback.id < kb.DISCHARGE_DAYS:
-        return await _lost(update)
+        return await draft_lost(update)
     draft["days_ago"] = callback.id
     await drop_buttons(update)
     return await _next(update, context, draft, DAY)
@@ -330,9 +328,9 @@ async def cb_day(update: Update, context: Context) -> object:
 
 async def cb_need(update: Update, context: Context) -> object:
     """A need tapped on or off; the same question shows the new ticks."""
-    callback, draft = _pressed(update), _draft(context)
+    callback, draft = pressed(update), _draft(context)
     if draft is None or callback is None or callback.arg not in NEEDS:
-        return await _lost(update)
+        return await draft_lost(update)
     chosen: list[str] = draft["needs"]
     if callback.arg in chosen:
         chosen.remove(callback.arg)
@@ -345,7 +343,7 @@ async def cb_need(update: Update, context: Context) -> object:
 async def cb_needs_done(update: Update, context: Context) -> object:
     draft = _draft(context)
     if draft is None:
-        return await _lost(update)
+        return await draft_lost(update)
     await drop_buttons(update)
     return await _next(update, context, draft, NEEDS_STEP)
 
@@ -353,17 +351,17 @@ async def cb_needs_done(update: Update, context: Context) -> object:
 async def cb_no_notes(update: Update, context: Context) -> object:
     draft = _draft(context)
     if draft is None:
-        return await _lost(update)
+        return await draft_lost(update)
     draft["notes"] = None
     await drop_buttons(update)
     return await _next(update, context, draft, NOTES)
 
 
 async def cb_ward(update: Update, context: Context) -> object:
-    callback, draft = _pressed(update), _draft(context)
+    callback, draft = pressed(update), _draft(context)
     wards = services(context).visits.wards
     if draft is None or callback is None or (callback.arg and callback.arg not in wards):
-        return await _lost(update)
+        return await draft_lost(update)
     draft["ward"] = callback.arg or None
     await drop_buttons(update)
     return await _next(update, context, draft, WARD)
@@ -372,18 +370,18 @@ async def cb_ward(update: Update, context: Context) -> object:
 @for_coordinators
 async def cb_save(update: Update, context: Context, member: Member) -> object:
     """ "Save" (storage re-checks the role, and audits) or "Don't save"; either ends it."""
-    callback = _pressed(update)
+    callback = pressed(update)
     assert context.user_data is not None
     draft = context.user_data.pop(DRAFT, None)
     finished: dict[int, bool] = context.user_data.setdefault(FINISHED, {})
-    pressed = _pressed_message_id(update)
+    message_id = pressed_message_id(update)
     await drop_buttons(update)
     if callback is not None and callback.action == "drop":
-        finished[pressed] = False
+        finished[message_id] = False
         await reply(update, t("referral.not_saved"))
         return END
     if not draft or "days_ago" not in draft:
-        return await _lost(update)
+        return await draft_lost(update)
     svc = services(context)
     now = svc.clock.now()
     referral = await referrals.register(
@@ -393,7 +391,7 @@ async def cb_save(update: Update, context: Context, member: Member) -> object:
         rules=svc.visits,
         now=now,
     )
-    finished[pressed] = True
+    finished[message_id] = True
     await reply(update, t("referral.saved", name=referral.first_name))
     return END
 
@@ -437,9 +435,9 @@ async def cb_step_gone(update: Update, context: Context) -> None:
     """A step's button after the draft ended (saved, dropped, left, a restart): say what became
     of it, if we know."""
     finished = (context.user_data or {}).get(FINISHED, {})
-    outcome = finished.get(_pressed_message_id(update))
+    outcome = finished.get(pressed_message_id(update))
     if outcome is None:
-        await _lost(update)
+        await draft_lost(update)
         return
     await reply(update, t("referral.already_saved" if outcome else "referral.not_saved"))
 
@@ -464,16 +462,6 @@ def discharged_at(days_ago: int, now: datetime, zone: tzinfo) -> datetime:
         return now
     day = now.astimezone(zone).date() - timedelta(days=days_ago)
     return datetime.combine(day, time(12), tzinfo=zone).astimezone(UTC)
-
-
-def _pressed(update: Update) -> Callback | None:
-    query = update.callback_query
-    return parse(query.data if query else None)
-
-
-def _pressed_message_id(update: Update) -> int:
-    query = update.callback_query
-    return query.message.message_id if query is not None and query.message is not None else 0
 
 
 # --- what a coordinator sees ----------------------------------------------------------------

@@ -24,13 +24,16 @@ from telegram.ext import (
 
 from bot.services import services
 from bot.ui import keyboards
-from bot.ui.callbacks import Area, Callback, parse, pattern, plain_int
+from bot.ui.callbacks import Area, Callback, pattern, plain_int
 from bot.ui.i18n import Html, t
 from handlers.common import (
     Context,
+    draft_lost,
     drop_buttons,
     for_members,
     on_button,
+    pressed,
+    pressed_message_id,
     reply,
     text_input,
     typed,
@@ -157,10 +160,10 @@ async def cb_report(
 @for_members
 async def cb_reason(update: Update, context: Context, member: Member) -> int:
     """A reason tapped (at any step: a change of mind); then the words, or Skip."""
-    callback = _pressed(update)
+    callback = pressed(update)
     draft = _draft(context)
     if draft is None or callback is None or callback.arg not in REASONS:
-        return await _lost(update)
+        return await draft_lost(update)
     draft["reason"] = callback.arg
     await reply(update, t("safety.ask_note"), keyboards.report_note_skip())
     return NOTE
@@ -183,7 +186,7 @@ async def _ask_sure(update: Update, context: Context, note: str | None) -> int:
     """One look at the report before it goes."""
     draft = _draft(context)
     if draft is None or "reason" not in draft:
-        return await _lost(update)
+        return await draft_lost(update)
     draft["note"] = note
     lines = [
         t(
@@ -201,18 +204,18 @@ async def _ask_sure(update: Update, context: Context, note: str | None) -> int:
 @for_members
 async def cb_send(update: Update, context: Context, member: Member) -> int:
     """ "Yes, send it" (every coordinator told) or "Don't send"; either ends the report."""
-    callback = _pressed(update)
+    callback = pressed(update)
     assert context.user_data is not None
     draft = context.user_data.pop(DRAFT, None)
     finished: dict[int, bool] = context.user_data.setdefault(FINISHED, {})
-    pressed = _pressed_message_id(update)
+    message_id = pressed_message_id(update)
     await drop_buttons(update)
     if callback is not None and callback.action == "drop":
-        finished[pressed] = False
+        finished[message_id] = False
         await reply(update, t("safety.not_reported"))
         return ConversationHandler.END
     if not draft or "note" not in draft:
-        return await _lost(update)
+        return await draft_lost(update)
     svc = services(context)
     filed = await safety.report(
         svc.db,
@@ -223,7 +226,7 @@ async def cb_send(update: Update, context: Context, member: Member) -> int:
         exchange_id=draft["exchange"],
         now=svc.clock.now(),
     )
-    finished[pressed] = True
+    finished[message_id] = True
     key = "safety.reported" if filed.asked else "safety.reported_kept"
     blocked = await safety.has_blocked(svc.db, member.id, draft["member"])
     markup = None if blocked else keyboards.block_too(draft["member"], draft["name"])
@@ -236,30 +239,15 @@ async def cb_report_gone(update: Update, context: Context, member: Member) -> No
     """A report's button after the report ended (sent, dropped, left, a restart): say what
     became of it, if we know."""
     finished = (context.user_data or {}).get(FINISHED, {})
-    outcome = finished.get(_pressed_message_id(update))
+    outcome = finished.get(pressed_message_id(update))
     if outcome is None:
-        await _lost(update)
+        await draft_lost(update)
         return
     await reply(update, t("safety.already_reported" if outcome else "safety.not_reported"))
 
 
-async def _lost(update: Update) -> int:
-    await reply(update, t("post.draft_lost"))
-    return ConversationHandler.END
-
-
 def _draft(context: Context) -> dict[str, Any] | None:
     return context.user_data.get(DRAFT) if context.user_data is not None else None
-
-
-def _pressed(update: Update) -> Callback | None:
-    query = update.callback_query
-    return parse(query.data if query else None)
-
-
-def _pressed_message_id(update: Update) -> int:
-    query = update.callback_query
-    return query.message.message_id if query is not None and query.message is not None else 0
 
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:

@@ -24,16 +24,18 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.outbound.visitor_notices import areas_words, free_words, long_date
 from bot.services import services
 from bot.ui import visitor_keyboards
-from bot.ui.callbacks import Area, Callback, parse, pattern, plain_int
+from bot.ui.callbacks import Area, Callback, pattern, plain_int
 from bot.ui.i18n import Html, t
 from handlers.common import (
     Context,
+    draft_lost,
     drop_buttons,
     edit,
     for_coordinators,
     for_members,
     on_button,
     on_coordinator_button,
+    pressed,
     reply,
     text_input,
     typed,
@@ -96,7 +98,7 @@ def _standing(visitor: Visitor) -> str:
 async def cb_intro(update: Update, context: Context, member: Member) -> int:
     """ "I'd like to help" (then the areas) or "Not now" (nothing kept)."""
     draft = _draft(context, SIGNUP)
-    callback = _pressed(update)
+    callback = pressed(update)
     await drop_buttons(update)
     if draft is None or callback is None:
         return await _lost(update, context, SIGNUP)
@@ -126,7 +128,7 @@ def _free_keyboard(chosen: list[int]) -> InlineKeyboardMarkup:
 @for_members
 async def cb_toggle(update: Update, context: Context, member: Member) -> int | None:
     """A neighbourhood or a time tapped: on if it was off, off if it was on."""
-    callback = _pressed(update)
+    callback = pressed(update)
     draft = _draft(context, SIGNUP)
     if draft is None or callback is None:
         return await _lost(update, context, SIGNUP)
@@ -193,7 +195,7 @@ def _chosen_times(draft: dict[str, Any]) -> list[str]:
 @for_members
 async def cb_send(update: Update, context: Context, member: Member) -> int:
     """Send: the application, every coordinator told. Don't send: nothing kept."""
-    callback = _pressed(update)
+    callback = pressed(update)
     draft = _draft(context, SIGNUP)
     _drop(context, SIGNUP)
     await drop_buttons(update)
@@ -541,13 +543,7 @@ def _drop(context: Context, key: str) -> None:
 
 async def _lost(update: Update, context: Context, key: str) -> int:
     _drop(context, key)
-    await reply(update, t("post.draft_lost"))
-    return END
-
-
-def _pressed(update: Update) -> Callback | None:
-    query = update.callback_query
-    return parse(query.data if query else None)
+    return await draft_lost(update)
 
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:
