@@ -60,7 +60,7 @@ _GIVER_ENTRIES = (
 
 # The exchanges counted in a period: first credited in it.
 _COUNTED = (
-    "WITH counted AS (SELECT DISTINCT e.id, e.giver_id, e.receiver_id"
+    "WITH counted AS MATERIALIZED (SELECT DISTINCT e.id, e.giver_id, e.receiver_id"
     " FROM ledger_transactions t JOIN exchanges e ON e.id = t.exchange_id"
     " WHERE t.kind IN ('exchange', 'coordinator')"
     " AND t.created_at >= :start AND t.created_at < :end) "
@@ -93,9 +93,19 @@ class Report:
 async def period_report(db: Database, *, start: datetime | None, end: datetime) -> Report:
     """Every figure for one period, each from one small query."""
     bounds = _bounds(start, end)
-    exchanges, ties = await _exchanges_and_ties(db, bounds)
-    active, both = await _active_and_reciprocal(db, bounds)
-    minutes, between_members = await _minutes(db, bounds)
+    return await _period_report(db, bounds, start, end, await _given_by_week(db, bounds))
+
+
+async def _period_report(
+    db: Database,
+    bounds: dict[str, str],
+    start: datetime | None,
+    end: datetime,
+    given: list[Given],
+) -> Report:
+    exchanges, ties, active, both = await _exchanges_ties_and_active(db, bounds)
+    minutes = sum(week.minutes for week in given)
+    between_members = sum(week.between_members for week in given)
     return Report(
         start=start,
         end=end,
@@ -124,10 +134,13 @@ class Figures:
 async def figures(
     db: Database, *, start: datetime | None, end: datetime, rules: VisitRules
 ) -> Figures:
-    """All of /report's figures for one period (what bench/activities.py times)."""
+    """All of /report's figures for one period (what bench/activities.py times): the hours
+    given are read once, by week, for both the totals and the chart."""
+    bounds = _bounds(start, end)
+    given = await _given_by_week(db, bounds)
     return Figures(
-        report=await period_report(db, start=start, end=end),
-        weeks=await hours_per_week(db, start=start, end=end),
+        report=await _period_report(db, bounds, start, end, given),
+        weeks=await _every_week(db, start, end, given),
         visits=await visit_figures.for_period(db, start=start, end=end, rules=rules),
         partners=await partner_figures(db, start=start, end=end),
     )
@@ -139,13 +152,40 @@ async def hours_per_week(
     """Minutes credited to givers per week (Mondays, UTC), with empty weeks as 0, for a chart.
 
     With no start, the weeks begin at the first credit (or at `end` when there is none)."""
-    bounds = _bounds(start, end)
+    return await _every_week(db, start, end, await _given_by_week(db, _bounds(start, end)))
+
+
+@dataclass(frozen=True, slots=True)
+class Given:
+    """Minutes credited to givers in one week (its Monday, UTC), and the part of them given
+    in exchanges no organisation took part in."""
+
+    week: date
+    minutes: int
+    between_members: int
+
+
+async def _given_by_week(db: Database, bounds: dict[str, str]) -> list[Given]:
+    """One pass over the givers' entries in the period, summed by week: the costliest read
+    of /report, so both its totals and its chart come from it."""
     rows = await db.all(
         "SELECT date(substr(t.created_at, 1, 10), '-6 days', 'weekday 1') AS week,"
-        f" SUM(le.minutes) AS minutes {_GIVER_ENTRIES} GROUP BY week",
+        " SUM(le.minutes) AS minutes,"
+        " COALESCE(SUM(le.minutes) FILTER (WHERE e.organisation_id IS NULL), 0) AS between_members"
+        f" {_GIVER_ENTRIES} GROUP BY week",
         bounds,
     )
-    by_week = {date.fromisoformat(row["week"]): int(row["minutes"]) for row in rows}
+    return [
+        Given(date.fromisoformat(row["week"]), int(row["minutes"]), int(row["between_members"]))
+        for row in rows
+    ]
+
+
+async def _every_week(
+    db: Database, start: datetime | None, end: datetime, given: list[Given]
+) -> list[tuple[date, int]]:
+    """The weeks of the period, empty ones as 0."""
+    by_week = {each.week: each.minutes for each in given}
     first = start or await _first_credit(db) or end
     last = end - timedelta(microseconds=1) if end > first else first
     weeks = _mondays(_monday(first), _monday(last))
@@ -339,39 +379,21 @@ def _bounds(start: datetime | None, end: datetime) -> dict[str, str]:
     return {"start": to_db(start) if start else "", "end": to_db(end)}
 
 
-async def _minutes(db: Database, bounds: dict[str, str]) -> tuple[int, int]:
-    """Hours given, and the part of them between members, in one pass over the entries."""
-    row = await db.one(
-        "SELECT COALESCE(SUM(le.minutes), 0),"
-        f" COALESCE(SUM(le.minutes) FILTER (WHERE e.organisation_id IS NULL), 0) {_GIVER_ENTRIES}",
-        bounds,
-    )
-    assert row is not None
-    return int(row[0]), int(row[1])
-
-
-async def _exchanges_and_ties(db: Database, bounds: dict[str, str]) -> tuple[int, int]:
-    row = await db.one(
-        f"{_COUNTED} SELECT (SELECT COUNT(*) FROM counted),"
-        " (SELECT COUNT(*) FROM (SELECT DISTINCT MIN(giver_id, receiver_id),"
-        " MAX(giver_id, receiver_id) FROM counted))",
-        bounds,
-    )
-    assert row is not None
-    return int(row[0]), int(row[1])
-
-
-async def _active_and_reciprocal(db: Database, bounds: dict[str, str]) -> tuple[int, int]:
-    """How many members gave or received, and how many of them did both."""
+async def _exchanges_ties_and_active(db: Database, bounds: dict[str, str]) -> tuple[int, ...]:
+    """From the exchanges counted in the period, read once: how many, the distinct pairs of
+    members, how many members gave or received, and how many of them did both."""
     row = await db.one(
         f"{_COUNTED}, sides AS (SELECT giver_id AS member_id, 1 AS gave, 0 AS got FROM counted"
-        " UNION ALL SELECT receiver_id, 0, 1 FROM counted)"
-        " SELECT COUNT(*), COALESCE(SUM(gave AND got), 0) FROM"
-        " (SELECT MAX(gave) AS gave, MAX(got) AS got FROM sides GROUP BY member_id)",
+        " UNION ALL SELECT receiver_id, 0, 1 FROM counted),"
+        " active AS (SELECT MAX(gave) AND MAX(got) AS both_ways FROM sides GROUP BY member_id)"
+        " SELECT (SELECT COUNT(*) FROM counted),"
+        " (SELECT COUNT(*) FROM (SELECT DISTINCT MIN(giver_id, receiver_id),"
+        " MAX(giver_id, receiver_id) FROM counted)),"
+        " (SELECT COUNT(*) FROM active), (SELECT COALESCE(SUM(both_ways), 0) FROM active)",
         bounds,
     )
     assert row is not None
-    return int(row[0]), int(row[1])
+    return tuple(int(value) for value in row)
 
 
 async def _new_members(db: Database, bounds: dict[str, str]) -> int:
