@@ -496,6 +496,7 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
                 ],
             },
             drafts=[DRAFT],
+            keeps_draft_on_earlier_buttons=True,
         ),
         CommandHandler("activities", cmd_activities),
         CallbackQueryHandler(cb_sign, pattern=pattern(Area.ACTIVITY, "sign")),

@@ -361,6 +361,7 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
                 ],
             },
             drafts=[DRAFT],
+            keeps_draft_on_earlier_buttons=True,
         ),
         Conversation(
             "name_organisation_member",

@@ -60,7 +60,6 @@ async def cb_report_period(
     svc = services(context)
     start, end = span(svc.clock.now(), svc.config.zone)
     found = await reports.figures(svc.db, start=start, end=end, rules=svc.visits)
-    weeks = found.weeks
     await reply(update, report_text(found.report, t(label_key), svc.config.zone))
     if found.visits.any:
         await reply(update, visit_figures_text(found.visits, svc.visits))
@@ -70,7 +69,7 @@ async def cb_report_period(
     await show_busy(chat, ChatAction.UPLOAD_PHOTO)
     # Drawing takes a moment (longer the first time, while matplotlib loads): off the loop.
     png = await asyncio.to_thread(
-        hours_chart_png, weeks, t("report.chart_title"), hours_label=t("report.chart_hours")
+        hours_chart_png, found.weeks, t("report.chart_title"), hours_label=t("report.chart_hours")
     )
     await chat.send_photo(png, caption=t("report.chart_caption", period=t(label_key)))
 

@@ -375,6 +375,7 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
                 PREVIEW: [step(cb_post, "post", "again")],
             },
             drafts=[DRAFT],
+            keeps_draft_on_earlier_buttons=True,
         ),
         step(cb_step_gone, *STEP_ACTIONS),
         CommandHandler("spend", cmd_spend),

@@ -393,3 +393,19 @@ async def test_a_big_activity_s_roll_call_comes_in_pages_and_credits_all_at_once
         "SELECT COUNT(*) FROM outbox WHERE kind = ?", (OutboxKind.ACTIVITY_THANKS,)
     )
     assert thanked == 499
+
+
+async def test_a_time_tapped_twice_keeps_the_activity_being_written(coordinator, person, svc):
+    """A slow phone sends the hour twice: the second press is an earlier step's button, so the
+    draft stays and the place can still be typed."""
+    ann = await person("Ann", 110)
+    await organisation(svc, coordinator, ann)
+    await ann.says("/activity")
+    await ann.says("Community lunch")
+    await ann.taps("Wed 25 Nov")
+    hours = ann.messages[-1]
+    await ann.taps("12:00")
+    await ann.presses(hours.inline_buttons[4]["callback_data"], hours)
+    assert ann.last_text == t("conversation.earlier_step")
+    await ann.says("Riverside Hall")
+    assert ann.last_text == t("activity.ask_helpers")
