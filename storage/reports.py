@@ -37,6 +37,7 @@ index, so /report stays quick over a million ledger entries:
 
 from __future__ import annotations
 
+import json
 import statistics
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -49,21 +50,31 @@ from storage.visit_rules import VisitRules
 
 Span = tuple[datetime | None, datetime]
 
-# Every ledger entry on the giver's account of an exchange, with its transaction.
-_GIVER_ENTRIES = (
+# The givers' hours in each week of a period, one correlated read per week (`:weeks` is a JSON
+# list of [monday, from, until]): each read walks its own stretch of the time index, so no
+# sort of every entry of the period is needed to group them.
+_GIVEN_BY_WEEK = (
+    "WITH given AS MATERIALIZED (SELECT w.value ->> 0 AS week,"
+    " (SELECT json_array(COALESCE(SUM(le.minutes), 0),"
+    " COALESCE(SUM(le.minutes) FILTER (WHERE e.organisation_id IS NULL), 0))"
     " FROM ledger_transactions t"
     " JOIN exchanges e ON e.id = t.exchange_id"
     " JOIN accounts a ON a.member_id = e.giver_id"
     " JOIN ledger_entries le ON le.transaction_id = t.id AND le.account_id = a.id"
-    " WHERE t.created_at >= :start AND t.created_at < :end"
+    " WHERE t.created_at >= w.value ->> 1 AND t.created_at < w.value ->> 2) AS sums"
+    " FROM json_each(:weeks) AS w)"
+    " SELECT week, sums ->> 0 AS minutes, sums ->> 1 AS between_members FROM given"
 )
 
 # The exchanges counted in a period: first credited in it.
-_COUNTED = (
-    "WITH counted AS MATERIALIZED (SELECT DISTINCT e.id, e.giver_id, e.receiver_id"
+# The exchanges credited in a period (by a member or a coordinator), folded into who gave to
+# whom and how many exchanges each pair had. The kind is read from the time index (`+t.kind`),
+# not looked up by kind, so a period walks only its own stretch of that index.
+_PAIRS = (
+    "WITH pairs AS MATERIALIZED (SELECT e.giver_id, e.receiver_id, COUNT(DISTINCT e.id) AS n"
     " FROM ledger_transactions t JOIN exchanges e ON e.id = t.exchange_id"
-    " WHERE t.kind IN ('exchange', 'coordinator')"
-    " AND t.created_at >= :start AND t.created_at < :end) "
+    " WHERE +t.kind IN ('exchange', 'coordinator')"
+    " AND t.created_at >= :start AND t.created_at < :end GROUP BY e.giver_id, e.receiver_id)"
 )
 
 
@@ -93,7 +104,7 @@ class Report:
 async def period_report(db: Database, *, start: datetime | None, end: datetime) -> Report:
     """Every figure for one period, each from one small query."""
     bounds = _bounds(start, end)
-    return await _period_report(db, bounds, start, end, await _given_by_week(db, bounds))
+    return await _period_report(db, bounds, start, end, await _given_by_week(db, start, end))
 
 
 async def _period_report(
@@ -137,10 +148,10 @@ async def figures(
     """All of /report's figures for one period (what bench/activities.py times): the hours
     given are read once, by week, for both the totals and the chart."""
     bounds = _bounds(start, end)
-    given = await _given_by_week(db, bounds)
+    given = await _given_by_week(db, start, end)
     return Figures(
         report=await _period_report(db, bounds, start, end, given),
-        weeks=await _every_week(db, start, end, given),
+        weeks=[(each.week, each.minutes) for each in given],
         visits=await visit_figures.for_period(db, start=start, end=end, rules=rules),
         partners=await partner_figures(db, start=start, end=end),
     )
@@ -152,7 +163,7 @@ async def hours_per_week(
     """Minutes credited to givers per week (Mondays, UTC), with empty weeks as 0, for a chart.
 
     With no start, the weeks begin at the first credit (or at `end` when there is none)."""
-    return await _every_week(db, start, end, await _given_by_week(db, _bounds(start, end)))
+    return [(each.week, each.minutes) for each in await _given_by_week(db, start, end)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,31 +176,16 @@ class Given:
     between_members: int
 
 
-async def _given_by_week(db: Database, bounds: dict[str, str]) -> list[Given]:
-    """One pass over the givers' entries in the period, summed by week: the costliest read
-    of /report, so both its totals and its chart come from it."""
-    rows = await db.all(
-        "SELECT date(substr(t.created_at, 1, 10), '-6 days', 'weekday 1') AS week,"
-        " SUM(le.minutes) AS minutes,"
-        " COALESCE(SUM(le.minutes) FILTER (WHERE e.organisation_id IS NULL), 0) AS between_members"
-        f" {_GIVER_ENTRIES} GROUP BY week",
-        bounds,
-    )
+async def _given_by_week(db: Database, start: datetime | None, end: datetime) -> list[Given]:
+    """The givers' hours in every week of the period, empty weeks as 0: the costliest read of
+    /report, so both its totals and its chart come from it."""
+    first = start or await _first_credit(db) or end
+    weeks = _week_spans(first, end)
+    rows = await db.all(_GIVEN_BY_WEEK, {"weeks": json.dumps(weeks)})
     return [
         Given(date.fromisoformat(row["week"]), int(row["minutes"]), int(row["between_members"]))
         for row in rows
     ]
-
-
-async def _every_week(
-    db: Database, start: datetime | None, end: datetime, given: list[Given]
-) -> list[tuple[date, int]]:
-    """The weeks of the period, empty ones as 0."""
-    by_week = {each.week: each.minutes for each in given}
-    first = start or await _first_credit(db) or end
-    last = end - timedelta(microseconds=1) if end > first else first
-    weeks = _mondays(_monday(first), _monday(last))
-    return [(week, by_week.get(week, 0)) for week in weeks]
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,9 +233,10 @@ class PartnerFigures:
 Source = Database | Tx
 
 # Minutes in and out of each organisation's account in the period, by why they moved: down
-# ledger_entries_account for each of the few organisation accounts, then each transaction by
-# id. CROSS JOIN keeps that order: left to itself, SQLite walks every transaction in the period
-# by time (five seconds over a million entries, all time, against a tenth of that).
+# ledger_entries_account (which holds each entry's transaction) for each of the few
+# organisation accounts, then each transaction by id. CROSS JOIN keeps that order: left to
+# itself, SQLite walks every transaction in the period by time (five seconds over a million
+# entries, all time, against a twentieth of that).
 _ORGANISATION_FLOWS = (
     "SELECT a.organisation_id AS organisation_id, t.kind AS kind,"
     " SUM(MAX(le.minutes, 0)) AS came_in, SUM(MAX(-le.minutes, 0)) AS went_out,"
@@ -251,10 +248,12 @@ _ORGANISATION_FLOWS = (
     " GROUP BY a.organisation_id, t.kind"
 )
 # Helpers credited at activities in the period, the organisations' and the timebank's own:
-# down the partial index of activity transactions.
+# down the partial index of activity transactions (a few thousand), which SQLite would
+# otherwise pass over for the time index and its hundreds of thousands of rows.
 _ACTIVITY_HELPERS = (
     "SELECT ac.organisation_id IS NULL AS own, COALESCE(SUM(le.minutes), 0) AS minutes"
-    " FROM ledger_transactions t JOIN activities ac ON ac.id = t.activity_id"
+    " FROM ledger_transactions t INDEXED BY ledger_transactions_activity"
+    " JOIN activities ac ON ac.id = t.activity_id"
     " JOIN ledger_entries le ON le.transaction_id = t.id"
     " JOIN accounts a ON a.id = le.account_id"
     " WHERE t.activity_id IS NOT NULL AND a.kind = 'member' AND le.minutes > 0"
@@ -380,15 +379,16 @@ def _bounds(start: datetime | None, end: datetime) -> dict[str, str]:
 
 
 async def _exchanges_ties_and_active(db: Database, bounds: dict[str, str]) -> tuple[int, ...]:
-    """From the exchanges counted in the period, read once: how many, the distinct pairs of
+    """From the exchanges credited in the period, read once as who-gave-to-whom pairs
+    (thousands, not hundreds of thousands of rows): how many exchanges, the distinct pairs of
     members, how many members gave or received, and how many of them did both."""
     row = await db.one(
-        f"{_COUNTED}, sides AS (SELECT giver_id AS member_id, 1 AS gave, 0 AS got FROM counted"
-        " UNION ALL SELECT receiver_id, 0, 1 FROM counted),"
+        f"{_PAIRS}, sides AS (SELECT giver_id AS member_id, 1 AS gave, 0 AS got FROM pairs"
+        " UNION ALL SELECT receiver_id, 0, 1 FROM pairs),"
         " active AS (SELECT MAX(gave) AND MAX(got) AS both_ways FROM sides GROUP BY member_id)"
-        " SELECT (SELECT COUNT(*) FROM counted),"
+        " SELECT (SELECT COALESCE(SUM(n), 0) FROM pairs),"
         " (SELECT COUNT(*) FROM (SELECT DISTINCT MIN(giver_id, receiver_id),"
-        " MAX(giver_id, receiver_id) FROM counted)),"
+        " MAX(giver_id, receiver_id) FROM pairs)),"
         " (SELECT COUNT(*) FROM active), (SELECT COALESCE(SUM(both_ways), 0) FROM active)",
         bounds,
     )
@@ -428,6 +428,24 @@ async def _first_credit(db: Database) -> datetime | None:
 def _monday(moment: datetime) -> date:
     day = moment.astimezone(UTC).date()
     return day - timedelta(days=day.weekday())
+
+
+def _week_spans(first: datetime, end: datetime) -> list[list[str]]:
+    """Each week (Monday, UTC) from `first` until `end` as [monday, from, until], the first
+    and last cut to the period; one week when the period is empty."""
+    last = end - timedelta(microseconds=1) if end > first else first
+    return [
+        [
+            monday.isoformat(),
+            to_db(max(first, _midnight(monday))),
+            to_db(min(end, _midnight(monday + timedelta(weeks=1)))),
+        ]
+        for monday in _mondays(_monday(first), _monday(last))
+    ]
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _mondays(first: date, last: date) -> list[date]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.outbound.scheduler import tick
+from bot.sandbox.standin import ChatMember
 from bot.ui.i18n import t
 from storage import ledger, organisations
 from tests.test_activities import STARTS, post_activity, signs_up
 from tests.test_exchanges import member_id
 from tests.test_organisations import add_member, new_org, org_id
+from tests.test_spend import ask_for
 
 
 async def balances(svc, *people) -> list[int]:
@@ -49,3 +51,31 @@ async def test_an_organisation_s_activity_credits_its_helpers_who_then_spend_wit
     assert await organisations.balance(svc.db, centre) == -240
     assert await ledger.total(svc.db) == 0
     assert "2 hours" in carol.last_text
+
+    await offers_a_course(ann)
+    await ask_for(carol, "Computer course")
+    await tick(svc)
+    await ann.taps("✅ Confirm")
+    await tick(svc)
+    assert carol.last_text.endswith("You spent 1 hour, and now have 1 hour.")
+    assert await balances(svc, alice, bob, carol) == [120, 0, 60]
+    assert await organisations.balance(svc.db, centre) == -180
+    assert await ledger.total(svc.db) == 0
+
+    clock.advance(timedelta(minutes=5))  # periods end at "now", exclusive
+    await coordinator.says("/report")
+    await coordinator.taps("All time")
+    text = next(m.text for m in reversed(coordinator.messages) if m.kind == "text")
+    assert "Hours given to organisations: <b>4 hours</b>" in text
+    assert "Hours spent with partners: <b>1 hour</b>" in text
+    assert "<b>Riverside Day Centre</b>: balance −3 hours, in 1 hour, out 4 hours" in text
+
+
+async def offers_a_course(ann: ChatMember) -> None:
+    """Ann adds what members can spend their hours on, with buttons, as in test_spend."""
+    await ann.says("/orgoffer")
+    await ann.taps("Other")
+    await ann.says("Computer course")
+    await ann.says("Tuesdays 10:00 at the library")
+    await ann.taps("1 hour")
+    await ann.taps("Publish")
