@@ -411,24 +411,17 @@ async def _remind(tx: Tx, activity: Activity, signup: Signup, now: datetime) -> 
 
 
 async def run_due(db: Database, now: datetime, offer_for: timedelta) -> DuePass:
-    """From the scheduler's tick: offers not answered in time lapse and move on to the next
-    in line, and each activity that has run sends its organisers the roll call, once."""
+    """From the scheduler's tick: offers not answered in time lapse, every free place is
+    offered to the next in line, and each activity that has run sends its organisers the roll
+    call, once."""
     async with db.transaction() as tx:
         lapsed = await tx.execute_fetchall(
             "UPDATE activity_signups SET state = 'cancelled', offer_expires_at = NULL,"
             " updated_at = :now WHERE state = 'offered' AND offer_expires_at <= :now"
-            " RETURNING activity_id, role",
+            " RETURNING id",
             {"now": to_db(now)},
         )
-        offered = 0
-        for activity_id, role in sorted({(row[0], row[1]) for row in lapsed}):
-            row = await tx.one(
-                "SELECT * FROM activities WHERE id = ? AND state = 'open' AND starts_at > ?",
-                activity_id,
-                to_db(now),
-            )
-            if row is not None:
-                offered += await _offer_next(tx, Activity.from_row(row), role, now, offer_for)
+        offered = await _fill_free_places(tx, now, offer_for)
         ran = await tx.execute_fetchall(
             "UPDATE activities SET roll_call_at = ? WHERE state = 'open'"
             " AND roll_call_at IS NULL AND starts_at <= ? RETURNING *",
@@ -446,6 +439,22 @@ async def run_due(db: Database, now: datetime, offer_for: timedelta) -> DuePass:
         ]
         await enqueue_many(tx, calls, now)
     return DuePass(len(lapsed), offered, len(ran))
+
+
+async def _fill_free_places(tx: Tx, now: datetime, offer_for: timedelta) -> int:
+    """Offer the free places of every activity still ahead to whoever waits for one: places
+    freed by an offer lapsing, and by a member leaving the timebank (/forget gives their places
+    up in bulk, knowing nothing of waiting lists). Returns how many were offered."""
+    waiting = await tx.execute_fetchall(
+        "SELECT DISTINCT s.activity_id, s.role FROM activities a"
+        " JOIN activity_signups s ON s.activity_id = a.id AND s.state = 'waiting'"
+        " WHERE a.state = 'open' AND a.starts_at > ? ORDER BY 1, 2",
+        (to_db(now),),
+    )
+    offered = 0
+    for activity_id, role in waiting:
+        offered += await _offer_next(tx, await _activity(tx, activity_id), role, now, offer_for)
+    return offered
 
 
 async def _organisers(tx: Tx, activity: Activity) -> list[int]:

@@ -150,6 +150,23 @@ async def test_an_offer_not_taken_in_time_moves_to_the_next_in_line(
     assert (await signups(svc))["Dave"] == "cancelled"
 
 
+async def test_a_member_leaving_the_timebank_frees_their_place_for_the_next_in_line(
+    coordinator, alice, bob, person, svc
+):
+    ann = await person("Ann", 110)
+    await organisation(svc, coordinator, ann)
+    await post_activity(ann, helpers="1")
+    await signs_up(alice)
+    await signs_up(bob, "Waiting list")
+    await alice.says("/forget")
+    await alice.taps("Yes, delete my details")
+    await tick(svc)
+    assert await signups(svc) == {"Bob": "offered"}
+    assert bob.last_text.startswith("🎉 A place came free")
+    await bob.taps("Take it")
+    assert "Going: Bob" in bob.last_text
+
+
 async def test_reminders_the_day_and_the_hour_before_and_none_after_cancelling(
     coordinator, alice, bob, person, svc, clock
 ):
