@@ -29,7 +29,7 @@ from telegram.ext import (
 )
 
 from bot.services import services
-from bot.ui import keyboards, organisation_keyboards
+from bot.ui import keyboards, organisation_keyboards, spend_keyboards
 from bot.ui.callbacks import Area, Callback, parse, pattern
 from bot.ui.i18n import hours, t
 from bot.ui.render import snippet
@@ -45,7 +45,7 @@ from handlers.common import (
 )
 from handlers.conversation import Conversation
 from handlers.coordinators import pick_member
-from storage import listings, members, organisations
+from storage import listings, members, organisations, partners
 from storage.errors import NameTaken, NotFound
 from storage.members import MAX_NAME
 from storage.models import Member
@@ -322,7 +322,8 @@ async def _say_done(update: Update, context: Context, key: str, member_id: int) 
 @for_members
 async def cmd_org(update: Update, context: Context, member: Member) -> None:
     """/org: each organisation the member acts for, with its balance and what is posted for
-    it (a button each, to open it)."""
+    it (a button each, to open it), then the members' asks to spend hours still waiting for
+    its answer."""
     db = services(context).db
     mine = await organisations.with_balances(db, member_id=member.id)
     if not mine:
@@ -340,6 +341,8 @@ async def cmd_org(update: Update, context: Context, member: Member) -> None:
             t(key, name=organisation.name, org_hours=hours(balance)),
             InlineKeyboardMarkup(rows) if rows else None,
         )
+        for asked in await partners.waiting(db, organisation.id):
+            await reply(update, *spend_keyboards.ask(asked.spend, asked.offer, asked.name))
 
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:

@@ -248,6 +248,33 @@ async def withdraw(db: Database, *, spend_id: int, member_id: int, now: datetime
         return await _decide(tx, spend, "withdrawn", None, now)
 
 
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A member's ask the organisation hasn't answered yet, and the asker's name."""
+
+    spend: Spend
+    offer: PartnerOffer
+    name: str
+
+
+async def waiting(db: Database, organisation_id: int, limit: int = 20) -> list[Waiting]:
+    """The organisation's unanswered asks, oldest first: /org shows them again, so an ask
+    whose notice scrolled away (or was sent before someone joined the organisation) is never
+    stuck."""
+    rows = await db.all(
+        "SELECT s.*, m.display_name AS asker FROM spends s"
+        " JOIN partner_offers p ON p.id = s.offer_id JOIN members m ON m.id = s.member_id"
+        " WHERE p.organisation_id = ? AND s.state = 'asked' ORDER BY s.id LIMIT ?",
+        (organisation_id, limit),
+    )
+    found = []
+    for row in rows:
+        offer = await get_offer(db, row["offer_id"])
+        if offer is not None:
+            found.append(Waiting(Spend.from_row(row), offer, row["asker"]))
+    return found
+
+
 async def get_spend(db: Database, spend_id: int) -> Spend | None:
     row = await db.one("SELECT * FROM spends WHERE id = ?", (spend_id,))
     return Spend.from_row(row) if row else None

@@ -175,6 +175,19 @@ async def test_a_member_spends_hours_and_the_organisation_confirms_once(svc, ali
     )
 
 
+async def test_org_shows_asks_still_waiting_with_their_buttons(svc, alice, bob, centre):
+    """An ask whose notice scrolled away is answered from /org."""
+    await add_offer(svc, centre, alice, "Computer course", 120)
+    await ask_for(bob, "Computer course")
+    await alice.says("/org")
+    asked = {"name": "Bob", "hours": "2 hours", "title": "Computer course"}
+    assert alice.last_text == t("spend.ask_notice", organisation=CENTRE, **asked)
+    await alice.taps("Confirm")
+    assert await spends(svc) == [("confirmed", 120, await member_id(svc, alice))]
+    await alice.says("/org")
+    assert alice.last_text.startswith(f"🏢 <b>{CENTRE}</b>"), "nothing waiting now"
+
+
 async def test_asking_twice_asks_once(svc, alice, bob, centre):
     offer = await add_offer(svc, centre, alice, "Computer course", 120)
     await ask_for(bob, "Computer course")

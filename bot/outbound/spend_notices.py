@@ -29,15 +29,7 @@ async def _asked(env: RenderEnv, item: OutboxItem) -> Rendered | None:
     who = await members.get(env.db, found[0].member_id) if found else None
     if found is None or who is None:
         return None
-    spend, offer = found
-    text = t(
-        "spend.ask_notice",
-        name=who.display_name,
-        hours=hours(spend.minutes),
-        title=offer.title,
-        organisation=offer.organisation_name,
-    )
-    return Rendered(text, kb.decide(spend.id))
+    return Rendered(*kb.ask(*found, who.display_name))
 
 
 async def _confirmed(env: RenderEnv, item: OutboxItem) -> Rendered | None:

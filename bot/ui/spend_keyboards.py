@@ -1,5 +1,6 @@
 """Buttons for spending hours with partners (/spend) and adding what to spend them on
-(/orgoffer): pure functions of ids and the catalogue."""
+(/orgoffer), and the ask as the organisation's people see it: pure functions of ids, rows and
+the catalogue."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardMarkup
 
 from bot.ui.callbacks import Area, Callback
-from bot.ui.i18n import category_name, hours, t
+from bot.ui.i18n import Html, category_name, hours, t
 from bot.ui.keyboards import button, grid
-from storage.models import Organisation, PartnerOffer
+from storage.models import Organisation, PartnerOffer, Spend
 
 # The prices /orgoffer offers, in minutes.
 PRICES = (30, 60, 90, 120, 180, 240, 360, 480)
@@ -60,6 +61,18 @@ def withdraw(spend_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[button(t("spend.withdraw"), Callback(Area.SPEND, "withdraw", spend_id))]]
     )
+
+
+def ask(spend: Spend, offer: PartnerOffer, name: str) -> tuple[Html, InlineKeyboardMarkup]:
+    """A member's ask, with Confirm and Can't: in the notice, and again under /org."""
+    text = t(
+        "spend.ask_notice",
+        name=name,
+        hours=hours(spend.minutes),
+        title=offer.title,
+        organisation=offer.organisation_name,
+    )
+    return text, decide(spend.id)
 
 
 def decide(spend_id: int) -> InlineKeyboardMarkup:
