@@ -38,6 +38,7 @@ ORG_EXCHANGES = 5_000
 BIG = 500  # helpers of each timed activity
 RUNS = 5
 COORDINATOR = 1
+UNLIMITED = 10**9  # minutes
 
 
 def seed(path: Path) -> float:
@@ -215,6 +216,7 @@ async def credit_big_activities(path: Path) -> list[float]:
                 places=None,
                 price_minutes=0,
                 now=NOW,
+                organisation_limit=lambda name: UNLIMITED,  # timed: the credit, not the limit
             )
             async with db.transaction() as tx:
                 await tx.execute(

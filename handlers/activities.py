@@ -27,7 +27,8 @@ from bot.ui import activity_keyboards as kb
 from bot.ui import keyboards
 from bot.ui.activity_words import card_text, page_of, roll_call_text
 from bot.ui.callbacks import Area, Callback, pattern
-from bot.ui.i18n import Html, hours, t
+from bot.ui.i18n import Html, hours, t, tn
+from bot.ui.render import local_time
 from handlers.common import (
     Context,
     draft_lost,
@@ -171,6 +172,34 @@ async def cb_decline(update: Update, context: Context, member: Member, callback:
     )
     await drop_buttons(update)
     await reply(update, t("activity.declined"))
+
+
+@on_button
+async def cb_call_off(update: Update, context: Context, member: Member, callback: Callback) -> None:
+    """Call it off (organisers only): asked once on the card, then everyone signed up is
+    told; "No, keep it" shows the card again."""
+    svc = services(context)
+    if callback.arg == "n":
+        await _show_again(update, context, member, callback.id)
+        return
+    if callback.arg != "y":
+        activity = await activities.organised(svc.db, activity_id=callback.id, by=member.id)
+        when = local_time(activity.starts_at, svc.config.zone)
+        ask = t("activity.call_off_ask", title=activity.title, when=when)
+        await edit(update, ask, kb.call_off(activity.id))
+        return
+    told = await activities.call_off(
+        svc.db, activity_id=callback.id, by=member.id, now=svc.clock.now()
+    )
+    await edit(update, _called_off(told))
+
+
+def _called_off(told: int | None) -> str:
+    if told is None:
+        return t("activity.already_called_off")
+    if told == 0:
+        return t("activity.called_off_nobody")
+    return tn("activity.called_off", told)
 
 
 async def _show_again(update: Update, context: Context, member: Member, activity_id: int) -> None:
@@ -340,6 +369,10 @@ async def got_place(update: Update, context: Context, member: Member) -> object:
     if place is None:
         return None
     draft["place"] = place
+    return await _ask_helpers(update)
+
+
+async def _ask_helpers(update: Update) -> int:
     await reply(
         update,
         t("activity.ask_helpers"),
@@ -451,19 +484,28 @@ async def cb_post(update: Update, context: Context, member: Member) -> int:
     if not draft or "price" not in draft:
         return await draft_lost(update)
     svc = services(context)
-    activity = await activities.post(
-        svc.db,
-        by=member.id,
-        organisation_id=draft["org"],
-        title=draft["title"],
-        starts_at=from_db(draft["at"]),
-        place=draft["place"],
-        helpers_wanted=draft["helpers"],
-        helper_minutes=draft["helper_minutes"],
-        places=draft["places"],
-        price_minutes=draft["price"],
-        now=svc.clock.now(),
-    )
+    try:
+        activity = await activities.post(
+            svc.db,
+            by=member.id,
+            organisation_id=draft["org"],
+            title=draft["title"],
+            starts_at=from_db(draft["at"]),
+            place=draft["place"],
+            helpers_wanted=draft["helpers"],
+            helper_minutes=draft["helper_minutes"],
+            places=draft["places"],
+            price_minutes=draft["price"],
+            now=svc.clock.now(),
+            organisation_limit=svc.config.organisations.overdraft_limit_minutes,
+        )
+    except OverdraftLimit as refused:
+        context.user_data[DRAFT] = draft  # kept: only the helpers change
+        can = hours(max(refused.balance + refused.limit, 0))
+        await reply(
+            update, t("activity.org_cant_promise", organisation=draft["org_name"], hours=can)
+        )
+        return await _ask_helpers(update)
     link = share_link(context.bot.username, activity.id)
     await reply(
         update, t("activity.posted", title=activity.title, link=link), keyboards.main_menu()
@@ -506,6 +548,7 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
         CallbackQueryHandler(cb_mark, pattern=pattern(Area.ACTIVITY, "mark")),
         CallbackQueryHandler(cb_credit, pattern=pattern(Area.ACTIVITY, "credit")),
         CallbackQueryHandler(cb_roll, pattern=pattern(Area.ACTIVITY, "roll")),
+        CallbackQueryHandler(cb_call_off, pattern=pattern(Area.ACTIVITY, "off")),
     ]
 
 

@@ -13,6 +13,9 @@ Every rule lives here, each act one transaction with compare-and-set on state:
   when they sign up and when they take an offered place.
 - Reminders (the day and the hour before) are outbox rows written as the place is taken, and
   deleted when it is given up; the renderer skips any that no longer apply.
+- An organiser may call it off before it starts: open -> cancelled, every place and place on
+  the waiting list given up, and each of those people told (nobody had paid: prices are
+  charged at the roll call).
 - The roll call goes to each organiser once the activity has run (run_due, roll_call_at). The
   credit moves state open -> done and posts ONE ledger transaction keyed f"activity:{id}", so
   a second tap, or a restart between marking and crediting, credits nobody twice.
@@ -20,7 +23,7 @@ Every rule lives here, each act one transaction with compare-and-set on state:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -58,6 +61,7 @@ class Card:
     waiting: dict[str, int]  # on the waiting list, by role
     names: tuple[str, ...]  # first names of those going
     mine: Signup | None
+    may_run: bool = False  # the viewer is one of its organisers (may call it off)
 
     def left(self, role: str) -> int:
         return max(self.activity.capacity(role) - self.taken.get(role, 0), 0)
@@ -109,16 +113,26 @@ async def post(
     places: int | None,
     price_minutes: int,
     now: datetime,
+    organisation_limit: Callable[[str], int],
 ) -> Activity:
     """Post an activity for an organisation (someone who acts for it) or for the timebank (a
-    coordinator). The schema's checks hold the numbers to their steps and limits."""
+    coordinator). The schema's checks hold the numbers to their steps and limits; an
+    organisation must be able to pay its helpers within its overdraft limit
+    (`organisation_limit` of its name, in minutes), counting what its other activities not
+    yet credited may cost."""
     if starts_at <= now or not (helpers_wanted > 0 or places):
         raise WrongState(0)
     async with db.transaction() as tx:
         if organisation_id is None:
             await require_coordinator(tx, by)
         else:
-            await organisations.require_acts_for(tx, by, organisation_id)
+            organisation = await organisations.require_acts_for(tx, by, organisation_id)
+            await _require_can_promise(
+                tx,
+                organisation_id,
+                helpers_wanted * helper_minutes,
+                organisation_limit(organisation.name),
+            )
         async with tx.execute(
             "INSERT INTO activities (organisation_id, title, starts_at, place, helpers_wanted,"
             " helper_minutes, places, price_minutes, created_by, created_at)"
@@ -206,6 +220,7 @@ async def card(db: Database, activity_id: int, viewer_id: int) -> Card | None:
         waiting,
         tuple(first_name(row[0]) for row in going),
         Signup.from_row(mine) if mine else None,
+        await organisations.may_act_for(db, viewer_id, activity.organisation_id),
     )
 
 
@@ -407,6 +422,50 @@ async def _remind(tx: Tx, activity: Activity, signup: Signup, now: datetime) -> 
     )
 
 
+# --- calling it off -------------------------------------------------------------------------
+
+
+async def call_off(db: Database, *, activity_id: int, by: int, now: datetime) -> int | None:
+    """An organiser calls the activity off before it starts: everyone with a place, offered a
+    place or waiting for one is told. Returns how many; None if it was already called off
+    (a second tap)."""
+    async with db.transaction() as tx:
+        activity = await _activity(tx, activity_id)
+        await _require_organiser(tx, activity, by)
+        if activity.state == "cancelled":
+            return None
+        activity = await _ahead(tx, activity_id, now)
+        await tx.execute(
+            "UPDATE activities SET state = 'cancelled' WHERE id = ? AND state = 'open'",
+            (activity_id,),
+        )
+        told = await tx.execute_fetchall(
+            "UPDATE activity_signups SET state = 'cancelled', offer_expires_at = NULL,"
+            " updated_at = ? WHERE activity_id = ? AND state <> 'cancelled'"
+            " RETURNING id, member_id",
+            (to_db(now), activity_id),
+        )
+        notices = [
+            Notice(
+                row["member_id"],
+                OutboxKind.ACTIVITY_CALLED_OFF,
+                row["id"],
+                idempotency_key=f"signup:{row['id']}:called_off",
+            )
+            for row in told
+        ]
+        await enqueue_many(tx, notices, now)
+        await audit.record(
+            tx,
+            actor_id=by,
+            action="activity_called_off",
+            subject=subject(activity_id),
+            now=now,
+            detail={"told": len(told)},
+        )
+    return len(told)
+
+
 # --- the scheduler's pass -------------------------------------------------------------------
 
 
@@ -474,10 +533,16 @@ async def _organisers(tx: Tx, activity: Activity) -> list[int]:
 async def roll_call(db: Database, *, activity_id: int, by: int) -> tuple[Activity, list[Attendee]]:
     """The roll call as an organiser turns its pages; refused to anyone else, as it names
     everyone going."""
+    return await organised(db, activity_id=activity_id, by=by), await attendees(db, activity_id)
+
+
+async def organised(db: Database, *, activity_id: int, by: int) -> Activity:
+    """The activity, for one of its organisers only (NotForOrganisation, NotCoordinator
+    otherwise): what a button only organisers see checks before it shows anything."""
     async with db.transaction() as tx:
         activity = await _activity(tx, activity_id)
         await _require_organiser(tx, activity, by)
-    return activity, await attendees(db, activity_id)
+    return activity
 
 
 async def mark(
@@ -630,6 +695,21 @@ def _require_uncredited(activity: Activity, now: datetime) -> None:
         raise AlreadyCredited(activity.id)
     if activity.state != "open" or activity.starts_at > now:
         raise WrongState(activity.id)  # the roll call is for after it has begun
+
+
+async def _require_can_promise(tx: Tx, organisation_id: int, cost: int, limit: int) -> None:
+    """What the organisation has, less what its activities not yet credited may cost, must
+    cover `cost` within its limit (OverdraftLimit: that remainder as `balance`)."""
+    if not cost:
+        return
+    row = await tx.one(
+        "SELECT COALESCE(SUM(helpers_wanted * helper_minutes), 0) FROM activities"
+        " WHERE organisation_id = ? AND state = 'open'",
+        organisation_id,
+    )
+    free = await organisations.balance_in(tx, organisation_id) - (int(row[0]) if row else 0)
+    if free - cost < -limit:
+        raise OverdraftLimit(free, limit)
 
 
 async def _require_free_to_join(tx: Tx, member_id: int) -> None:

@@ -133,6 +133,7 @@ class OutboxKind(StrEnum):
     ACTIVITY_OFFERED = "activity_offered"  # a place came free: Take it / No thanks (ref: signup)
     ACTIVITY_ROLL_CALL = "activity_roll_call"  # to each organiser: who came? (ref: activity)
     ACTIVITY_THANKS = "activity_thanks"  # credited (or charged), and their balance (ref: activity)
+    ACTIVITY_CALLED_OFF = "activity_called_off"  # an organiser called it off (ref: signup)
     # Spending hours with partners (storage/partners.py): ref_id is the spend's id.
     SPEND_ASKED = "spend_asked"  # to each member acting for the organisation: confirm or can't
     SPEND_CONFIRMED = "spend_confirmed"  # to the member: done, and their new balance

@@ -134,19 +134,26 @@ async def remove_member(
     return removed
 
 
+# One of the organisation's members, or a coordinator (who runs every organisation's affairs
+# when its people can't; with no organisation, only a coordinator).
+_ACTS_FOR = (
+    "SELECT EXISTS (SELECT 1 FROM organisation_members"
+    "  WHERE organisation_id = ? AND member_id = ?)"
+    " OR EXISTS (SELECT 1 FROM members"
+    "  WHERE id = ? AND role = 'coordinator' AND status = 'active')"
+)
+
+
 async def acts_for(tx: Tx, member_id: int, organisation_id: int) -> bool:
-    """Whether the member may act for the organisation now: one of its members, or a
-    coordinator (who runs every organisation's affairs when its people can't)."""
-    row = await tx.one(
-        "SELECT EXISTS (SELECT 1 FROM organisation_members"
-        "  WHERE organisation_id = ? AND member_id = ?)"
-        " OR EXISTS (SELECT 1 FROM members"
-        "  WHERE id = ? AND role = 'coordinator' AND status = 'active')",
-        organisation_id,
-        member_id,
-        member_id,
-    )
+    """Whether the member may act for the organisation now, inside the act's transaction."""
+    row = await tx.one(_ACTS_FOR, organisation_id, member_id, member_id)
     return bool(row and row[0])
+
+
+async def may_act_for(db: Database, member_id: int, organisation_id: int | None) -> bool:
+    """The same, read outside any act, to choose which buttons to show (each act checks again
+    in its own transaction); for the timebank's own affairs (None): whether a coordinator."""
+    return bool(await db.scalar(_ACTS_FOR, (organisation_id, member_id, member_id)))
 
 
 async def require_acts_for(tx: Tx, member_id: int, organisation_id: int) -> Organisation:

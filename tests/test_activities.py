@@ -13,7 +13,7 @@ from bot.app import build_application, running
 from bot.outbound.scheduler import tick
 from bot.sandbox.standin import ChatMember
 from bot.services import services_of
-from bot.ui.i18n import t
+from bot.ui.i18n import t, tn
 from storage import activities, ledger, organisations
 from storage.errors import NotCoordinator
 from storage.kinds import LedgerKind, OutboxKind
@@ -165,6 +165,76 @@ async def test_a_member_leaving_the_timebank_frees_their_place_for_the_next_in_l
     assert bob.last_text.startswith("🎉 A place came free")
     await bob.taps("Take it")
     assert "Going: Bob" in bob.last_text
+
+
+async def test_an_organisation_promises_helpers_only_what_its_limit_allows(
+    coordinator, person, svc
+):
+    """The limit is 100 hours below zero; hours promised by activities not yet credited
+    count. Refused, the draft stays and only the helpers are asked again."""
+    ann = await person("Ann", 110)
+    await organisation(svc, coordinator, ann)
+    await post_activity(ann, helpers="20", each="4 hours")  # 80 hours promised
+    await post_activity(ann, helpers="20", each="2 hours")  # 40 more: too many
+    refused = t("activity.org_cant_promise", organisation="Riverside Day Centre", hours="20 hours")
+    assert refused in [m.text for m in ann.messages[-2:]]
+    assert ann.last_text == t("activity.ask_helpers")
+    await ann.taps("5")
+    await ann.taps("2 hours")
+    await ann.taps("None")
+    await ann.taps("✅ Post")
+    posted = await svc.db.all("SELECT helpers_wanted, helper_minutes FROM activities ORDER BY id")
+    assert [tuple(row) for row in posted] == [(20, 240), (5, 120)]
+
+
+async def test_an_organiser_calls_it_off_once_and_everyone_signed_up_is_told(
+    coordinator, alice, bob, person, svc, clock
+):
+    ann, carol = await person("Ann", 110), await person("Carol", 103)
+    await organisation(svc, coordinator, ann)
+    await post_activity(ann)
+    await signs_up(alice)
+    await signs_up(bob)
+    await signs_up(carol, "Waiting list")
+    assert t("activity.call_off") not in alice.inline_labels, "only organisers may"
+    await ann.says("/activities")
+    assert ann.inline_labels == [t("activity.wait_helper"), t("activity.call_off")]
+    await ann.taps("Call it off")
+    when = "Wednesday 25 November at 12:00"
+    assert ann.last_text.startswith(f"Call off <b>Community lunch</b> on {when}?")
+    await ann.taps("No, keep it")
+    assert (await activities.get(svc.db, 1)).state == "open"  # type: ignore[union-attr]
+    await ann.taps("Call it off")
+    asked = ann.messages[-1]
+    yes = asked.inline_buttons[0]["callback_data"]
+    await ann.taps("Yes, call it off")
+    assert ann.last_text == tn("activity.called_off", 3)
+    await ann.presses(yes, asked)  # the same button again, as a slow phone may send it
+    assert ann.last_text == t("activity.already_called_off")
+    assert await signups(svc) == {"Alice": "cancelled", "Bob": "cancelled", "Carol": "cancelled"}
+
+    await tick(svc)
+    for member in (alice, bob, carol):
+        assert member.last_text.startswith(f"😔 <b>Community lunch</b> on {when} is called off")
+    told = len(alice.messages)
+    clock.set(STARTS - timedelta(hours=1))
+    await tick(svc)
+    later = [m.text for m in alice.messages[told:]]
+    assert not [text for text in later if "Community lunch" in text], "no reminders for it"
+    await alice.says("/activities")
+    assert alice.last_text == t("activity.none_coming")
+
+
+async def test_only_organisers_may_call_an_activity_off(coordinator, alice, person, svc):
+    ann = await person("Ann", 110)
+    await organisation(svc, coordinator, ann)
+    await post_activity(ann)
+    for press in ("at:off:1", "at:off:1:y"):
+        await alice.presses(press)
+        assert alice.last_text == t("errors.not_for_organisation")
+    assert (await activities.get(svc.db, 1)).state == "open"  # type: ignore[union-attr]
+    await coordinator.presses("at:off:1:y")  # a coordinator may act for any organisation
+    assert coordinator.last_text == t("activity.called_off_nobody")
 
 
 async def test_reminders_the_day_and_the_hour_before_and_none_after_cancelling(
@@ -378,6 +448,7 @@ async def test_a_big_activity_s_roll_call_comes_in_pages_and_credits_all_at_once
         places=None,
         price_minutes=0,
         now=now,
+        organisation_limit=lambda name: 0,  # the timebank's own: paid by the community
     )
     async with svc.db.transaction() as tx:
         await tx.executemany(

@@ -92,9 +92,26 @@ async def _thanks(env: RenderEnv, item: OutboxItem) -> Rendered | None:
     return Rendered(text)
 
 
+async def _called_off(env: RenderEnv, item: OutboxItem) -> Rendered | None:
+    """An organiser called it off: what and when, so the day is free again."""
+    signup = await activities.get_signup(env.db, item.ref_id or 0)
+    if signup is None or signup.member_id != item.member_id:
+        return None
+    activity = await activities.get(env.db, signup.activity_id)
+    if activity is None or activity.state != "cancelled":
+        return None
+    text = t(
+        "activity.called_off_notice",
+        title=activity.title,
+        when=local_time(activity.starts_at, env.zone),
+    )
+    return Rendered(text)
+
+
 ACTIVITY_RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.ACTIVITY_REMINDER: _reminder,
     OutboxKind.ACTIVITY_OFFERED: _offered,
     OutboxKind.ACTIVITY_ROLL_CALL: _roll_call,
     OutboxKind.ACTIVITY_THANKS: _thanks,
+    OutboxKind.ACTIVITY_CALLED_OFF: _called_off,
 }

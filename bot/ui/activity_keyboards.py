@@ -21,31 +21,51 @@ TIMEBANK = 0  # "for whom" id of the timebank's own activity
 
 
 def card(found: Card) -> InlineKeyboardMarkup | None:
-    """What the member may do: help or take part (or wait for a place), take or turn down a
-    place offered, or give theirs up; nothing once it is over."""
-    activity, mine = found.activity, found.mine
-    if activity.state != "open":
+    """What the member may do (see `_member_rows`) and, for its organisers, calling it off;
+    nothing once it is over."""
+    if found.activity.state != "open":
         return None
+    rows = _member_rows(found)
+    if found.may_run:
+        rows.append(
+            [button(t("activity.call_off"), Callback(Area.ACTIVITY, "off", found.activity.id))]
+        )
+    return InlineKeyboardMarkup(rows)
+
+
+def _member_rows(found: Card) -> list[list[InlineKeyboardButton]]:
+    """Help or take part (or wait for a place), take or turn down a place offered, or give
+    theirs up."""
+    activity, mine = found.activity, found.mine
     if mine is not None and mine.state == "offered":
-        return offer(mine.id)
+        return [list(row) for row in offer(mine.id).inline_keyboard]
     if mine is not None and mine.state != "cancelled":
         key = "activity.leave_waiting" if mine.state == "waiting" else "activity.cancel_place"
-        return InlineKeyboardMarkup(
-            [[button(t(key), Callback(Area.ACTIVITY, "cancel", activity.id))]]
-        )
-    rows = []
-    for role, arg in ROLE_ARGS.items():
-        if activity.capacity(role):
-            state = "join" if found.left(role) else "wait"
-            rows.append(
-                [
-                    button(
-                        t(f"activity.{state}_{role}"),
-                        Callback(Area.ACTIVITY, "sign", activity.id, arg),
-                    )
-                ]
+        return [[button(t(key), Callback(Area.ACTIVITY, "cancel", activity.id))]]
+    return [
+        [
+            button(
+                t(f"activity.{'join' if found.left(role) else 'wait'}_{role}"),
+                Callback(Area.ACTIVITY, "sign", activity.id, arg),
             )
-    return InlineKeyboardMarkup(rows)
+        ]
+        for role, arg in ROLE_ARGS.items()
+        if activity.capacity(role)
+    ]
+
+
+def call_off(activity_id: int) -> InlineKeyboardMarkup:
+    """Are you sure? Calling off tells everyone signed up, so it is asked once."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                button(
+                    t("activity.call_off_yes"), Callback(Area.ACTIVITY, "off", activity_id, "y")
+                ),
+                button(t("activity.call_off_no"), Callback(Area.ACTIVITY, "off", activity_id, "n")),
+            ]
+        ]
+    )
 
 
 def offer(signup_id: int) -> InlineKeyboardMarkup:
