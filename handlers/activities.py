@@ -451,24 +451,27 @@ async def _ask_preview(update: Update, context: Context, member: Member, draft: 
     svc = services(context)
     now = svc.clock.now()
     activity = Activity(
-        id=0,
-        organisation_id=draft["org"],
-        title=draft["title"],
-        starts_at=from_db(draft["at"]),
-        place=draft["place"],
-        helpers_wanted=draft["helpers"],
-        helper_minutes=draft["helper_minutes"],
-        places=draft["places"],
-        price_minutes=draft["price"],
-        state="open",
-        created_by=member.id,
-        created_at=now,
+        id=0, state="open", created_by=member.id, created_at=now, **_as_posted(draft)
     )
     empty = {role: 0 for role in activities.ROLES}
     found = Card(activity, draft["org_name"], empty, empty, (), None)
     text = Html("\n\n".join([t("activity.preview_title"), card_text(found, svc.config.zone)]))
     await reply(update, text, kb.preview())
     return PREVIEW
+
+
+def _as_posted(draft: Draft) -> dict[str, Any]:
+    """The draft's answers under the names an activity has (the preview, the post)."""
+    return {
+        "organisation_id": draft["org"],
+        "title": draft["title"],
+        "starts_at": from_db(draft["at"]),
+        "place": draft["place"],
+        "helpers_wanted": draft["helpers"],
+        "helper_minutes": draft["helper_minutes"],
+        "places": draft["places"],
+        "price_minutes": draft["price"],
+    }
 
 
 @for_members
@@ -488,15 +491,8 @@ async def cb_post(update: Update, context: Context, member: Member) -> int:
         activity = await activities.post(
             svc.db,
             by=member.id,
-            organisation_id=draft["org"],
-            title=draft["title"],
-            starts_at=from_db(draft["at"]),
-            place=draft["place"],
-            helpers_wanted=draft["helpers"],
-            helper_minutes=draft["helper_minutes"],
-            places=draft["places"],
-            price_minutes=draft["price"],
             now=svc.clock.now(),
+            **_as_posted(draft),
             organisation_limit=svc.config.organisations.overdraft_limit_minutes,
         )
     except OverdraftLimit as refused:

@@ -15,13 +15,16 @@ from storage.models import Activity, Signup, to_db
 from storage.outbox import OutboxItem
 
 
-async def _signup_and_activity(env: RenderEnv, item: OutboxItem) -> tuple[Signup, Activity] | None:
-    """The row's place and its activity, while the activity is still open."""
+async def _signup_and_activity(
+    env: RenderEnv, item: OutboxItem, state: str = "open"
+) -> tuple[Signup, Activity] | None:
+    """The row's place and its activity, while the activity is in `state` (open: the
+    row still applies)."""
     signup = await activities.get_signup(env.db, item.ref_id or 0)
     if signup is None or signup.member_id != item.member_id:
         return None
     activity = await activities.get(env.db, signup.activity_id)
-    if activity is None or activity.state != "open":
+    if activity is None or activity.state != state:
         return None
     return signup, activity
 
@@ -94,12 +97,10 @@ async def _thanks(env: RenderEnv, item: OutboxItem) -> Rendered | None:
 
 async def _called_off(env: RenderEnv, item: OutboxItem) -> Rendered | None:
     """An organiser called it off: what and when, so the day is free again."""
-    signup = await activities.get_signup(env.db, item.ref_id or 0)
-    if signup is None or signup.member_id != item.member_id:
+    found = await _signup_and_activity(env, item, "cancelled")
+    if found is None:
         return None
-    activity = await activities.get(env.db, signup.activity_id)
-    if activity is None or activity.state != "cancelled":
-        return None
+    activity = found[1]
     text = t(
         "activity.called_off_notice",
         title=activity.title,
