@@ -40,7 +40,16 @@ from bot.services import services_of
 from bot.webhook import WebhookSettings, WebhookStartFailed, serving
 from storage.migrations import discover
 from tests.conftest import join, make_config
-from tests.test_cli import TOKEN, answer, closed_port, local_api, one_error_line, write_config
+from tests.test_cli import (
+    TOKEN,
+    Refuses,
+    answer,
+    assert_token_never_shown,
+    closed_port,
+    local_api,
+    one_error_line,
+    write_config,
+)
 
 SECRET = "s3cret-Token_for-the-tests"
 URL = "https://bot.example.org/telegram"
@@ -392,3 +401,16 @@ def test_run_says_in_one_line_when_telegram_refuses_the_webhook(
         f"timebank-bot: Telegram refused the webhook {URL} (Bad webhook: failed to resolve "
         "host); check bot.webhook_url"
     )
+
+
+def test_a_wrong_token_in_webhook_mode_is_the_same_masked_line(
+    tmp_path, monkeypatch, capsys, caplog
+):
+    with local_api(Refuses) as url:
+        assert run_webhook_bot(tmp_path, url, monkeypatch, caplog) == 3
+    assert_token_never_shown(
+        capsys,
+        caplog,
+        "timebank-bot: Telegram refused the token 123456:AB…(masked); check $TIMEBANK_BOT_TOKEN",
+    )
+    assert not (tmp_path / "real.sqlite3").exists()
