@@ -1,9 +1,10 @@
 """The command line: `timebank-bot run` talks to Telegram, `timebank-bot try` never does.
 
 Config problems end the program with one line and exit status 2, and a start that Telegram
-refuses (or can't be reached for) with one line and exit status 3, not a traceback, because the
-person reading it is usually a coordinator editing a TOML file, not a developer. The token is
-never printed or logged in full: such output ends up pasted into chats and issue trackers.
+refuses (or can't be reached for), or a webhook whose port is taken, with one line and exit
+status 3, not a traceback, because the person reading it is usually a coordinator editing a
+TOML file, not a developer. The token is never printed or logged in full: such output ends up
+pasted into chats and issue trackers.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.config import Config, ConfigError, load_config
 from bot.sandbox.terminal import run_sandbox_sync
+from bot.webhook import WebhookStartFailed, run_webhook, webhook_settings
 
 PROG = "timebank-bot"
 DISTRIBUTION = "timebank-bot"  # the name in pyproject.toml, whose version --version prints
@@ -112,7 +114,8 @@ def _drop_start_failures(record: logging.LogRecord) -> bool:
 
 
 def _run(config: Config) -> int:
-    """Long polling with a token; without one, say so and open the sandbox instead."""
+    """Long polling with a token, or a webhook when bot.webhook_url is set (and its secret);
+    without a token, say so and open the sandbox instead."""
     token = config.token()
     if token is None:
         print(
@@ -120,10 +123,20 @@ def _run(config: Config) -> int:
             f"instead. To run for real, set {config.bot.token_env} to your bot's token."
         )
         return _try(config, None)
-    app = build_application(config)
-    _announce_when_connected(app, config.timebank.name)
     try:
-        _poll(app)
+        webhook = webhook_settings(config)
+    except ConfigError as error:
+        print(f"{PROG}: {error}", file=sys.stderr)
+        return CONFIG_ERROR
+    app = build_application(config)
+    try:
+        if webhook is None:
+            _announce_when_connected(app, config.timebank.name)
+            _poll(app)
+        else:
+            run_webhook(app, webhook)
+    except WebhookStartFailed as error:  # its port is taken, or Telegram refused the address
+        return _start_failed(str(error))
     except InvalidToken:  # Telegram answered 401 or 404
         return _start_failed(
             f"Telegram refused the token {mask(token)}; check ${config.bot.token_env}"

@@ -11,6 +11,7 @@ import tomllib
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -43,6 +44,17 @@ class BotSection(_Strict):
     timezone: str = "Europe/London"
     # A conversation (posting, /broadcast…) left untouched this long is put aside kindly.
     conversation_timeout_minutes: int = Field(default=30, ge=1)
+    # Webhook mode (bot/webhook.py): Telegram posts updates to webhook_url, a public HTTPS
+    # address (usually a reverse proxy) that passes them on to webhook_listen:webhook_port.
+    # None: long polling. The secret Telegram sends with each update is read from the
+    # environment variable named by webhook_secret_env, never from this file.
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret_env: str = "TIMEBANK_WEBHOOK_SECRET"
+    # GET /healthz answers 503 when no scheduler tick has finished for this long. A tick also
+    # sends what is due, so a broadcast to thousands can hold one for minutes.
+    health_stale_seconds: int = Field(default=300, ge=1)
 
     @field_validator("timezone")
     @classmethod
@@ -51,6 +63,19 @@ class BotSection(_Strict):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _reachable_webhook(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Telegram posts only to https; a self-hosted Bot API server (api_base_url) may
+        post to http too, so a typo shows here rather than as Telegram's refusal."""
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        schemes = ("https", "http") if info.data.get("api_base_url") else ("https",)
+        if parts.scheme not in schemes or not parts.hostname:
+            raise ValueError("must be a whole https:// address that Telegram can reach")
         return value
 
 

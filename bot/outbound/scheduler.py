@@ -58,6 +58,9 @@ class Ticker:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        # When the last `tick` pass finished (by the services' clock), for GET /healthz: a
+        # tick that stops finishing means nudges, matching and notices have stopped too.
+        self.last_tick_at: datetime | None = None
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._busy = asyncio.Lock()
         self._stopping = False
@@ -100,3 +103,6 @@ class Ticker:
                 await job(self.services)
             except Exception:
                 log.exception("scheduled %s failed; the next one retries", job.__name__)
+            else:
+                if job is tick:
+                    self.last_tick_at = self.services.clock.now()

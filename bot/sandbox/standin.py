@@ -17,6 +17,7 @@ import asyncio
 import itertools
 import json
 import re
+import urllib.parse
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -332,6 +333,21 @@ TEXT_BUTTON_INLINE = Failure(
 )
 EDIT_NOT_FOUND = Failure(400, "Bad Request: message to edit not found")
 MARKUP_TOO_LONG = Failure(400, "Bad Request: reply markup is too long")
+WEBHOOK_NOT_HTTPS = Failure(
+    400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+)
+WEBHOOK_BAD_PORT = Failure(
+    400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+)
+WEBHOOK_PORTS = frozenset({80, 88, 443, 8443})
+SECRET_TOKEN_LIMIT = 256
+SECRET_TOO_LONG = Failure(400, "Bad Request: secret token is too long")
+SECRET_UNALLOWED = Failure(400, "Bad Request: secret token contains unallowed characters")
+WEBHOOK_ACTIVE = Failure(
+    409,
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first",
+)
 # What makes an inline button do something; one with none of them is only text.
 BUTTON_ACTIONS = frozenset(
     {
@@ -375,6 +391,8 @@ class StandInBotAPI(BaseRequest):
     # Called after a method was answered (and a message stored): tests use it to stop the
     # bot abruptly mid-broadcast, as a crash would.
     after_call: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
+    # The webhook setWebhook set (url, secret_token, allowed_updates), None when there is none.
+    webhook: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self._message_ids = itertools.count(1)
@@ -542,14 +560,46 @@ class StandInBotAPI(BaseRequest):
         self.commands[key] = commands
         return True
 
-    def _api_deleteWebhook(self, _: dict[str, Any]) -> bool:
+    def _api_setWebhook(self, params: dict[str, Any]) -> bool | Failure:
+        """As Telegram checks it: an https address on a port it posts to, and a secret token
+        of 1-256 letters, digits, _ and - (an empty one is none). An empty url deletes it."""
+        url = str(params.get("url") or "")
+        if not url:
+            self.webhook = None
+            return True
+        refused = _webhook_url_refusal(url)
+        if refused is not None:
+            return refused
+        secret = str(params.get("secret_token") or "")
+        if len(secret) > SECRET_TOKEN_LIMIT:
+            return SECRET_TOO_LONG
+        if not re.fullmatch("[A-Za-z0-9_-]*", secret):
+            return SECRET_UNALLOWED
+        allowed = params.get("allowed_updates")
+        self.webhook = {
+            "url": url,
+            "secret_token": secret or None,
+            "allowed_updates": None if allowed is None else _param(allowed),
+        }
         return True
+
+    def _api_deleteWebhook(self, _: dict[str, Any]) -> bool:
+        self.webhook = None
+        return True
+
+    def _api_getWebhookInfo(self, _: dict[str, Any]) -> dict[str, Any]:
+        info: dict[str, Any] = {"url": "", "has_custom_certificate": False}
+        if self.webhook is not None:
+            info["url"] = self.webhook["url"]
+            if self.webhook["allowed_updates"] is not None:
+                info["allowed_updates"] = self.webhook["allowed_updates"]
+        return info | {"pending_update_count": 0}
 
     def _api_sendChatAction(self, _: dict[str, Any]) -> bool:
         return True
 
-    def _api_getUpdates(self, _: dict[str, Any]) -> list[Any]:
-        return []
+    def _api_getUpdates(self, _: dict[str, Any]) -> list[Any] | Failure:
+        return WEBHOOK_ACTIVE if self.webhook is not None else []
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -608,6 +658,18 @@ class StandInBotAPI(BaseRequest):
         if failure.retry_after is not None:
             body["parameters"] = {"retry_after": failure.retry_after}
         return failure.status, _json(body)
+
+
+def _webhook_url_refusal(url: str) -> Failure | None:
+    """A webhook address Telegram refuses: not https, or on a port it doesn't post to."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return WEBHOOK_NOT_HTTPS
+    try:
+        port = parts.port or 443
+    except ValueError:  # not a port number at all
+        return WEBHOOK_BAD_PORT
+    return None if port in WEBHOOK_PORTS else WEBHOOK_BAD_PORT
 
 
 # --- what Telegram checks in a message before it takes it ---------------------------------------
@@ -703,6 +765,10 @@ class ChatMember:
     async def says(self, text: str) -> None:
         message = self._incoming_message(text)
         await self._process({"message": message})
+
+    def update_saying(self, text: str) -> dict[str, Any]:
+        """The update Telegram would post to a webhook when this person says `text`."""
+        return {"update_id": self.api.next_update_id(), "message": self._incoming_message(text)}
 
     async def taps(self, label: str) -> None:
         """Tap a button by its label: one labelled exactly so (under a message, newest first,
