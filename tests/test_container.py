@@ -108,8 +108,13 @@ def compose(text: str = COMPOSE_TEXT) -> dict[str, Any]:
 
 
 def with_second_network_shown() -> dict[str, Any]:
-    """compose.yaml with its commented second service (and its volume) uncommented."""
-    return compose(re.sub(r"(?m)^(\s{2,})# (?=hillside|\s)", r"\1", COMPOSE_TEXT))
+    """compose.yaml with its commented second service (and its volume) uncommented: the lines
+    from `# hillside:` (or `# hillside-data:`) to the next blank line."""
+    lines, inside = [], False
+    for line in COMPOSE_TEXT.splitlines():
+        inside = line.strip() in ("# hillside:", "# hillside-data:") or (inside and bool(line))
+        lines.append(line.replace("# ", "", 1) if inside else line)
+    return compose("\n".join(lines))
 
 
 def mounts(service: dict[str, Any]) -> dict[str, tuple[str, str]]:
