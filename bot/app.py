@@ -183,7 +183,13 @@ async def _start_services(
         db, config.timebank.coordinators, clock.now(), timings_from(config)
     )
     await outbox.recover_in_flight(db)
-    sender = Sender(app.bot, db, clock, Policy.from_config(config))
+    sender = Sender(
+        app.bot,
+        db,
+        clock,
+        Policy.from_config(config),
+        paid_broadcasts=config.broadcasts.allow_paid_broadcast,
+    )
     sender.after_batch = ProgressReporter(app.bot, db, clock, sender.pacer, sender.policy)
     db.on_outbox(sender.wake)  # a commit that queued a notice wakes the sender's task
     services = Services(

@@ -24,6 +24,7 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 
+from bot import logs
 from bot.app import build_application
 from bot.config import Config, ConfigError, load_config
 from bot.sandbox.terminal import run_sandbox_sync
@@ -35,10 +36,6 @@ DEFAULT_CONFIG = "config.toml"
 EXAMPLE_CONFIG = "config.example.toml"
 CONFIG_ERROR = 2
 START_FAILED = 3
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# httpx logs every request URL at INFO, and a Bot API URL contains the token; apscheduler logs
-# every tick. Neither is news a person running the bot needs.
-QUIET_LOGGERS = ("httpx", "apscheduler")
 # python-telegram-bot's network retry loop logs here, a failed start included.
 RETRY_LOOP_LOGGER = "telegram.ext"
 
@@ -55,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"{PROG}: {error}", file=sys.stderr)
         return CONFIG_ERROR
-    _setup_logging()
+    _setup_logging(config)
     if args.command == "try":
         return _try(config, args.database)
     return _run(config)
@@ -97,11 +94,10 @@ def _config_path(chosen: str | None) -> str:
     return EXAMPLE_CONFIG
 
 
-def _setup_logging() -> None:
-    """INFO to stderr, one line per event; basicConfig leaves a host's (e.g. pytest's) alone."""
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, datefmt="%H:%M:%S")
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+def _setup_logging(config: Config) -> None:
+    """`[logging]`'s format and level to stderr, one line per event (bot/logs.py), the token
+    and the webhook's secret masked should any line hold them."""
+    logs.configure(config.logging.level, config.logging.format, secrets=config.secrets())
     logging.getLogger(RETRY_LOOP_LOGGER).addFilter(_drop_start_failures)
 
 

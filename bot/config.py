@@ -256,6 +256,22 @@ class OrganisationsSection(_Strict):
         return named.get(name.casefold(), self.overdraft_limit_hours) * 60
 
 
+class LoggingSection(_Strict):
+    """What the bot logs and how: lines for a person ("text") or for a collector ("json")."""
+
+    format: Literal["text", "json"] = "text"
+    # Our own loggers' level; other libraries never log below INFO (see bot/logs.py).
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class BroadcastsSection(_Strict):
+    """Coordinators' broadcasts to many members."""
+
+    # Telegram's paid broadcasts: up to 1,000 messages a second instead of about 30, each
+    # costing the bot 0.1 Telegram Stars. Off: broadcasts are free and paced at 30 a second.
+    allow_paid_broadcast: bool = False
+
+
 def parse_clock_time(text: str) -> time | None:
     """'HH:MM' as a time, or None when it isn't one."""
     try:
@@ -279,6 +295,8 @@ class Config(_Strict):
     privacy: PrivacySection = Field(default_factory=PrivacySection)
     visits: VisitsSection = Field(default_factory=VisitsSection)
     organisations: OrganisationsSection = Field(default_factory=OrganisationsSection)
+    logging: LoggingSection = Field(default_factory=LoggingSection)
+    broadcasts: BroadcastsSection = Field(default_factory=BroadcastsSection)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -287,6 +305,11 @@ class Config(_Strict):
     def token(self) -> str | None:
         """The bot token, from the environment only: a file with a token gets committed."""
         return os.environ.get(self.bot.token_env) or None
+
+    def secrets(self) -> list[str]:
+        """What no log line may show: the token, and the webhook's secret when there is one."""
+        found = (self.token(), os.environ.get(self.bot.webhook_secret_env))
+        return [secret for secret in found if secret]
 
 
 def load_config(path: str | Path) -> Config:

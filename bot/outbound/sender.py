@@ -15,7 +15,9 @@ limits, sends it and marks it. Telegram's answer decides what happens next:
 Nothing lost, at most one message twice: a row is 'sending' under a lease from its claim until
 it is marked, and the mark is committed durably before the next message goes. One message is in
 flight at a time, so a crash or a power cut can send again only that one; a stranded row is
-claimed again when its lease runs out (or at the next start), never dropped.
+claimed again when its lease runs out (or at the next start), never dropped. The one exception
+is chosen in config: a paid broadcast (`allow_paid_broadcast`) sends a batch at once, so a
+crash may send again the messages of that batch in flight.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from bot.ui.i18n import Html, t
 from bot.ui.render import utf16_length
 from storage import members, outbox
 from storage.db import Database
-from storage.kinds import NUDGE_KINDS, SCHEDULED_KINDS, OutboxState
+from storage.kinds import NUDGE_KINDS, SCHEDULED_KINDS, OutboxKind, OutboxState
 from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -84,11 +86,17 @@ class Sender:
         policy: Policy,
         renderer: Renderer = render,
         pacer: Pacer | None = None,
+        *,
+        paid_broadcasts: bool = False,
     ) -> None:
         self.bot, self.db, self.clock, self.policy = bot, db, clock, policy
         self.renderer = renderer
         self.env = RenderEnv(db, policy.zone)
         self.pacer = pacer or Pacer(clock)
+        # `[broadcasts] allow_paid_broadcast`: coordinators' broadcasts go as Telegram's paid
+        # messages, a batch in flight at once and paced at up to 1,000 a second; everything
+        # else stays free, one at a time and at 30 a second.
+        self.paid_broadcasts = paid_broadcasts
         self.after_batch: Callable[[], Awaitable[None]] | None = None
         self._flight = asyncio.Lock()  # one message in flight, whoever asks
         self._wake = asyncio.Event()
@@ -187,6 +195,7 @@ class Sender:
         An error on one row touches that row alone."""
         now, sent = self.clock.now(), 0
         digests: dict[int, list[OutboxItem]] = {}
+        at_once: list[OutboxItem] = []
         for item in items:
             try:
                 decision = decide(item, now, self.policy)
@@ -197,10 +206,13 @@ class Sender:
                     await self._release([item.id], decision.until)
                 elif decision.action is Action.DIGEST:
                     digests.setdefault(item.member_id, []).append(item)
+                elif self._paid(item):
+                    at_once.append(item)
                 else:
                     sent += await self._deliver([item])
             except Exception:
                 await self._failed_unexpectedly([item])
+        sent += await self._deliver_at_once(at_once)
         for member_id, group in digests.items():
             try:
                 group += await outbox.claim_member_nudges(self.db, member_id, NUDGE_KINDS, now)
@@ -208,6 +220,26 @@ class Sender:
             except Exception:
                 await self._failed_unexpectedly(group)
         return sent
+
+    def _paid(self, item: OutboxItem) -> bool:
+        return self.paid_broadcasts and item.kind == OutboxKind.BROADCAST
+
+    async def _deliver_at_once(self, items: list[OutboxItem]) -> int:
+        """A paid broadcast's batch, all in flight together: one message per round trip to
+        Telegram would be about 30 a second, all a paid broadcast is meant to pass. Each is
+        marked as soon as it is answered; a crash can send again those in flight, at most a
+        batch (SCHEDULED_BATCH), where a free message risks one. If one is cancelled (the
+        sender stopping), the others are too, and their rows come back at the next start."""
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(self._deliver_alone(item)) for item in items]
+        return sum(task.result() for task in tasks)
+
+    async def _deliver_alone(self, item: OutboxItem) -> int:
+        try:
+            return await self._deliver([item])
+        except Exception:
+            await self._failed_unexpectedly([item])
+            return 0
 
     async def _deliver(self, batch: list[OutboxItem]) -> int:
         """Render the rows (several only for a digest), send them, mark them. A digest too
@@ -242,9 +274,15 @@ class Sender:
 
     async def _send(self, item: OutboxItem, message: Rendered) -> Result:
         assert item.telegram_id is not None  # decide() skips members without Telegram
-        await self.pacer.wait(item.telegram_id)
+        paid = self._paid(item)
+        await self.pacer.wait(item.telegram_id, paid=paid)
         try:
-            await self.bot.send_message(item.telegram_id, message.text, reply_markup=message.markup)
+            await self.bot.send_message(
+                item.telegram_id,
+                message.text,
+                reply_markup=message.markup,
+                allow_paid_broadcast=paid or None,  # None: not sent at all
+            )
         except RetryAfter as error:
             wait = _as_delta(error.retry_after)
             self.pacer.pause(wait.total_seconds())
