@@ -231,6 +231,22 @@ class OrganisationsSection(_Strict):
         return named.get(name.casefold(), self.overdraft_limit_hours) * 60
 
 
+class BackupSection(_Strict):
+    """The daily backup: a checked copy of the database in `folder` at `at` (local time), the
+    newest `keep` kept. No folder, no daily backup (`timebank-bot backup` works either way)."""
+
+    folder: str | None = None
+    at: str = "03:30"
+    keep: int = Field(default=7, ge=1)
+
+    @field_validator("at")
+    @classmethod
+    def _at_shape(cls, value: str) -> str:
+        if parse_clock_time(value) is None:
+            raise ValueError("must look like 03:30")
+        return value
+
+
 def parse_clock_time(text: str) -> time | None:
     """'HH:MM' as a time, or None when it isn't one."""
     try:
@@ -254,6 +270,7 @@ class Config(_Strict):
     privacy: PrivacySection = Field(default_factory=PrivacySection)
     visits: VisitsSection = Field(default_factory=VisitsSection)
     organisations: OrganisationsSection = Field(default_factory=OrganisationsSection)
+    backup: BackupSection = Field(default_factory=BackupSection)
 
     @property
     def zone(self) -> ZoneInfo:
