@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from storage.check import Area, Finding, data_findings, open_read_only
+from storage.models import FORMER_MEMBER_ID
 
 SUFFIX = ".sqlite3"
 STAMP = "%Y%m%d-%H%M%S"  # UTC; names sort in time order
@@ -57,7 +58,7 @@ class Restored:
     database: Path
     source: Path
     schema: int
-    members: int
+    members: int  # people: the placeholder of everyone who left isn't counted
     entries: int
     kept_aside: Path | None  # the database it replaced, if there was one
 
@@ -153,7 +154,9 @@ def restore(source: str | Path, database: str | Path, now: datetime) -> Restored
             copy.execute("PRAGMA journal_mode = DELETE")
             schema, members, entries = copy.execute(
                 "SELECT (SELECT user_version FROM pragma_user_version),"
-                " (SELECT COUNT(*) FROM members), (SELECT COUNT(*) FROM ledger_entries)"
+                " (SELECT COUNT(*) FROM members WHERE id <> ?),"
+                " (SELECT COUNT(*) FROM ledger_entries)",
+                (FORMER_MEMBER_ID,),
             ).fetchone()
         _sync(incoming)
         aside = _put_aside(database, now) if database.exists() else None

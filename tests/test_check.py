@@ -69,7 +69,9 @@ def config_for(tmp_path: Path, database: Path) -> str:
     return str(path)
 
 
-def check_lines(tmp_path: Path, database: Path, capsys: pytest.CaptureFixture[str]) -> tuple:
+def check_lines(
+    tmp_path: Path, database: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, list[str]]:
     status = main(["check", "--config", config_for(tmp_path, database)])
     return status, capsys.readouterr().out.splitlines()
 
