@@ -56,10 +56,10 @@ def _backup(args: argparse.Namespace, config: Config) -> int:
         made = backups.backup(config.bot.database, args.dest, SystemClock().now())
     except backups.BackupFailed as error:
         return _not_done(str(error))
-    verdict = "sound" if not made.findings else f"{len(made.findings)} findings"
+    verdict = f"{len(made.findings)} findings follow" if made.findings else "sound"
     print(
-        f"backed up {config.bot.database} to {made.path} ({made.size_bytes / 2**20:.1f} MB,"
-        f" copied in {made.copy_s:.1f} s, checked in {made.check_s:.1f} s: {verdict})"
+        f"backed up {config.bot.database} to {made.path}"
+        f" ({made.size_bytes / 2**20:.1f} MB, {made.seconds:.1f} s): {verdict}"
     )
     return _report(made.findings)
 

@@ -173,7 +173,7 @@ async def test_backup_into_a_folder_names_the_copy_and_says_what_it_did(live, tm
     assert made.suffix == ".sqlite3"
     assert len(out) == 1
     assert out[0].startswith(f"backed up {live} to {made} (")
-    assert out[0].endswith(": sound)")
+    assert out[0].endswith(" s): sound")
     assert await balances(made) == await balances(live)
 
 
@@ -192,7 +192,7 @@ def test_a_flawed_database_is_still_copied_and_its_findings_told(live, tmp_path,
     dest = tmp_path / "flawed.sqlite3"
     status, out, _ = run(capsys, "backup", "--config", config_for(tmp_path, live), str(dest))
     assert status == 1
-    assert out[0].endswith(": 2 findings)")
+    assert out[0].endswith(" s): 2 findings follow")
     assert out[1:] == [
         "ledger: all entries sum to -15 minutes, not 0",
         "ledger: transaction 1 (coordinator) sums to -15 minutes over 2 entries",
