@@ -16,7 +16,6 @@ import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from bot.clock import SystemClock
 from bot.config import Config
@@ -30,7 +29,10 @@ PROG = "timebank-bot"
 Command = Callable[[argparse.Namespace, Config], int]
 
 
-def add_commands(commands: Any, add_config: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    add_config: Callable[[argparse.ArgumentParser], None],
+) -> None:
     """Add backup, restore and check to the CLI's subparsers (`commands`)."""
     made = commands.add_parser(
         "backup", help="copy the database while the bot runs, and check the copy"
