@@ -8,8 +8,8 @@ stand-in Bot API with a real round trip (80 ms by default, a normal one to Teleg
 it a steady stream of members' updates (--rate a second, 40 by default; each from another
 member): a third each of quick posts (/offer TEXT: a write, committed with fsync), /balance
 and /history. After a few seconds of the stream alone, storage.backup.backup copies the file
-to a new one and checks the copy, as the daily job does (in a thread), RUNS times with the
-stream alone in between.
+to a new one and checks the copy: the daily backup job itself (bot/outbound/scheduler.py:
+back_up), RUNS times with the stream alone in between.
 
 Measured, per update: from the moment it reaches the bot to the moment its reply leaves for
 Telegram (the bot's own time; the round trip comes on top of it and is the same whether a
@@ -50,7 +50,9 @@ from telegram.request import RequestData
 
 from bot.app import build_application, running
 from bot.config import parse_config
+from bot.outbound.scheduler import back_up
 from bot.sandbox.standin import StandInBotAPI
+from bot.services import services_of
 from storage import backup
 
 DEFAULT_RATE = 40  # updates a second
@@ -150,28 +152,30 @@ class Stream:
 
 async def serve_and_back_up(
     path: Path, folder: Path, rate: float, rtt: float, runs: int
-) -> tuple[list[backup.Backup], Latencies, Latencies]:
-    config = parse_config({"bot": {"database": str(path)}, "timebank": {"coordinators": []}})
+) -> tuple[list[backup.Backup | None], Latencies, Latencies]:
+    config = parse_config(
+        {
+            "bot": {"database": str(path)},
+            "timebank": {"coordinators": []},
+            "backup": {"folder": str(folder), "keep": 1},
+        }
+    )
     api = TimedStandIn(rtt)
     app = build_application(config, request=api, background=True)
-    made = []
+    made: list[backup.Backup | None] = []
     alone, during = Latencies(), Latencies()
     async with running(app):
         stream = Stream(app, api, rate)
         await stream.run_for(WARM_UP_S)
         stream.take()
-        for run in range(runs):
+        for _ in range(runs):
             await stream.run_for(ALONE_S)
             alone.samples += stream.take().samples
-            dest = folder / f"copy-{run}.sqlite3"
-            copy = asyncio.ensure_future(
-                asyncio.to_thread(backup.backup, path, dest, app.bot_data["services"].clock.now())
-            )
+            copy = asyncio.ensure_future(back_up(services_of(app)))  # as the daily job does
             await stream.run_while(copy)
             made.append(copy.result())
             await stream.drain()
             during.samples += stream.take().samples
-            dest.unlink()
         await stream.drain()
     return made, alone, during
 
@@ -190,20 +194,21 @@ def main() -> int:
         seed_s = seed_big_ledger(path)
         entries = count_rows(path, "ledger_entries")
         made, alone, during = asyncio.run(
-            serve_and_back_up(path, Path(tmp), args.rate, args.rtt_ms / 1000, args.runs)
+            serve_and_back_up(path, Path(tmp) / "backups", args.rate, args.rtt_ms / 1000, args.runs)
         )
         db_mb = path.stat().st_size / 2**20
     if errors.count:
         raise SystemExit(f"{errors.count} errors logged, first: {errors.first}")
-    if any(copy.findings for copy in made):
-        raise SystemExit(f"a copy had findings: {made[0].findings}: no figures")
-    backup_s = statistics.median(copy.seconds for copy in made)
+    copies = [copy for copy in made if copy is not None]
+    if len(copies) < len(made) or any(copy.findings for copy in copies):
+        raise SystemExit(f"a backup failed or had findings ({copies}): no figures")
+    backup_s = statistics.median(copy.seconds for copy in copies)
     p99_during = during.percentile_ms(99)
     print(
         f"seeded {entries:,} ledger entries ({db_mb:.0f} MB) in {seed_s:.0f} s; {cpus};"
         f" {args.rate:.0f} updates/s, Bot API round trip {args.rtt_ms:.0f} ms"
     )
-    for run, copy in enumerate(made, start=1):
+    for run, copy in enumerate(copies, start=1):
         written = copy.seconds - copy.copy_s - copy.check_s
         print(
             f"backup {run}: {copy.seconds:.2f} s: copy {copy.copy_s:.2f} s, check of the copy"

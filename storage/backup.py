@@ -39,20 +39,25 @@ import re
 import shutil
 import sqlite3
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 from storage.check import Area, Finding, data_findings, open_read_only
 from storage.models import FORMER_MEMBER_ID
 
+GIVE_WAY = 10  # niceness added to a backup's thread (see _giving_way)
 SLICE = 8 * 2**20  # bytes written out at a time
 BREATH_S = 0.002  # between slices, for the bot's commits
 SUFFIX = ".sqlite3"
 STAMP = "%Y%m%d-%H%M%S"  # UTC; names sort in time order
 _STAMPED = re.compile(r"-\d{8}-\d{6}")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +90,11 @@ class RestoreRefused(Exception):
 
 def backup(database: str | Path, dest: str | Path, now: datetime) -> Backup:
     """Copy the live `database` to `dest` (a new file, or a folder to name one in) and check
-    the copy. Safe while the bot runs."""
-    database, dest = Path(database), Path(dest)
+    the copy. Safe while the bot runs, and gives way to it (a thread of lower priority)."""
+    return _giving_way(_backup, Path(database), Path(dest), now)
+
+
+def _backup(database: Path, dest: Path, now: datetime) -> Backup:
     if dest.is_dir():
         dest = dest / backup_name(database, now)
     if not database.is_file():
@@ -118,6 +126,22 @@ def backup(database: str | Path, dest: str | Path, now: datetime) -> Backup:
     return Backup(
         dest, dest.stat().st_size, copied - started, checked - copied, done - started, found
     )
+
+
+def _giving_way(function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)`, in a new thread of lower CPU priority (on Linux each thread has its
+    own niceness), so a backup made beside the running bot gives way to it where CPUs are few
+    and busy: checking the copy keeps one busy for seconds. A thread of its own, because its
+    priority can't be raised again once it is done."""
+    with ThreadPoolExecutor(1, thread_name_prefix="backup", initializer=_lower_priority) as pool:
+        return pool.submit(function, *args).result()
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError, AttributeError):  # AttributeError: not on this system
+        thread = threading.get_native_id()
+        niceness = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, niceness + GIVE_WAY))
 
 
 def backup_name(database: Path, now: datetime) -> str:

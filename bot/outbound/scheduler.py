@@ -57,8 +57,9 @@ async def purge(services: Services) -> Purged:
 async def back_up(services: Services) -> backup.Backup | None:
     """The daily backup (config [backup]): a checked copy in the folder, the oldest pruned.
 
-    The copy runs in a thread: SQLite copies the file without holding Python's GIL, and in
-    WAL mode without holding up the bot's writes, so members' updates stay quick meanwhile."""
+    Off the event loop, in a thread that gives way to the bot's: SQLite copies and checks the
+    file without holding Python's GIL, and in WAL mode without holding up the bot's writes,
+    so members' updates stay quick meanwhile."""
     settings = services.config.backup
     if settings.folder is None:
         return None
