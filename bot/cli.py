@@ -24,9 +24,10 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 
-from bot import logs
+from bot import admin, logs
 from bot.app import build_application
 from bot.config import Config, ConfigError, load_config
+from bot.running import AlreadyRunning, exclusive
 from bot.sandbox.terminal import run_sandbox_sync
 from bot.webhook import WebhookStartFailed, run_webhook, webhook_settings
 
@@ -55,7 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(config)
     if args.command == "try":
         return _try(config, args.database)
-    return _run(config)
+    if (host_command := admin.command(args.command)) is not None:
+        return host_command(args, config)
+    try:
+        with exclusive(config.bot.database):  # restore refuses while this is held
+            return _run(config)
+    except AlreadyRunning as error:
+        return _start_failed(str(error))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="SQLite file to use (default: a throwaway one, deleted on exit)",
     )
+    admin.add_commands(commands, _add_config)
     return parser
 
 

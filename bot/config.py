@@ -272,6 +272,22 @@ class BroadcastsSection(_Strict):
     allow_paid_broadcast: bool = False
 
 
+class BackupSection(_Strict):
+    """The daily backup: a checked copy of the database in `folder` at `at` (local time), the
+    newest `keep` kept. No folder, no daily backup (`timebank-bot backup` works either way)."""
+
+    folder: str | None = None
+    at: str = "03:30"
+    keep: int = Field(default=7, ge=1)
+
+    @field_validator("at")
+    @classmethod
+    def _at_shape(cls, value: str) -> str:
+        if parse_clock_time(value) is None:
+            raise ValueError("must look like 03:30")
+        return value
+
+
 def parse_clock_time(text: str) -> time | None:
     """'HH:MM' as a time, or None when it isn't one."""
     try:
@@ -297,6 +313,7 @@ class Config(_Strict):
     organisations: OrganisationsSection = Field(default_factory=OrganisationsSection)
     logging: LoggingSection = Field(default_factory=LoggingSection)
     broadcasts: BroadcastsSection = Field(default_factory=BroadcastsSection)
+    backup: BackupSection = Field(default_factory=BackupSection)
 
     @property
     def zone(self) -> ZoneInfo:

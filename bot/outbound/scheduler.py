@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.config import parse_clock_time
 from bot.services import Services
-from storage import activities, checkins, matching, nudges, retention
+from storage import activities, backup, checkins, matching, nudges, retention
 from storage.retention import Purged
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ PURGE_JOB_ID = "purge"
 PURGE_EVERY = timedelta(days=1)
 # The first purge waits a little after start, so a restart's catch-up sends go first.
 PURGE_AFTER_START = timedelta(minutes=10)
+BACKUP_JOB_ID = "backup"
 
 
 async def tick(services: Services) -> int:
@@ -52,6 +54,38 @@ async def purge(services: Services) -> Purged:
     return purged
 
 
+async def back_up(services: Services) -> backup.Backup | None:
+    """The daily backup (config [backup]): a checked copy in the folder, the oldest pruned.
+
+    Off the event loop, in a thread that gives way to the bot's: SQLite copies and checks the
+    file without holding Python's GIL, and in WAL mode without holding up the bot's writes,
+    so members' updates stay quick meanwhile."""
+    settings = services.config.backup
+    if settings.folder is None:
+        return None
+    try:
+        made, removed = await asyncio.to_thread(
+            backup.daily,
+            services.config.bot.database,
+            settings.folder,
+            services.clock.now(),
+            settings.keep,
+        )
+    except backup.BackupFailed as error:
+        log.error("daily backup failed: %s", error)
+        return None
+    log.info(
+        "daily backup: %s (%.0f MB in %.1f s), %d older removed",
+        made.path.name,
+        made.size_bytes / 2**20,
+        made.copy_s + made.check_s,
+        removed,
+    )
+    for finding in made.findings:
+        log.error("daily backup's check: %s (older backups kept)", finding)
+    return made
+
+
 class Ticker:
     """The APScheduler jobs that run `tick` and `purge`, one at a time, and a clean stop that
     waits for a running pass, so the database is never closed under it."""
@@ -68,7 +102,8 @@ class Ticker:
     def start(self) -> None:
         """Run `tick` now (catch up after a restart) and then every tick_seconds; `purge`
         soon after start (a bot restarted daily would otherwise never reach it) and then once
-        a day. They share one lock: a pass of either never overlaps the other."""
+        a day; `back_up` daily at [backup] at, local time, if it has a folder. They share one
+        lock: a pass of one never overlaps another (a tick waits out a backup's seconds)."""
         now = datetime.now(UTC)
         tick_every = timedelta(seconds=self.services.config.nudges.tick_seconds)
         for job_id, job, every, first in (
@@ -84,6 +119,20 @@ class Ticker:
                 max_instances=1,
                 coalesce=True,
                 next_run_time=first,
+            )
+        backups = self.services.config.backup
+        at = parse_clock_time(backups.at)
+        if backups.folder is not None and at is not None:
+            self.scheduler.add_job(
+                self._run,
+                "cron",
+                args=(back_up,),
+                hour=at.hour,
+                minute=at.minute,
+                timezone=self.services.config.zone,
+                id=BACKUP_JOB_ID,
+                max_instances=1,
+                coalesce=True,
             )
         self.scheduler.start()
 
