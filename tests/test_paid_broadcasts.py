@@ -5,6 +5,7 @@ Off by default."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from telegram.error import BadRequest
@@ -62,16 +63,22 @@ def paid_config(tmp_path, paid: bool):
     )
 
 
+async def broadcast_sent(svc: Any, cora: ChatMember) -> list[int]:
+    """Cora joins and sends a broadcast to RECIPIENTS new members; their Telegram ids."""
+    await join(cora)
+    recipients = await make_members(svc, RECIPIENTS)
+    await compose(cora, "Stay warm", "Everyone")
+    await cora.taps(f"Send to {RECIPIENTS} people")
+    return recipients
+
+
 @pytest.mark.parametrize("paid", [False, True])
 async def test_a_broadcast_is_paced_by_the_switch(tmp_path, api, clock, paid):
     app = build_application(paid_config(tmp_path, paid), request=api, clock=clock, background=False)
     async with running(app):
         svc = services_of(app)
         cora = ChatMember(app, api, COORDINATOR_ID, "Cora")
-        await join(cora)
-        recipients = await make_members(svc, RECIPIENTS)
-        await compose(cora, "Stay warm", "Everyone")
-        await cora.taps(f"Send to {RECIPIENTS} people")
+        recipients = await broadcast_sent(svc, cora)
         sent_at = []
 
         async def timed(method, params):
@@ -131,10 +138,7 @@ async def test_a_paid_broadcast_has_a_batch_in_flight_and_a_free_one_one(
     async with running(app):
         svc = services_of(app)
         cora = ChatMember(app, api, COORDINATOR_ID, "Cora")
-        await join(cora)
-        recipients = await make_members(svc, RECIPIENTS)
-        await compose(cora, "Stay warm", "Everyone")
-        await cora.taps(f"Send to {RECIPIENTS} people")
+        recipients = await broadcast_sent(svc, cora)
         await tick(svc)
     assert api.most == at_once
     assert all(broadcast_copies(api, telegram_id) == 1 for telegram_id in recipients)
@@ -146,10 +150,7 @@ async def test_a_paid_broadcast_killed_midway_resends_at_most_a_batch(tmp_path, 
     async with running(first):
         svc = services_of(first)
         cora = ChatMember(first, api, COORDINATOR_ID, "Cora")
-        await join(cora)
-        recipients = await make_members(svc, RECIPIENTS)
-        await compose(cora, "Stay warm", "Everyone")
-        await cora.taps(f"Send to {RECIPIENTS} people")
+        recipients = await broadcast_sent(svc, cora)
         sent = 0
 
         async def die_midway(method, params):
