@@ -20,17 +20,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler
 
 from bot.services import services
 from bot.ui import activity_keyboards as kb
 from bot.ui import keyboards
 from bot.ui.activity_words import card_text, page_of, roll_call_text
-from bot.ui.callbacks import Area, Callback, pattern
+from bot.ui.callbacks import Area, Callback
 from bot.ui.i18n import Html, hours, t, tn
 from bot.ui.render import local_time
 from handlers.common import (
     Context,
+    button_handler,
     draft_lost,
     drop_buttons,
     edit,
@@ -514,37 +515,36 @@ def _draft(context: Context) -> Draft | None:
 
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:
+    def on(callback: Any, *actions: str) -> BaseHandler[Update, Context, Any]:
+        return button_handler(Area.ACTIVITY, callback, *actions)
+
     return [
         Conversation(
             "activity",
             [CommandHandler("activity", cmd_activity)],
             {
-                FOR: [CallbackQueryHandler(cb_for, pattern=pattern(Area.ACTIVITY, "for"))],
+                FOR: [on(cb_for, "for")],
                 TITLE: [MessageHandler(text_input(), got_title)],
                 WHEN: PICKER.handlers(),
                 PLACE: [MessageHandler(text_input(), got_place)],
-                HELPERS: [
-                    CallbackQueryHandler(cb_helpers, pattern=pattern(Area.ACTIVITY, "helpers"))
-                ],
-                HOURS: [CallbackQueryHandler(cb_hours, pattern=pattern(Area.ACTIVITY, "hrs"))],
-                PLACES: [CallbackQueryHandler(cb_places, pattern=pattern(Area.ACTIVITY, "places"))],
-                PRICE: [CallbackQueryHandler(cb_price, pattern=pattern(Area.ACTIVITY, "price"))],
-                PREVIEW: [
-                    CallbackQueryHandler(cb_post, pattern=pattern(Area.ACTIVITY, "post", "drop"))
-                ],
+                HELPERS: [on(cb_helpers, "helpers")],
+                HOURS: [on(cb_hours, "hrs")],
+                PLACES: [on(cb_places, "places")],
+                PRICE: [on(cb_price, "price")],
+                PREVIEW: [on(cb_post, "post", "drop")],
             },
             drafts=[DRAFT],
             keeps_draft_on_earlier_buttons=True,
         ),
         CommandHandler("activities", cmd_activities),
-        CallbackQueryHandler(cb_sign, pattern=pattern(Area.ACTIVITY, "sign")),
-        CallbackQueryHandler(cb_cancel, pattern=pattern(Area.ACTIVITY, "cancel")),
-        CallbackQueryHandler(cb_take, pattern=pattern(Area.ACTIVITY, "take")),
-        CallbackQueryHandler(cb_decline, pattern=pattern(Area.ACTIVITY, "decline")),
-        CallbackQueryHandler(cb_mark, pattern=pattern(Area.ACTIVITY, "mark")),
-        CallbackQueryHandler(cb_credit, pattern=pattern(Area.ACTIVITY, "credit")),
-        CallbackQueryHandler(cb_roll, pattern=pattern(Area.ACTIVITY, "roll")),
-        CallbackQueryHandler(cb_call_off, pattern=pattern(Area.ACTIVITY, "off")),
+        on(cb_sign, "sign"),
+        on(cb_cancel, "cancel"),
+        on(cb_take, "take"),
+        on(cb_decline, "decline"),
+        on(cb_mark, "mark"),
+        on(cb_credit, "credit"),
+        on(cb_roll, "roll"),
+        on(cb_call_off, "off"),
     ]
 
 

@@ -10,12 +10,12 @@ from typing import Any
 
 from telegram import Chat, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes, ConversationHandler, filters
+from telegram.ext import CallbackQueryHandler, ContextTypes, ConversationHandler, filters
 
 from bot.refusals import cant_edit, is_not_modified
 from bot.services import services
 from bot.ui import keyboards
-from bot.ui.callbacks import Callback, parse
+from bot.ui.callbacks import Area, Callback, parse, pattern
 from bot.ui.i18n import languages, t, tn
 from bot.ui.render import utf16_length, visible_text
 from storage import errors, members
@@ -287,3 +287,9 @@ async def cmd_cancel(update: Update, context: Context) -> None:
     """/cancel outside any conversation (inside one, the Leaver in handlers/conversation.py
     ends it and says so): there is nothing to stop, and the menu is what comes next."""
     await show_menu(update, t("common.nothing_to_cancel"))
+
+
+def button_handler(area: Area, callback: Any, *actions: str) -> CallbackQueryHandler[Context, Any]:
+    """The handler of a flow's buttons with these actions: every flow's handler list names
+    its callbacks this one way."""
+    return CallbackQueryHandler(callback, pattern=pattern(area, *actions))

@@ -17,14 +17,15 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler
 
 from bot.services import services
 from bot.ui import spend_keyboards as kb
-from bot.ui.callbacks import Area, Callback, pattern, plain_int
+from bot.ui.callbacks import Area, Callback, plain_int
 from bot.ui.i18n import Html, category_name, hours, t
 from handlers.common import (
     Context,
+    button_handler,
     draft_lost,
     drop_buttons,
     for_members,
@@ -359,8 +360,11 @@ def _draft(context: Context) -> Draft | None:
 
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:
-    def step(callback: Any, *actions: str) -> CallbackQueryHandler[Context, Any]:
-        return CallbackQueryHandler(callback, pattern=pattern(Area.SPEND_OFFER, *actions))
+    def step(callback: Any, *actions: str) -> BaseHandler[Update, Context, Any]:
+        return button_handler(Area.SPEND_OFFER, callback, *actions)
+
+    def on(callback: Any, *actions: str) -> BaseHandler[Update, Context, Any]:
+        return button_handler(Area.SPEND, callback, *actions)
 
     return [
         Conversation(
@@ -379,14 +383,14 @@ def handlers() -> list[BaseHandler[Update, Context, Any]]:
         ),
         step(cb_step_gone, *STEP_ACTIONS),
         CommandHandler("spend", cmd_spend),
-        CallbackQueryHandler(cb_category, pattern=pattern(Area.SPEND, "cat")),
-        CallbackQueryHandler(cb_offer, pattern=pattern(Area.SPEND, "offer")),
-        CallbackQueryHandler(cb_ask, pattern=pattern(Area.SPEND, "ask")),
-        CallbackQueryHandler(cb_no, pattern=pattern(Area.SPEND, "no")),
-        CallbackQueryHandler(cb_withdraw, pattern=pattern(Area.SPEND, "withdraw")),
-        CallbackQueryHandler(cb_confirm, pattern=pattern(Area.SPEND, "confirm")),
-        CallbackQueryHandler(cb_decline, pattern=pattern(Area.SPEND, "decline")),
-        CallbackQueryHandler(cb_close, pattern=pattern(Area.SPEND, "close")),
+        on(cb_category, "cat"),
+        on(cb_offer, "offer"),
+        on(cb_ask, "ask"),
+        on(cb_no, "no"),
+        on(cb_withdraw, "withdraw"),
+        on(cb_confirm, "confirm"),
+        on(cb_decline, "decline"),
+        on(cb_close, "close"),
     ]
 
 

@@ -19,15 +19,16 @@ from datetime import date, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler
 
 from bot.outbound.visitor_notices import areas_words, free_words, long_date
 from bot.services import services
 from bot.ui import visitor_keyboards
-from bot.ui.callbacks import Area, Callback, pattern, plain_int
+from bot.ui.callbacks import Area, Callback, plain_int
 from bot.ui.i18n import Html, t
 from handlers.common import (
     Context,
+    button_handler,
     draft_lost,
     drop_buttons,
     edit,
@@ -547,8 +548,8 @@ async def _lost(update: Update, context: Context, key: str) -> int:
 
 
 def handlers() -> list[BaseHandler[Update, Context, Any]]:
-    def button(callback: Any, *actions: str) -> CallbackQueryHandler[Context, Any]:
-        return CallbackQueryHandler(callback, pattern=pattern(Area.VISITOR, *actions))
+    def button(callback: Any, *actions: str) -> BaseHandler[Update, Context, Any]:
+        return button_handler(Area.VISITOR, callback, *actions)
 
     toggle = button(cb_toggle, "area", "free")
     return [
